@@ -1,0 +1,74 @@
+// CPU backend stages (accumulation, eigenvalues, fit): the baseline the CUDA backend is
+// measured against. Counters give the accumulation rate in GFLOP/s (n·D² multiply-adds of
+// the symmetric product, counted as n·D·(D+1) flops) and the input bandwidth.
+
+#include <alphareq/alphareq.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+namespace {
+
+using namespace alphareq;
+
+std::vector<float> features(std::int64_t n, std::int64_t d) {
+  SyntheticSpec spec;
+  spec.n = n;
+  spec.d = d;
+  spec.alpha = 1.0;
+  spec.seed = 1;
+  spec.rotate = false;  // generation cost is not what is measured; the spectrum is the same
+  const auto x = synthetic_power_law_features(spec);
+  return std::vector<float>(x.begin(), x.end());
+}
+
+void accumulate(benchmark::State& state, AccumulationPrecision precision) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const auto x = features(n, d);
+  for (auto _ : state) {
+    CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cpu, precision});
+    acc.add_batch(host_matrix(x.data(), n, d));
+    benchmark::DoNotOptimize(acc.count());
+  }
+  const double flops = static_cast<double>(n) * d * (d + 1);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["input_GB/s"] =
+      benchmark::Counter(n * d * 4.0 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_AccumulateFloat64(benchmark::State& state) { accumulate(state, AccumulationPrecision::float64); }
+void BM_AccumulateFloat32(benchmark::State& state) { accumulate(state, AccumulationPrecision::float32); }
+
+void BM_Eigenvalues(benchmark::State& state) {
+  const std::int64_t d = state.range(0), n = 2 * d;
+  const auto x = features(n, d);
+  CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cpu});
+  acc.add_batch(host_matrix(x.data(), n, d));
+  for (auto _ : state) benchmark::DoNotOptimize(acc.eigenvalues());
+}
+
+void BM_Fit(benchmark::State& state) {
+  const auto spectrum = power_law_spectrum(state.range(0), 1.0);
+  for (auto _ : state) benchmark::DoNotOptimize(fit_power_law(spectrum, 1 << 20).alpha);
+}
+
+void BM_ComputeAlphaEndToEnd(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const auto x = features(n, d);
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  for (auto _ : state) benchmark::DoNotOptimize(compute_alpha(host_matrix(x.data(), n, d), options).fit.alpha);
+}
+
+BENCHMARK(BM_AccumulateFloat64)->Args({10000, 512})->Args({10000, 1024})->Args({10000, 2048})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AccumulateFloat32)->Args({10000, 512})->Args({10000, 1024})->Args({10000, 2048})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Eigenvalues)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Fit)->Arg(2048)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ComputeAlphaEndToEnd)->Args({10000, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages alphareq needs to build and test, where they are missing.
+# Safe to run again: it installs nothing that is already there.
+set -euo pipefail
+
+packages=(
+  cmake            # build system (>= 3.24)
+  ninja-build      # generator used by the presets
+  g++              # C++17 compiler
+  libopenblas-dev  # multithreaded BLAS + LAPACK: the CPU backend (dsyrk, dsyevd)
+  libgtest-dev     # GoogleTest: the test suite
+  libbenchmark-dev # Google Benchmark: bench/
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

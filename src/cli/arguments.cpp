@@ -1,0 +1,153 @@
+#include "cli/arguments.hpp"
+
+#include <alphareq/error.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace alphareq::cli {
+namespace {
+
+std::int64_t parse_integer(const std::string& option, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE) {
+    throw UsageError(option + " expects an integer, got '" + text + "'");
+  }
+  return value;
+}
+
+double parse_real(const std::string& option, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE) {
+    throw UsageError(option + " expects a number, got '" + text + "'");
+  }
+  return value;
+}
+
+// Options that apply to any command; returns false when `option` is not one of them.
+bool apply_common_option(Arguments& parsed, const std::string& option, const std::string& value) {
+  AlphaOptions& o = parsed.options;
+  try {
+    if (option == "--first") o.fit.first_rank = parse_integer(option, value);
+    else if (option == "--last") o.fit.last_rank = parse_integer(option, value);
+    else if (option == "--method") o.fit.method = parse_fit_method(value);
+    else if (option == "--backend") o.accumulator.backend = parse_backend(value);
+    else if (option == "--eigenvalues-out") parsed.eigenvalues_out = value;
+    else if (option == "--normalization") {
+      if (value == "n") o.normalization = Normalization::by_n;
+      else if (value == "n-1") o.normalization = Normalization::by_n_minus_one;
+      else throw UsageError("--normalization expects n or n-1, got '" + value + "'");
+    } else if (option == "--precision") {
+      if (value == "float64") o.accumulator.precision = AccumulationPrecision::float64;
+      else if (value == "float32") o.accumulator.precision = AccumulationPrecision::float32;
+      else throw UsageError("--precision expects float64 or float32, got '" + value + "'");
+    } else {
+      return false;
+    }
+  } catch (const invalid_input& e) {
+    throw UsageError(option + ": " + e.what());
+  }
+  return true;
+}
+
+bool apply_demo_option(SyntheticSpec& demo, const std::string& option, const std::string& value) {
+  if (option == "--n") demo.n = parse_integer(option, value);
+  else if (option == "--d") demo.d = parse_integer(option, value);
+  else if (option == "--alpha") demo.alpha = parse_real(option, value);
+  else if (option == "--seed") demo.seed = static_cast<std::uint64_t>(parse_integer(option, value));
+  else if (option == "--offset") demo.offset = parse_real(option, value);
+  else return false;
+  return true;
+}
+
+bool is_flag(const std::string& option) {
+  return option == "--json" || option == "--quiet" || option == "--help" || option == "-h" ||
+         option == "--version";
+}
+
+}  // namespace
+
+Arguments parse_arguments(const std::vector<std::string>& args) {
+  Arguments parsed;
+  parsed.demo.n = 20000;
+  parsed.demo.d = 512;
+  parsed.demo.alpha = 1.0;
+  parsed.demo.offset = 1000.0;  // a mean far above the spread: the centring must cope
+  std::vector<std::string> positional;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string option = args[i];
+    if (option.rfind("--", 0) != 0 && option != "-h") {
+      positional.push_back(option);
+      continue;
+    }
+    if (is_flag(option)) {
+      if (option == "--json") parsed.json = true;
+      else if (option == "--quiet") parsed.quiet = true;
+      else if (option == "--version") parsed.command = Command::version;
+      else parsed.command = Command::help;
+      continue;
+    }
+    std::string value;
+    const auto equals = option.find('=');
+    if (equals != std::string::npos) {
+      value = option.substr(equals + 1);
+      option.resize(equals);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      throw UsageError(option + " needs a value");
+    }
+    if (!apply_common_option(parsed, option, value) && !apply_demo_option(parsed.demo, option, value)) {
+      throw UsageError("unknown option '" + option + "' (see alphareq --help)");
+    }
+  }
+  if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
+  if (positional.empty() || positional[0] == "demo") {
+    parsed.command = Command::demo;
+    if (positional.size() > 1) throw UsageError("demo takes no file, got '" + positional[1] + "'");
+    return parsed;
+  }
+  if (positional.size() > 1) {
+    throw UsageError("expected one features file, got " + std::to_string(positional.size()) +
+                     " arguments ('" + positional[0] + "', '" + positional[1] + "', ...)");
+  }
+  parsed.command = Command::analyze_file;
+  parsed.features_path = positional[0];
+  return parsed;
+}
+
+std::string usage_text() {
+  return R"(alphareq: eigenspectrum decay coefficient (alpha-ReQ) of neural representations
+
+Usage:
+  alphareq FEATURES.npy [options]   alpha of a (samples x features) float32/float64 .npy
+  alphareq demo [demo options] [options]
+                                    alpha of built-in synthetic features of known alpha
+  alphareq                          same as 'alphareq demo'
+
+Options:
+  --first R              first 1-based rank of the fit window (default 11)
+  --last R               last rank of the fit window (default 100; clipped to the
+                         numerical rank, and the clipping is reported)
+  --method weighted|ols  weighted: least squares with weight 1/rank (default); ols: unweighted
+  --backend auto|cpu|cuda
+  --normalization n|n-1  covariance divided by n (default, the paper's) or n - 1
+  --precision float64|float32
+                         precision of each batch's product (the running sum is float64)
+  --json                 print one JSON object instead of text
+  --eigenvalues-out F    write all eigenvalues (descending, float64) to the .npy file F
+  --quiet                no notices and no progress bar on stderr
+  --help, --version
+
+Demo options:
+  --n N (20000)  --d D (512)  --alpha A (1.0)  --seed S (0)  --offset O (1000)
+
+Exit status: 0 on success, 1 on bad input or a failure, 2 on a usage error.
+)";
+}
+
+}  // namespace alphareq::cli

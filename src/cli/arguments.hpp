@@ -1,0 +1,37 @@
+#pragma once
+// Command-line parsing of the alphareq tool. Usage errors throw UsageError; main()
+// turns them into exit status 2 and a one-line message.
+
+#include <alphareq/alpha.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace alphareq::cli {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Command { analyze_file, demo, help, version };
+
+struct Arguments {
+  Command command = Command::demo;
+  std::string features_path;        // analyze_file
+  SyntheticSpec demo;               // demo
+  AlphaOptions options;
+  bool json = false;
+  bool quiet = false;               // no notices, no progress bar
+  std::string eigenvalues_out;      // empty: do not write
+};
+
+/// Parses argv[1..]. Throws UsageError with a message naming the offending argument.
+Arguments parse_arguments(const std::vector<std::string>& args);
+
+/// The --help text.
+std::string usage_text();
+
+}  // namespace alphareq::cli

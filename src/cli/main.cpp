@@ -1,0 +1,84 @@
+// The alphareq command-line tool: α of a .npy file of features, or of the built-in demo.
+
+#include "cli/arguments.hpp"
+#include "cli/progress_bar.hpp"
+#include "cli/report_printer.hpp"
+#include "core/stopwatch.hpp"
+
+#include <alphareq/alphareq.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace alphareq;
+
+void notice(const cli::Arguments& args, const std::string& text) {
+  if (!args.quiet) std::cerr << "alphareq: notice: " << text << "\n";
+}
+
+AlphaReport run_demo(const cli::Arguments& args) {
+  const std::vector<double> features = synthetic_power_law_features(args.demo);
+  return compute_alpha(host_matrix(features.data(), args.demo.n, args.demo.d), args.options);
+}
+
+AlphaReport run_file(const cli::Arguments& args) {
+  cli::ProgressBar bar(!args.quiet);
+  AlphaReport report = compute_alpha_npy(
+      args.features_path, args.options,
+      [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+  bar.finish();
+  return report;
+}
+
+int run(const cli::Arguments& args) {
+  const detail::Stopwatch wall;
+  std::string backend_notice;
+  resolve_backend(args.options.accumulator.backend, &backend_notice);
+  if (!backend_notice.empty()) notice(args, backend_notice);
+
+  const bool demo = args.command == cli::Command::demo;
+  const AlphaReport report = demo ? run_demo(args) : run_file(args);
+  if (report.fit.clipped) notice(args, report.fit.clip_reason);
+  if (!args.eigenvalues_out.empty()) {
+    save_npy(args.eigenvalues_out, report.eigenvalues.data(), {report.d});
+  }
+
+  cli::ReportContext context;
+  context.source = demo ? "demo (synthetic features, n = " + std::to_string(args.demo.n) +
+                              ", D = " + std::to_string(args.demo.d) + ", seed " +
+                              std::to_string(args.demo.seed) + ")"
+                        : args.features_path;
+  context.normalization =
+      args.options.normalization == Normalization::by_n ? "n" : "n-1";
+  context.wall_ms = wall.elapsed_ms();
+  if (demo) context.true_alpha = args.demo.alpha;
+  std::cout << (args.json ? cli::format_json(report, context) : cli::format_text(report, context));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const cli::Arguments args = cli::parse_arguments(std::vector<std::string>(argv + 1, argv + argc));
+    if (args.command == cli::Command::help) {
+      std::cout << cli::usage_text();
+      return 0;
+    }
+    if (args.command == cli::Command::version) {
+      std::cout << "alphareq " << alphareq::version() << "\n";
+      return 0;
+    }
+    return run(args);
+  } catch (const cli::UsageError& e) {
+    std::cerr << "alphareq: usage error: " << e.what() << " (see alphareq --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "alphareq: error: " << e.what() << "\n";
+    return 1;
+  }
+}

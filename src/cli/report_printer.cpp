@@ -1,0 +1,101 @@
+#include "cli/report_printer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace alphareq::cli {
+namespace {
+
+std::string number(double value, const char* format = "%.17g") {
+  if (!std::isfinite(value)) return "null";  // JSON has no NaN/Inf
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Time the stages do not account for: reading the file, generating the demo data.
+double other_ms(const AlphaReport& report, const ReportContext& context) {
+  return std::max(0.0, context.wall_ms - report.timings.total_ms);
+}
+
+}  // namespace
+
+std::string format_text(const AlphaReport& report, const ReportContext& context) {
+  const PowerLawFit& fit = report.fit;
+  std::ostringstream out;
+  out << "alphareq: " << context.source << "\n";
+  out << "  samples n         " << report.n << "\n";
+  out << "  features D        " << report.d << "\n";
+  out << "  backend           " << report.backend << "\n";
+  if (context.true_alpha) out << "  true alpha        " << number(*context.true_alpha, "%.4f") << "\n";
+  out << "  alpha             " << number(fit.alpha, "%.4f") << "   (" << to_string(fit.method)
+      << " least squares)\n";
+  out << "  R^2               " << number(fit.r2, "%.4f") << "\n";
+  out << "  intercept         " << number(fit.intercept, "%.4f") << "   (log lambda at rank 1)\n";
+  out << "  window            ranks " << fit.first_rank << ".." << fit.last_rank;
+  if (fit.clipped) {
+    out << "   (asked " << fit.requested_first_rank << ".." << fit.requested_last_rank
+        << "; " << fit.clip_reason << ")";
+  }
+  out << "\n";
+  out << "  covariance        divided by " << context.normalization << "\n";
+  out << "  timings (ms)      accumulate " << number(report.timings.accumulate_ms, "%.2f")
+      << " | eigenvalues " << number(report.timings.eigenvalues_ms, "%.2f") << " | fit "
+      << number(report.timings.fit_ms, "%.3f") << " | other " << number(other_ms(report, context), "%.2f")
+      << " | wall " << number(context.wall_ms, "%.2f") << "\n";
+  return out.str();
+}
+
+std::string format_json(const AlphaReport& report, const ReportContext& context) {
+  const PowerLawFit& fit = report.fit;
+  std::ostringstream out;
+  out << "{\"source\": " << json_string(context.source)
+      << ", \"alpha\": " << number(fit.alpha)
+      << ", \"intercept\": " << number(fit.intercept)
+      << ", \"r2\": " << number(fit.r2)
+      << ", \"method\": " << json_string(to_string(fit.method))
+      << ", \"first_rank\": " << fit.first_rank
+      << ", \"last_rank\": " << fit.last_rank
+      << ", \"requested_first_rank\": " << fit.requested_first_rank
+      << ", \"requested_last_rank\": " << fit.requested_last_rank
+      << ", \"rank_limit\": " << fit.rank_limit
+      << ", \"window_clipped\": " << (fit.clipped ? "true" : "false")
+      << ", \"clip_reason\": " << (fit.clipped ? json_string(fit.clip_reason) : "null")
+      << ", \"n\": " << report.n
+      << ", \"d\": " << report.d
+      << ", \"backend\": " << json_string(report.backend)
+      << ", \"normalization\": " << json_string(context.normalization);
+  if (context.true_alpha) out << ", \"true_alpha\": " << number(*context.true_alpha);
+  out << ", \"timings_ms\": {\"accumulate\": " << number(report.timings.accumulate_ms)
+      << ", \"eigenvalues\": " << number(report.timings.eigenvalues_ms)
+      << ", \"fit\": " << number(report.timings.fit_ms)
+      << ", \"stages_total\": " << number(report.timings.total_ms)
+      << ", \"other\": " << number(other_ms(report, context))
+      << ", \"wall\": " << number(context.wall_ms) << "}}\n";
+  return out.str();
+}
+
+}  // namespace alphareq::cli

@@ -1,0 +1,101 @@
+#include "core/accumulator_backend.hpp"
+
+#include <alphareq/accumulator.hpp>
+#include <alphareq/error.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace alphareq {
+
+CovarianceAccumulator::CovarianceAccumulator(std::int64_t dim, const AccumulatorOptions& options) {
+  if (dim < 1) {
+    throw invalid_input("accumulator: the number of features must be >= 1, got " +
+                        std::to_string(dim));
+  }
+  impl_ = detail::make_accumulator_backend(dim, options);
+}
+
+CovarianceAccumulator::~CovarianceAccumulator() = default;
+CovarianceAccumulator::CovarianceAccumulator(CovarianceAccumulator&&) noexcept = default;
+CovarianceAccumulator& CovarianceAccumulator::operator=(CovarianceAccumulator&&) noexcept = default;
+
+CovarianceAccumulator::CovarianceAccumulator(const CovarianceAccumulator& other)
+    : impl_(other.impl_->clone()) {}
+
+CovarianceAccumulator& CovarianceAccumulator::operator=(const CovarianceAccumulator& other) {
+  if (this != &other) impl_ = other.impl_->clone();
+  return *this;
+}
+
+void CovarianceAccumulator::add_batch(const MatrixView& batch) { impl_->add_batch(batch); }
+
+void CovarianceAccumulator::merge(const CovarianceAccumulator& other) {
+  if (other.dim() != dim()) {
+    throw invalid_input("merge: accumulators have different widths (" + std::to_string(dim()) +
+                        " and " + std::to_string(other.dim()) + " features)");
+  }
+  // Merging with itself would read the state while writing it: merge a snapshot.
+  impl_->merge_moments(other.impl_->moments());
+}
+
+std::int64_t CovarianceAccumulator::dim() const { return impl_->dim(); }
+std::int64_t CovarianceAccumulator::count() const { return impl_->count(); }
+Backend CovarianceAccumulator::backend() const { return impl_->kind(); }
+
+namespace {
+
+// Divisor of M2 for `normalization`, after checking that `count` reaches `minimum`
+// samples (and 2 for n − 1, which is undefined below that).
+double divisor_for(std::int64_t count, Normalization normalization, std::int64_t minimum,
+                   const char* what) {
+  if (normalization == Normalization::by_n_minus_one) minimum = std::max<std::int64_t>(minimum, 2);
+  if (count < minimum) {
+    throw invalid_input(std::string(what) + ": needs at least " + std::to_string(minimum) +
+                        " samples, the accumulator has " + std::to_string(count));
+  }
+  return normalization == Normalization::by_n ? static_cast<double>(count)
+                                              : static_cast<double>(count - 1);
+}
+
+}  // namespace
+
+std::vector<double> CovarianceAccumulator::mean() const {
+  divisor_for(count(), Normalization::by_n, 1, "mean");
+  return impl_->moments().mean;
+}
+
+std::vector<double> CovarianceAccumulator::covariance(Normalization normalization) const {
+  const double divisor = divisor_for(count(), normalization, 1, "covariance");
+  const detail::Moments state = impl_->moments();
+  const std::int64_t d = state.dim;
+  std::vector<double> full(state.m2_upper.size());
+  for (std::int64_t j = 0; j < d; ++j) {
+    for (std::int64_t i = 0; i <= j; ++i) {
+      const double value = state.m2_upper[j * d + i] / divisor;
+      full[i * d + j] = value;
+      full[j * d + i] = value;
+    }
+  }
+  return full;
+}
+
+std::vector<double> CovarianceAccumulator::eigenvalues(Normalization normalization) const {
+  return impl_->eigenvalues(divisor_for(count(), normalization, 2, "eigenvalues"));
+}
+
+AlphaReport CovarianceAccumulator::report(const FitOptions& fit,
+                                          Normalization normalization) const {
+  AlphaReport result;
+  const double divisor = divisor_for(count(), normalization, 2, "report");
+  result.n = count();
+  result.d = dim();
+  result.backend = to_string(backend());
+  result.timings.accumulate_ms = impl_->accumulate_ms();
+  impl_->spectrum_and_fit(divisor, fit, result);
+  result.timings.total_ms =
+      result.timings.accumulate_ms + result.timings.eigenvalues_ms + result.timings.fit_ms;
+  return result;
+}
+
+}  // namespace alphareq

@@ -1,0 +1,57 @@
+#pragma once
+// The interface every backend implements behind CovarianceAccumulator. The public API
+// only ever sees CovarianceAccumulator; a new backend (CUDA) adds a subclass and a case
+// in make_accumulator_backend(), nothing else.
+
+#include <alphareq/accumulator.hpp>
+#include <alphareq/matrix_view.hpp>
+#include <alphareq/spectrum.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace alphareq::detail {
+
+/// The backend-neutral state of an accumulator, in float64 on the host: what two
+/// accumulators of different backends exchange to merge.
+struct Moments {
+  std::int64_t dim = 0;
+  std::int64_t count = 0;
+  std::vector<double> mean;  ///< dim values
+  /// Centred second moment Σ (x − μ)(x − μ)ᵀ, dim × dim column-major; only the upper
+  /// triangle (row <= column) is meaningful.
+  std::vector<double> m2_upper;
+};
+
+class AccumulatorBackend {
+ public:
+  virtual ~AccumulatorBackend() = default;
+
+  virtual Backend kind() const = 0;
+  virtual std::int64_t dim() const = 0;
+  virtual std::int64_t count() const = 0;
+  virtual std::unique_ptr<AccumulatorBackend> clone() const = 0;
+
+  /// See CovarianceAccumulator::add_batch. Must validate everything before changing state.
+  virtual void add_batch(const MatrixView& batch) = 0;
+  /// Adds `other` (same dim, checked by the caller) with Chan's pairwise update.
+  virtual void merge_moments(const Moments& other) = 0;
+  /// The state as float64 host moments (synchronises the backend's stream if it has one).
+  virtual Moments moments() const = 0;
+
+  /// Eigenvalues of M2 / divisor, descending.
+  virtual std::vector<double> eigenvalues(double divisor) const = 0;
+  /// Eigenvalues and the fit; the backend may fit where the eigenvalues live. Fills
+  /// eigenvalues, fit and the eigenvalue/fit timings of `report`.
+  virtual void spectrum_and_fit(double divisor, const FitOptions& fit, AlphaReport& report) const = 0;
+
+  /// Time spent accumulating (add_batch and merges) so far, in milliseconds.
+  virtual double accumulate_ms() const = 0;
+};
+
+/// Creates the backend `options.backend` resolves to. Throws backend_unavailable.
+std::unique_ptr<AccumulatorBackend> make_accumulator_backend(std::int64_t dim,
+                                                              const AccumulatorOptions& options);
+
+}  // namespace alphareq::detail

@@ -1,0 +1,8 @@
+#include <alphareq/error.hpp>
+#include <alphareq/version.hpp>
+
+namespace alphareq {
+
+const char* version() { return "0.1.0"; }
+
+}  // namespace alphareq

@@ -1,0 +1,60 @@
+#include <alphareq/error.hpp>
+#include <alphareq/matrix_view.hpp>
+
+#include <string>
+
+namespace alphareq {
+
+std::string to_string(DType dtype) {
+  switch (dtype) {
+    case DType::float16: return "float16";
+    case DType::bfloat16: return "bfloat16";
+    case DType::float32: return "float32";
+    case DType::float64: return "float64";
+  }
+  return "unknown dtype";
+}
+
+std::size_t size_of(DType dtype) {
+  switch (dtype) {
+    case DType::float16:
+    case DType::bfloat16: return 2;
+    case DType::float32: return 4;
+    case DType::float64: return 8;
+  }
+  return 0;
+}
+
+MatrixView host_matrix(const float* data, std::int64_t rows, std::int64_t cols,
+                       std::int64_t row_stride) {
+  return MatrixView{data, rows, cols, row_stride == 0 ? cols : row_stride, DType::float32,
+                    MemorySpace::host, nullptr};
+}
+
+MatrixView host_matrix(const double* data, std::int64_t rows, std::int64_t cols,
+                       std::int64_t row_stride) {
+  return MatrixView{data, rows, cols, row_stride == 0 ? cols : row_stride, DType::float64,
+                    MemorySpace::host, nullptr};
+}
+
+void check_view_shape(const MatrixView& view, const char* what) {
+  const std::string name(what);
+  if (view.rows < 1) {
+    throw invalid_input(name + ": needs at least 1 row (sample), got " +
+                        std::to_string(view.rows));
+  }
+  if (view.cols < 1) {
+    throw invalid_input(name + ": needs at least 1 column (feature), got " +
+                        std::to_string(view.cols));
+  }
+  if (view.row_stride < view.cols) {
+    throw invalid_input(name + ": row_stride " + std::to_string(view.row_stride) +
+                        " is smaller than the number of columns " + std::to_string(view.cols));
+  }
+  if (view.data == nullptr) {
+    throw invalid_input(name + ": data pointer is null for a " + std::to_string(view.rows) +
+                        " x " + std::to_string(view.cols) + " view");
+  }
+}
+
+}  // namespace alphareq

@@ -1,0 +1,151 @@
+#include <alphareq/error.hpp>
+#include <alphareq/spectrum.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace alphareq {
+
+std::string to_string(FitMethod method) {
+  return method == FitMethod::weighted ? "weighted" : "ols";
+}
+
+FitMethod parse_fit_method(const std::string& name) {
+  if (name == "weighted") return FitMethod::weighted;
+  if (name == "ols") return FitMethod::ols;
+  throw invalid_input("unknown fit method '" + name + "' (expected weighted or ols)");
+}
+
+namespace {
+
+double zero_threshold(const std::vector<double>& eigenvalues) {
+  return eigenvalues.front() * static_cast<double>(eigenvalues.size()) *
+         std::numeric_limits<double>::epsilon();
+}
+
+std::int64_t count_above_zero(const std::vector<double>& eigenvalues) {
+  if (eigenvalues.empty() || !(eigenvalues.front() > 0.0)) return 0;
+  const double threshold = zero_threshold(eigenvalues);
+  return std::find_if(eigenvalues.begin(), eigenvalues.end(),
+                      [threshold](double v) { return !(v > threshold); }) -
+         eigenvalues.begin();
+}
+
+void check_sorted_descending(const std::vector<double>& eigenvalues) {
+  for (std::size_t i = 0; i < eigenvalues.size(); ++i) {
+    if (!std::isfinite(eigenvalues[i])) {
+      throw invalid_input("power-law fit: eigenvalue " + std::to_string(i + 1) + " is not finite");
+    }
+    if (i > 0 && eigenvalues[i] > eigenvalues[i - 1]) {
+      throw invalid_input("power-law fit: eigenvalues must be sorted descending, but rank " +
+                          std::to_string(i + 1) + " is larger than rank " + std::to_string(i));
+    }
+  }
+}
+
+// Why the window stops at `limit`: the tightest of the three bounds.
+std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int64_t dim,
+                        std::int64_t positive, double threshold) {
+  if (limit == positive && positive < std::min(sample_count - 1, dim)) {
+    return "only " + std::to_string(positive) + " eigenvalues exceed the numerical-zero " +
+           "threshold " + std::to_string(threshold) + " (lambda_1 * D * eps)";
+  }
+  if (limit == sample_count - 1 && sample_count - 1 <= dim) {
+    return "the covariance of n = " + std::to_string(sample_count) + " samples has rank at most " +
+           "n - 1 = " + std::to_string(sample_count - 1);
+  }
+  return "there are only D = " + std::to_string(dim) + " eigenvalues";
+}
+
+}  // namespace
+
+std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
+                            std::int64_t sample_count) {
+  const std::int64_t dim = static_cast<std::int64_t>(eigenvalues_descending.size());
+  return std::max<std::int64_t>(
+      0, std::min({sample_count - 1, dim, count_above_zero(eigenvalues_descending)}));
+}
+
+PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
+                          std::int64_t sample_count, const FitOptions& options) {
+  const std::vector<double>& lambda = eigenvalues_descending;
+  if (options.first_rank < 1) {
+    throw invalid_input("power-law fit: first rank must be >= 1 (ranks are 1-based), got " +
+                        std::to_string(options.first_rank));
+  }
+  if (options.last_rank < options.first_rank) {
+    throw invalid_input("power-law fit: last rank " + std::to_string(options.last_rank) +
+                        " is below first rank " + std::to_string(options.first_rank));
+  }
+  check_sorted_descending(lambda);
+
+  PowerLawFit fit;
+  fit.method = options.method;
+  fit.requested_first_rank = options.first_rank;
+  fit.requested_last_rank = options.last_rank;
+  fit.rank_limit = fit_rank_limit(lambda, sample_count);
+  fit.first_rank = options.first_rank;
+  fit.last_rank = std::min(options.last_rank, fit.rank_limit);
+  if (fit.last_rank < options.last_rank) {
+    fit.clipped = true;
+    fit.clip_reason = "last rank clipped from " + std::to_string(options.last_rank) + " to " +
+                      std::to_string(fit.last_rank) + ": " +
+                      clip_reason(fit.rank_limit, sample_count,
+                                  static_cast<std::int64_t>(lambda.size()),
+                                  count_above_zero(lambda),
+                                  lambda.empty() ? 0.0 : zero_threshold(lambda));
+  }
+  const std::int64_t points = fit.last_rank - fit.first_rank + 1;
+  if (points < 3) {
+    throw invalid_input("power-law fit: the window of ranks [" + std::to_string(options.first_rank) +
+                        ", " + std::to_string(options.last_rank) + "] leaves " +
+                        std::to_string(std::max<std::int64_t>(points, 0)) +
+                        " usable ranks (at least 3 are needed)" +
+                        (fit.clipped ? "; " + fit.clip_reason : std::string()));
+  }
+
+  // Weighted least squares of y = log λ_i on x = log i, in centred form (the normal
+  // equations of Stringer et al.'s code, solved without forming their 2 × 2 matrix).
+  const auto weight = [&](std::int64_t rank) {
+    return options.method == FitMethod::weighted ? 1.0 / static_cast<double>(rank) : 1.0;
+  };
+  double weight_sum = 0.0, x_mean = 0.0, y_mean = 0.0;
+  for (std::int64_t rank = fit.first_rank; rank <= fit.last_rank; ++rank) {
+    const double w = weight(rank);
+    weight_sum += w;
+    x_mean += w * std::log(static_cast<double>(rank));
+    y_mean += w * std::log(lambda[rank - 1]);
+  }
+  x_mean /= weight_sum;
+  y_mean /= weight_sum;
+  double sxx = 0.0, sxy = 0.0, syy = 0.0;
+  for (std::int64_t rank = fit.first_rank; rank <= fit.last_rank; ++rank) {
+    const double w = weight(rank);
+    const double dx = std::log(static_cast<double>(rank)) - x_mean;
+    const double dy = std::log(lambda[rank - 1]) - y_mean;
+    sxx += w * dx * dx;
+    sxy += w * dx * dy;
+    syy += w * dy * dy;
+  }
+  const double slope = sxy / sxx;
+  fit.alpha = -slope;
+  fit.intercept = y_mean - slope * x_mean;
+  double residual_ss = 0.0;
+  fit.residuals.reserve(static_cast<std::size_t>(points));
+  for (std::int64_t rank = fit.first_rank; rank <= fit.last_rank; ++rank) {
+    const double residual = std::log(lambda[rank - 1]) -
+                            (fit.intercept + slope * std::log(static_cast<double>(rank)));
+    fit.residuals.push_back(residual);
+    residual_ss += weight(rank) * residual * residual;
+  }
+  // A flat window is fitted exactly by slope 0: call that R² = 1 rather than 0/0. "Flat"
+  // means a spread of log λ within rounding of its values, not exactly zero.
+  const double eps = std::numeric_limits<double>::epsilon();
+  const double rounding_ss = 64.0 * eps * eps * weight_sum * (1.0 + y_mean * y_mean);
+  fit.r2 = syy > rounding_ss ? 1.0 - residual_ss / syy : 1.0;
+  return fit;
+}
+
+}  // namespace alphareq

@@ -1,0 +1,75 @@
+#include "cpu/blas_lapack.hpp"
+
+#include <alphareq/error.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace alphareq {
+
+std::uint64_t NormalGenerator::next_u64() {
+  // splitmix64: tiny, fast, and the same sequence on every platform.
+  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+double NormalGenerator::next_uniform() {
+  // 53 random bits, shifted off zero so the logarithm below stays finite.
+  return (static_cast<double>(next_u64() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double NormalGenerator::next() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  const double radius = std::sqrt(-2.0 * std::log(next_uniform()));
+  const double angle = 6.283185307179586 * next_uniform();
+  spare_ = radius * std::sin(angle);
+  has_spare_ = true;
+  return radius * std::cos(angle);
+}
+
+std::vector<double> power_law_spectrum(std::int64_t d, double alpha, double scale) {
+  std::vector<double> spectrum(static_cast<std::size_t>(d));
+  for (std::int64_t i = 0; i < d; ++i) {
+    spectrum[i] = scale * std::pow(static_cast<double>(i + 1), -alpha);
+  }
+  return spectrum;
+}
+
+std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec) {
+  if (spec.n < 1 || spec.d < 1) {
+    throw invalid_input("synthetic features: n and d must be >= 1, got n = " +
+                        std::to_string(spec.n) + ", d = " + std::to_string(spec.d));
+  }
+  const std::int64_t n = spec.n, d = spec.d;
+  NormalGenerator normal(spec.seed);
+  const std::vector<double> spectrum = power_law_spectrum(d, spec.alpha, spec.scale);
+  // z scaled by √λ, row-major n × d, i.e. column-major d × n.
+  std::vector<double> scaled(static_cast<std::size_t>(n * d));
+  for (std::int64_t r = 0; r < n; ++r) {
+    for (std::int64_t c = 0; c < d; ++c) scaled[r * d + c] = std::sqrt(spectrum[c]) * normal.next();
+  }
+  std::vector<double> features;
+  if (spec.rotate) {
+    std::vector<double> rotation(static_cast<std::size_t>(d * d));
+    for (double& v : rotation) v = normal.next();
+    cpu::orthogonal_factor(d, rotation.data());
+    features.resize(scaled.size());
+    // Column-major d × n: features = Q · scaled.
+    cpu::gemm(false, false, d, n, d, 1.0, rotation.data(), d, scaled.data(), d, 0.0,
+              features.data(), d);
+  } else {
+    features.swap(scaled);
+  }
+  if (spec.offset != 0.0) {
+    for (double& v : features) v += spec.offset;
+  }
+  return features;
+}
+
+}  // namespace alphareq

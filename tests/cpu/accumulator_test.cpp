@@ -1,0 +1,305 @@
+// The streaming accumulator against a long-double two-pass reference.
+
+#include "reference.hpp"
+
+#include <alphareq/accumulator.hpp>
+#include <alphareq/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace alphareq {
+namespace {
+
+using test::random_matrix;
+using test::relative_error;
+using test::two_pass_covariance;
+
+// Adds rows [first, first + rows) of a row-major n × d matrix as one batch.
+void add_rows(CovarianceAccumulator& acc, const std::vector<double>& x, std::int64_t d,
+              std::int64_t first, std::int64_t rows) {
+  acc.add_batch(host_matrix(x.data() + first * d, rows, d));
+}
+
+void add_in_batches(CovarianceAccumulator& acc, const std::vector<double>& x, std::int64_t d,
+                    const std::vector<std::int64_t>& sizes) {
+  std::int64_t first = 0;
+  for (std::int64_t rows : sizes) {
+    add_rows(acc, x, d, first, rows);
+    first += rows;
+  }
+}
+
+CovarianceAccumulator cpu_accumulator(std::int64_t d,
+                                      AccumulationPrecision precision = AccumulationPrecision::float64) {
+  return CovarianceAccumulator(d, AccumulatorOptions{Backend::cpu, precision});
+}
+
+struct BatchSplit {
+  const char* name;
+  std::vector<std::int64_t> sizes;  // sums to 1000
+};
+
+class AccumulatorSplits : public ::testing::TestWithParam<BatchSplit> {};
+
+TEST_P(AccumulatorSplits, MatchesTwoPassReferenceForAnyBatchSizes) {
+  constexpr std::int64_t n = 1000, d = 37;
+  const auto x = random_matrix(n, d, 11, 3.0, 2.0);
+  auto acc = cpu_accumulator(d);
+  add_in_batches(acc, x, d, GetParam().sizes);
+  EXPECT_EQ(acc.count(), n);
+  EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-13);
+  EXPECT_LT(relative_error(acc.mean(), test::two_pass_mean(x, n, d)), 1e-14);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Splits, AccumulatorSplits,
+    ::testing::Values(BatchSplit{"whole", {1000}}, BatchSplit{"uneven", {1, 7, 300, 692}},
+                      BatchSplit{"single_rows_then_rest", {1, 1, 1, 997}},
+                      BatchSplit{"many_small", std::vector<std::int64_t>(40, 25)}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Accumulator, NormalisationByNMinusOneIsUnbiasedCovariance) {
+  constexpr std::int64_t n = 250, d = 9;
+  const auto x = random_matrix(n, d, 5);
+  auto acc = cpu_accumulator(d);
+  add_rows(acc, x, d, 0, n);
+  EXPECT_LT(relative_error(acc.covariance(Normalization::by_n_minus_one),
+                           two_pass_covariance(x, n, d, n - 1)),
+            1e-13);
+}
+
+TEST(Accumulator, Float32InputMatchesReferenceOnTheSameValues) {
+  constexpr std::int64_t n = 800, d = 24;
+  const auto x32 = test::to_float(random_matrix(n, d, 21, -1.0, 0.5));
+  auto acc = cpu_accumulator(d);
+  acc.add_batch(host_matrix(x32.data(), 300, d));
+  acc.add_batch(host_matrix(x32.data() + 300 * d, 500, d));
+  EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(test::to_double(x32), n, d, n)),
+            1e-13);
+}
+
+// Mean 1e6 times the spread in float64: E[x²] − E[x]² would lose about 12 of 16 digits.
+TEST(Accumulator, StaysExactWhenFloat64MeanIsMillionTimesTheSpread) {
+  constexpr std::int64_t n = 3000, d = 16;
+  const auto x = random_matrix(n, d, 8, 1e6, 1.0);
+  auto acc = cpu_accumulator(d);
+  add_in_batches(acc, x, d, {1000, 999, 1001});
+  EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-9);
+}
+
+TEST(Accumulator, StaysExactWhenFloat32MeanIsThousandTimesTheSpread) {
+  constexpr std::int64_t n = 4000, d = 20;
+  const auto x32 = test::to_float(random_matrix(n, d, 9, 1e3, 1.0));
+  const auto reference = two_pass_covariance(test::to_double(x32), n, d, n);
+  auto exact = cpu_accumulator(d);
+  auto single = cpu_accumulator(d, AccumulationPrecision::float32);
+  for (std::int64_t first = 0; first < n; first += 1000) {
+    exact.add_batch(host_matrix(x32.data() + first * d, 1000, d));
+    single.add_batch(host_matrix(x32.data() + first * d, 1000, d));
+  }
+  EXPECT_LT(relative_error(exact.covariance(), reference), 1e-12);
+  // ssyrk rounds each centred value and product to float32, but centring happened in
+  // float64 first, so the large offset costs nothing: float32 rounding only.
+  EXPECT_LT(relative_error(single.covariance(), reference), 1e-5);
+  EXPECT_GT(relative_error(single.covariance(), reference), 0.0);
+}
+
+TEST(Accumulator, MergeOfUnevenPartsEqualsOneAccumulator) {
+  constexpr std::int64_t n = 1200, d = 31;
+  const auto x = random_matrix(n, d, 13, 50.0, 3.0);
+  auto a = cpu_accumulator(d), b = cpu_accumulator(d), c = cpu_accumulator(d);
+  add_in_batches(a, x, d, {3, 200});  // rows 0..202
+  add_rows(b, x, d, 203, 1);
+  add_rows(c, x, d, 204, 500);
+  add_rows(c, x, d, 704, 496);
+  a.merge(b);
+  a.merge(c);
+  EXPECT_EQ(a.count(), n);
+  EXPECT_LT(relative_error(a.covariance(), two_pass_covariance(x, n, d, n)), 1e-13);
+  EXPECT_EQ(b.count(), 1);  // the merged-in accumulator is unchanged
+}
+
+TEST(Accumulator, MergeIsIndependentOfOrder) {
+  constexpr std::int64_t n = 600, d = 12;
+  const auto x = random_matrix(n, d, 17, -7.0, 2.0);
+  auto first = cpu_accumulator(d), second = cpu_accumulator(d);
+  add_rows(first, x, d, 0, 100);
+  add_rows(second, x, d, 100, 500);
+  auto forward = first;
+  forward.merge(second);
+  auto backward = second;
+  backward.merge(first);
+  EXPECT_LT(relative_error(forward.covariance(), backward.covariance()), 1e-14);
+  EXPECT_LT(relative_error(forward.mean(), backward.mean()), 1e-14);
+}
+
+TEST(Accumulator, MergingWithItselfDoublesCountAndKeepsCovariance) {
+  constexpr std::int64_t n = 300, d = 8;
+  const auto x = random_matrix(n, d, 23);
+  auto acc = cpu_accumulator(d);
+  add_rows(acc, x, d, 0, n);
+  const auto before = acc.covariance();
+  acc.merge(acc);
+  EXPECT_EQ(acc.count(), 2 * n);
+  EXPECT_LT(relative_error(acc.covariance(), before), 1e-14);
+}
+
+TEST(Accumulator, MergingAnEmptyAccumulatorChangesNothing) {
+  constexpr std::int64_t n = 50, d = 6;
+  const auto x = random_matrix(n, d, 29);
+  auto acc = cpu_accumulator(d);
+  add_rows(acc, x, d, 0, n);
+  const auto before = acc.covariance();
+  acc.merge(cpu_accumulator(d));
+  EXPECT_EQ(acc.count(), n);
+  EXPECT_EQ(acc.covariance(), before);
+}
+
+TEST(Accumulator, ReadsStridedViewsOfAWiderMatrix) {
+  constexpr std::int64_t n = 400, d = 10, stride = 17;
+  const auto wide = random_matrix(n, stride, 31);
+  std::vector<double> packed(static_cast<std::size_t>(n * d));
+  for (std::int64_t r = 0; r < n; ++r)
+    for (std::int64_t c = 0; c < d; ++c) packed[r * d + c] = wide[r * stride + c + 3];
+  auto acc = cpu_accumulator(d);
+  acc.add_batch(host_matrix(wide.data() + 3, n, d, stride));
+  EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(packed, n, d, n)), 1e-13);
+}
+
+TEST(Accumulator, CopiesAreIndependent) {
+  constexpr std::int64_t d = 5;
+  const auto x = random_matrix(20, d, 37);
+  auto original = cpu_accumulator(d);
+  add_rows(original, x, d, 0, 10);
+  auto copy = original;
+  add_rows(copy, x, d, 10, 10);
+  EXPECT_EQ(original.count(), 10);
+  EXPECT_EQ(copy.count(), 20);
+}
+
+// ---- bad input: a clear error and the state as it was --------------------------------
+
+template <typename Call>
+std::string error_of(Call&& call) {
+  try {
+    call();
+  } catch (const invalid_input& e) {
+    return e.what();
+  }
+  return "<no invalid_input thrown>";
+}
+
+TEST(AccumulatorErrors, NaNNamesGlobalRowAndColumnAndLeavesStateIntact) {
+  constexpr std::int64_t d = 7;
+  auto x = random_matrix(30, d, 41);
+  auto acc = cpu_accumulator(d);
+  add_rows(acc, x, d, 0, 12);
+  const auto before = acc.covariance();
+  x[(12 + 5) * d + 3] = std::numeric_limits<double>::quiet_NaN();
+  x[(12 + 9) * d + 1] = std::numeric_limits<double>::infinity();  // later: not the first
+  const std::string message = error_of([&] { add_rows(acc, x, d, 12, 18); });
+  EXPECT_NE(message.find("NaN"), std::string::npos) << message;
+  EXPECT_NE(message.find("row 17, column 3"), std::string::npos) << message;
+  EXPECT_EQ(acc.count(), 12);
+  EXPECT_EQ(acc.covariance(), before);
+}
+
+TEST(AccumulatorErrors, InfInFloat32InputIsNamed) {
+  constexpr std::int64_t d = 4;
+  auto x = test::to_float(random_matrix(10, d, 43));
+  x[2 * d + 2] = -std::numeric_limits<float>::infinity();
+  auto acc = cpu_accumulator(d);
+  const std::string message = error_of([&] { acc.add_batch(host_matrix(x.data(), 10, d)); });
+  EXPECT_NE(message.find("Inf in the features at row 2, column 2"), std::string::npos) << message;
+  EXPECT_EQ(acc.count(), 0);
+}
+
+TEST(AccumulatorErrors, WrongWidthIsRefused) {
+  const auto x = random_matrix(10, 6, 47);
+  auto acc = cpu_accumulator(5);
+  const std::string message = error_of([&] { acc.add_batch(host_matrix(x.data(), 10, 6)); });
+  EXPECT_NE(message.find("6 columns but the accumulator has 5 features"), std::string::npos)
+      << message;
+}
+
+TEST(AccumulatorErrors, MalformedViewsAreRefused) {
+  const auto x = random_matrix(10, 6, 53);
+  auto acc = cpu_accumulator(6);
+  EXPECT_NE(error_of([&] { acc.add_batch(host_matrix(x.data(), 10, 6, 4)); }).find("row_stride 4"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { acc.add_batch(host_matrix(static_cast<const double*>(nullptr), 10, 6)); })
+                .find("null"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { acc.add_batch(host_matrix(x.data(), 0, 6)); }).find("at least 1 row"),
+            std::string::npos);
+  MatrixView device = host_matrix(x.data(), 10, 6);
+  device.space = MemorySpace::device;
+  EXPECT_NE(error_of([&] { acc.add_batch(device); }).find("device pointer"), std::string::npos);
+  MatrixView half = host_matrix(x.data(), 10, 6);
+  half.dtype = DType::float16;
+  EXPECT_NE(error_of([&] { acc.add_batch(half); }).find("float16"), std::string::npos);
+  EXPECT_EQ(acc.count(), 0);
+}
+
+TEST(AccumulatorErrors, TooFewSamplesForTheAskedResult) {
+  const auto x = random_matrix(1, 3, 59);
+  auto acc = cpu_accumulator(3);
+  EXPECT_NE(error_of([&] { acc.mean(); }).find("at least 1 samples"), std::string::npos);
+  add_rows(acc, x, 3, 0, 1);
+  EXPECT_NO_THROW(acc.covariance(Normalization::by_n));
+  EXPECT_NE(error_of([&] { acc.covariance(Normalization::by_n_minus_one); }).find("at least 2"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { acc.eigenvalues(); }).find("at least 2"), std::string::npos);
+  EXPECT_NE(error_of([&] { acc.report(); }).find("at least 2"), std::string::npos);
+}
+
+TEST(AccumulatorErrors, MergeOfDifferentWidthsIsRefused) {
+  auto a = cpu_accumulator(3), b = cpu_accumulator(4);
+  EXPECT_NE(error_of([&] { a.merge(b); }).find("different widths (3 and 4"), std::string::npos);
+}
+
+TEST(AccumulatorErrors, NonPositiveWidthIsRefused) {
+  EXPECT_THROW(cpu_accumulator(0), invalid_input);
+  EXPECT_THROW(cpu_accumulator(-3), invalid_input);
+}
+
+TEST(AccumulatorErrors, CovarianceTooLargeForThisMachineIsRefusedBeforeAllocating) {
+  try {
+    cpu_accumulator(std::int64_t{1} << 24);  // 2 PiB of float64
+    FAIL() << "no out_of_memory thrown";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("PiB"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Backends, CudaWithoutCudaBuildSaysWhy) {
+#ifndef ALPHAREQ_HAS_CUDA
+  try {
+    CovarianceAccumulator acc(4, AccumulatorOptions{Backend::cuda});
+    FAIL() << "no backend_unavailable thrown";
+  } catch (const backend_unavailable& e) {
+    EXPECT_NE(std::string(e.what()).find("without the CUDA backend"), std::string::npos);
+  }
+  std::string notice;
+  EXPECT_EQ(resolve_backend(Backend::automatic, &notice), Backend::cpu);
+  EXPECT_FALSE(notice.empty());
+#else
+  GTEST_SKIP() << "built with CUDA";
+#endif
+}
+
+TEST(Backends, NamesParseAndPrint) {
+  for (Backend b : {Backend::automatic, Backend::cpu, Backend::cuda}) {
+    EXPECT_EQ(parse_backend(to_string(b)), b);
+  }
+  EXPECT_THROW(parse_backend("gpu"), invalid_input);
+}
+
+}  // namespace
+}  // namespace alphareq

@@ -1,0 +1,199 @@
+// The alphareq command-line tool, run as a user would: exit status, stdout and stderr.
+
+#include "reference.hpp"
+
+#include <alphareq/npy.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace alphareq {
+namespace {
+
+struct CliResult {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "alphareq_cli_" + name; }
+
+std::string slurp(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+CliResult run_cli(const std::string& arguments) {
+  // CTest runs test cases in parallel processes: each needs its own capture files.
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string out = temp_path(name + "_stdout.txt"), err = temp_path(name + "_stderr.txt");
+  const std::string command =
+      std::string(ALPHAREQ_CLI_PATH) + " " + arguments + " > " + out + " 2> " + err + " < /dev/null";
+  const int raw = std::system(command.c_str());
+  CliResult result;
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  result.out = slurp(out);
+  result.err = slurp(err);
+  return result;
+}
+
+std::size_t line_count(const std::string& text) {
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  return lines;
+}
+
+std::string write_features(const std::string& name, std::int64_t n, std::int64_t d,
+                           std::uint64_t seed) {
+  const std::string path = temp_path(name);
+  const auto x = test::random_matrix(n, d, seed);
+  save_npy(path, x.data(), {n, d});
+  return path;
+}
+
+TEST(Cli, DemoPrintsTrueAndEstimatedAlpha) {
+  const CliResult r = run_cli("demo --n 6000 --d 128 --alpha 1.5 --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("true alpha        1.5000"), std::string::npos) << r.out;
+  const auto at = r.out.find("\n  alpha ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_NEAR(std::stod(r.out.substr(at + 9)), 1.5, 0.05) << r.out;
+}
+
+TEST(Cli, NoArgumentsRunsTheDemo) {
+  const CliResult r = run_cli("--quiet --n 3000 --d 64");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("true alpha"), std::string::npos) << r.out;
+}
+
+TEST(Cli, JsonHasTheDocumentedKeys) {
+  const std::string path = write_features("json.npy", 400, 60, 1);
+  const CliResult r = run_cli(path + " --json --quiet --first 5 --last 40 --method ols");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(line_count(r.out), 1u) << r.out;
+  for (const char* key : {"\"alpha\": ", "\"intercept\": ", "\"r2\": ", "\"first_rank\": 5",
+                          "\"last_rank\": 40", "\"n\": 400", "\"d\": 60", "\"backend\": \"cpu\"",
+                          "\"timings_ms\": {", "\"method\": \"ols\"", "\"window_clipped\": false"}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(Cli, ReportsClippingOnStderrAndInJson) {
+  const std::string path = write_features("clip.npy", 500, 30, 2);
+  const CliResult r = run_cli(path + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\"window_clipped\": true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"last_rank\": 30"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("last rank clipped from 100 to 30"), std::string::npos) << r.err;
+  std::remove(path.c_str());
+}
+
+TEST(Cli, WritesAllEigenvaluesToNpy) {
+  constexpr std::int64_t n = 300, d = 25;
+  const std::string path = write_features("eig_in.npy", n, d, 3);
+  const std::string out = temp_path("eig_out.npy");
+  const CliResult r = run_cli(path + " --quiet --last 20 --eigenvalues-out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Read the 1-D float64 file by hand (the features reader wants 2-D arrays).
+  const std::string bytes = slurp(out);
+  ASSERT_GT(bytes.size(), 10u);
+  ASSERT_EQ(bytes.substr(1, 5), "NUMPY");
+  const std::size_t header_length =
+      static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
+  const std::string header = bytes.substr(10, header_length);
+  EXPECT_NE(header.find("'descr': '<f8'"), std::string::npos) << header;
+  EXPECT_NE(header.find("'shape': (25,)"), std::string::npos) << header;
+  ASSERT_EQ(bytes.size(), 10 + header_length + d * sizeof(double));
+  std::vector<double> eigenvalues(d);
+  std::memcpy(eigenvalues.data(), bytes.data() + 10 + header_length, d * sizeof(double));
+  const auto x = test::random_matrix(n, d, 3);
+  const auto reference = test::dsyev_eigenvalues(test::two_pass_covariance(x, n, d, n), d);
+  EXPECT_LT(test::relative_error(eigenvalues, reference), 1e-12);
+  std::remove(path.c_str());
+  std::remove(out.c_str());
+}
+
+// ---- bad input: non-zero exit status and a one-line error ---------------------------
+
+void expect_error(const CliResult& r, int status, const std::string& phrase) {
+  EXPECT_EQ(r.status, status) << r.out << r.err;
+  EXPECT_EQ(line_count(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(phrase), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(CliErrors, MissingFile) {
+  expect_error(run_cli("/nonexistent/feats.npy --quiet"), 1, "/nonexistent/feats.npy");
+}
+
+TEST(CliErrors, NotANpyFile) {
+  const std::string path = temp_path("text.npy");
+  std::ofstream(path) << "hello, this is text\n";
+  expect_error(run_cli(path + " --quiet"), 1, "not a .npy file");
+  std::remove(path.c_str());
+}
+
+TEST(CliErrors, NaNGivesRowAndColumn) {
+  auto x = test::random_matrix(50, 6, 4);
+  x[17 * 6 + 4] = std::numeric_limits<double>::quiet_NaN();
+  const std::string path = temp_path("nan.npy");
+  save_npy(path, x.data(), {50, 6});
+  expect_error(run_cli(path + " --quiet --first 1 --last 5"), 1, "row 17, column 4");
+  std::remove(path.c_str());
+}
+
+TEST(CliErrors, SingleRowFile) {
+  const std::string path = write_features("one_row.npy", 1, 8, 5);
+  expect_error(run_cli(path + " --quiet"), 1, "at least 2");
+  std::remove(path.c_str());
+}
+
+TEST(CliErrors, WindowWithTooFewRanks) {
+  const std::string path = write_features("small.npy", 100, 12, 6);
+  expect_error(run_cli(path + " --quiet"), 1, "at least 3 are needed");
+  std::remove(path.c_str());
+}
+
+TEST(CliErrors, UsageErrorsExitWithTwo) {
+  expect_error(run_cli("--frist 3"), 2, "unknown option '--frist'");
+  expect_error(run_cli("demo --first abc"), 2, "--first expects an integer, got 'abc'");
+  expect_error(run_cli("demo --method median"), 2, "unknown fit method 'median'");
+  expect_error(run_cli("demo --backend tpu"), 2, "unknown backend 'tpu'");
+  expect_error(run_cli("a.npy b.npy"), 2, "expected one features file");
+  expect_error(run_cli("demo --last"), 2, "--last needs a value");
+}
+
+TEST(CliErrors, CudaBackendWithoutCuda) {
+#ifndef ALPHAREQ_HAS_CUDA
+  expect_error(run_cli("demo --backend cuda"), 1, "without the CUDA backend");
+#else
+  GTEST_SKIP() << "built with CUDA";
+#endif
+}
+
+TEST(Cli, HelpAndVersion) {
+  const CliResult help = run_cli("--help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("Usage:"), std::string::npos);
+  const CliResult version = run_cli("--version");
+  EXPECT_EQ(version.status, 0);
+  EXPECT_NE(version.out.find("alphareq 0."), std::string::npos);
+}
+
+}  // namespace
+}  // namespace alphareq

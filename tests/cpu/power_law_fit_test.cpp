@@ -1,0 +1,193 @@
+// The power-law fit: exact recovery, hand-computed least squares, window clipping, errors.
+
+#include <alphareq/error.hpp>
+#include <alphareq/spectrum.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace alphareq {
+namespace {
+
+class ExactPowerLaw : public ::testing::TestWithParam<std::tuple<double, FitMethod>> {};
+
+TEST_P(ExactPowerLaw, RecoversAlphaAndInterceptToRounding) {
+  const auto [alpha, method] = GetParam();
+  const double scale = 3.7;
+  const auto spectrum = power_law_spectrum(512, alpha, scale);
+  const PowerLawFit fit = fit_power_law(spectrum, 100000, FitOptions{method, 11, 100});
+  EXPECT_NEAR(fit.alpha, alpha, 1e-10);
+  EXPECT_NEAR(fit.intercept, std::log(scale), 1e-10);
+  EXPECT_NEAR(fit.r2, 1.0, 1e-12);
+  EXPECT_EQ(fit.first_rank, 11);
+  EXPECT_EQ(fit.last_rank, 100);
+  EXPECT_FALSE(fit.clipped);
+  ASSERT_EQ(fit.residuals.size(), 90u);
+  for (double r : fit.residuals) EXPECT_NEAR(r, 0.0, 1e-10);
+}
+
+INSTANTIATE_TEST_SUITE_P(AlphasAndMethods, ExactPowerLaw,
+                         ::testing::Combine(::testing::Values(0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+                                            ::testing::Values(FitMethod::weighted, FitMethod::ols)));
+
+// A noisy spectrum, so that the weighting matters.
+std::vector<double> noisy_spectrum(std::int64_t d, double alpha, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<double> noise(0.0, 0.2);
+  auto spectrum = power_law_spectrum(d, alpha);
+  for (double& v : spectrum) v *= std::exp(noise(engine));
+  std::sort(spectrum.rbegin(), spectrum.rend());
+  return spectrum;
+}
+
+// Stringer et al.'s formulation: b = (XᵀWX)⁻¹ XᵀWy with X = [−log i, 1], solved by Cramer.
+TEST(PowerLawFit, WeightedEqualsHandComputedNormalEquations) {
+  const auto spectrum = noisy_spectrum(300, 1.2, 1);
+  const std::int64_t first = 5, last = 150;
+  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+  for (std::int64_t i = first; i <= last; ++i) {
+    const double w = 1.0 / i, x = -std::log(static_cast<double>(i)), y = std::log(spectrum[i - 1]);
+    a11 += w * x * x;
+    a12 += w * x;
+    a22 += w;
+    b1 += w * x * y;
+    b2 += w * y;
+  }
+  const double det = a11 * a22 - a12 * a12;
+  const double alpha = (b1 * a22 - a12 * b2) / det, intercept = (a11 * b2 - a12 * b1) / det;
+  double ss_res = 0, ss_tot = 0, y_mean = b2 / a22;
+  for (std::int64_t i = first; i <= last; ++i) {
+    const double w = 1.0 / i, y = std::log(spectrum[i - 1]);
+    const double predicted = intercept - alpha * std::log(static_cast<double>(i));
+    ss_res += w * (y - predicted) * (y - predicted);
+    ss_tot += w * (y - y_mean) * (y - y_mean);
+  }
+  const PowerLawFit fit = fit_power_law(spectrum, 10000, FitOptions{FitMethod::weighted, first, last});
+  EXPECT_NEAR(fit.alpha, alpha, 1e-10);
+  EXPECT_NEAR(fit.intercept, intercept, 1e-10);
+  EXPECT_NEAR(fit.r2, 1.0 - ss_res / ss_tot, 1e-10);
+  EXPECT_GT(fit.r2, 0.5);
+  EXPECT_LT(fit.r2, 1.0);
+}
+
+TEST(PowerLawFit, OlsEqualsCovarianceOverVarianceSlope) {
+  const auto spectrum = noisy_spectrum(200, 0.8, 2);
+  const std::int64_t first = 1, last = 200;
+  double mx = 0, my = 0;
+  const double count = last - first + 1;
+  for (std::int64_t i = first; i <= last; ++i) {
+    mx += std::log(static_cast<double>(i)) / count;
+    my += std::log(spectrum[i - 1]) / count;
+  }
+  double sxy = 0, sxx = 0;
+  for (std::int64_t i = first; i <= last; ++i) {
+    const double dx = std::log(static_cast<double>(i)) - mx;
+    sxy += dx * (std::log(spectrum[i - 1]) - my);
+    sxx += dx * dx;
+  }
+  const PowerLawFit fit = fit_power_law(spectrum, 10000, FitOptions{FitMethod::ols, first, last});
+  EXPECT_NEAR(fit.alpha, -sxy / sxx, 1e-10);
+  EXPECT_NEAR(fit.intercept, my - (sxy / sxx) * mx, 1e-10);
+  const PowerLawFit weighted =
+      fit_power_law(spectrum, 10000, FitOptions{FitMethod::weighted, first, last});
+  EXPECT_GT(std::abs(weighted.alpha - fit.alpha), 1e-4) << "the weights had no effect";
+}
+
+TEST(PowerLawFitWindow, ClippedToDimensionAndSaysSo) {
+  const auto spectrum = power_law_spectrum(50, 1.0);
+  const PowerLawFit fit = fit_power_law(spectrum, 1000);
+  EXPECT_TRUE(fit.clipped);
+  EXPECT_EQ(fit.last_rank, 50);
+  EXPECT_EQ(fit.requested_last_rank, 100);
+  EXPECT_EQ(fit.rank_limit, 50);
+  EXPECT_NE(fit.clip_reason.find("D = 50"), std::string::npos) << fit.clip_reason;
+  EXPECT_NEAR(fit.alpha, 1.0, 1e-10);
+}
+
+TEST(PowerLawFitWindow, ClippedToSamplesMinusOne) {
+  const auto spectrum = power_law_spectrum(200, 1.0);
+  const PowerLawFit fit = fit_power_law(spectrum, 41);
+  EXPECT_TRUE(fit.clipped);
+  EXPECT_EQ(fit.last_rank, 40);
+  EXPECT_NE(fit.clip_reason.find("n - 1 = 40"), std::string::npos) << fit.clip_reason;
+}
+
+TEST(PowerLawFitWindow, ClippedToEigenvaluesAboveNumericalZero) {
+  auto spectrum = power_law_spectrum(200, 1.0);
+  for (std::size_t i = 60; i < spectrum.size(); ++i) spectrum[i] = (i % 2 ? 1e-18 : -1e-18);
+  std::sort(spectrum.rbegin(), spectrum.rend());
+  const PowerLawFit fit = fit_power_law(spectrum, 100000);
+  EXPECT_TRUE(fit.clipped);
+  EXPECT_EQ(fit.last_rank, 60);
+  EXPECT_EQ(fit.rank_limit, 60);
+  EXPECT_NE(fit.clip_reason.find("only 60 eigenvalues exceed"), std::string::npos) << fit.clip_reason;
+  EXPECT_EQ(fit_rank_limit(spectrum, 100000), 60);
+}
+
+TEST(PowerLawFitWindow, NotClippedWhenTheWindowFits) {
+  const PowerLawFit fit = fit_power_law(power_law_spectrum(100, 1.0), 101);
+  EXPECT_FALSE(fit.clipped);
+  EXPECT_TRUE(fit.clip_reason.empty());
+  EXPECT_EQ(fit.last_rank, 100);
+}
+
+TEST(PowerLawFitWindow, FlatSpectrumFitsWithSlopeZero) {
+  const std::vector<double> flat(100, 2.5);
+  const PowerLawFit fit = fit_power_law(flat, 1000);
+  EXPECT_NEAR(fit.alpha, 0.0, 1e-14);
+  EXPECT_EQ(fit.r2, 1.0);
+  EXPECT_TRUE(std::isfinite(fit.intercept));
+}
+
+std::string fit_error(const std::vector<double>& spectrum, std::int64_t n, FitOptions options) {
+  try {
+    fit_power_law(spectrum, n, options);
+  } catch (const invalid_input& e) {
+    return e.what();
+  }
+  return "<no invalid_input thrown>";
+}
+
+TEST(PowerLawFitErrors, FewerThanThreeRanksAfterClipping) {
+  const auto spectrum = power_law_spectrum(12, 1.0);
+  const std::string message = fit_error(spectrum, 1000, FitOptions{});
+  EXPECT_NE(message.find("leaves 2 usable ranks (at least 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("D = 12"), std::string::npos) << message;
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{FitMethod::ols, 20, 30}).find("leaves 0 usable"),
+            std::string::npos);
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{FitMethod::ols, 3, 4}).find("leaves 2"),
+            std::string::npos);
+}
+
+TEST(PowerLawFitErrors, MalformedWindows) {
+  const auto spectrum = power_law_spectrum(100, 1.0);
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{FitMethod::weighted, 0, 10}).find("1-based"),
+            std::string::npos);
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{FitMethod::weighted, 20, 10}).find("below first"),
+            std::string::npos);
+}
+
+TEST(PowerLawFitErrors, UnsortedOrNonFiniteEigenvalues) {
+  auto spectrum = power_law_spectrum(100, 1.0);
+  std::swap(spectrum[3], spectrum[4]);
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{}).find("sorted descending"), std::string::npos);
+  auto with_nan = power_law_spectrum(100, 1.0);
+  with_nan[7] = std::nan("");
+  EXPECT_NE(fit_error(with_nan, 1000, FitOptions{}).find("eigenvalue 8 is not finite"),
+            std::string::npos);
+}
+
+TEST(PowerLawFit, MethodNamesParseAndPrint) {
+  EXPECT_EQ(parse_fit_method(to_string(FitMethod::weighted)), FitMethod::weighted);
+  EXPECT_EQ(parse_fit_method(to_string(FitMethod::ols)), FitMethod::ols);
+  EXPECT_THROW(parse_fit_method("lsq"), invalid_input);
+}
+
+}  // namespace
+}  // namespace alphareq
