@@ -8,10 +8,18 @@ if(NOT ALPHAREQ_WITH_CUDA STREQUAL "OFF")
     find_package(CUDAToolkit QUIET)
   endif()
   if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND)
-    # The CUDA backend itself lands with its own issue; until then the toolkit is only
-    # detected, so that the switch and the messages are in place.
-    message(STATUS "alphareq: CUDA toolkit ${CUDAToolkit_VERSION} found; "
-                   "the CUDA backend is not part of this build yet")
+    # Portable default: Turing and Ampere as machine code, Hopper as machine code plus PTX
+    # that newer GPUs compile at load time. Pass -DCMAKE_CUDA_ARCHITECTURES=90 (or native)
+    # to build for one GPU only. (CUDA 13 no longer targets Volta and older.)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 75-real 80-real 90)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(ALPHAREQ_CUDA_ENABLED ON)
+    message(STATUS "alphareq: CUDA backend enabled (toolkit ${CUDAToolkit_VERSION}, "
+                   "architectures ${CMAKE_CUDA_ARCHITECTURES})")
   elseif(ALPHAREQ_WITH_CUDA STREQUAL "ON")
     message(FATAL_ERROR "ALPHAREQ_WITH_CUDA=ON but no CUDA compiler/toolkit was found")
   else()

@@ -43,25 +43,51 @@ enum class Normalization {
 
 /// Precision of each batch's product XᵀX. The running sum across batches is float64 always.
 enum class AccumulationPrecision {
-  float64,  ///< dsyrk on float64-centred data: exact to float64 rounding (default)
-  float32,  ///< ssyrk on float32-centred data, summed into the float64 master: faster
+  float64,  ///< DSYRK on float64-centred data: exact to float64 rounding (default)
+  float32,  ///< SSYRK on float32-centred data, summed into the float64 master: faster
+  /// CUDA only: float32 storage with TF32 tensor-core products (about 10 bits of mantissa
+  /// per product: relative error near 1e-3 on each batch's product); the fastest mode.
+  /// The CPU backend treats it as float32.
+  tf32,
+};
+
+/// Precision of the eigensolver.
+enum class SolverPrecision {
+  float64,  ///< dsyevd / cusolverDnXsyevd in float64 (default)
+  float32,  ///< CUDA only: cusolverDnXsyevd in float32 (faster; the CPU backend uses float64)
 };
 
 struct AccumulatorOptions {
   Backend backend = Backend::automatic;
   AccumulationPrecision precision = AccumulationPrecision::float64;
+  SolverPrecision solver = SolverPrecision::float64;
+  /// CUDA device ordinal; -1 means the device current on the calling thread.
+  int device = -1;
 };
+
+/// True when this build has the CUDA backend and a CUDA device can be used. Otherwise
+/// false, and `why` (if not null) says what is missing.
+bool cuda_available(std::string* why = nullptr);
 
 /// Streams batches of activations (rows = samples, columns = features) into the count, the
 /// mean and the centred second moment M2 = Σ (x − μ)(x − μ)ᵀ, all kept in float64.
 ///
-/// Numerics: each batch is centred on its own mean (computed in float64 with a correction
-/// pass) and merged into the running state with Chan et al.'s pairwise update, so the
-/// result stays accurate when the mean is many orders of magnitude above the spread and
-/// the error does not grow with the number of batches.
+/// Numerics: the CPU backend centres each batch on its own mean (float64, with a
+/// correction pass) and merges it into the running state with Chan et al.'s pairwise
+/// update. The CUDA backend shifts every sample by a fixed per-feature offset (the first
+/// sample) and adds each batch's product to a float64 master, so the error does not grow
+/// with the number of batches; with float32/TF32 products the relative error grows with
+/// ((first sample − mean) / spread)², which is of order 1 for a sample of the data. Both
+/// stay accurate when the mean is many orders of magnitude above the spread.
+///
+/// Errors: bad shapes, widths, dtypes and memory spaces are refused before anything
+/// changes. NaN/Inf: the CPU backend refuses the batch and keeps its state; the CUDA
+/// backend finds them on the device and reports them (same message) from the next call
+/// that returns results, after which the accumulator gives no results.
 ///
 /// Thread safety: distinct accumulators may be used from different threads at once; one
-/// accumulator must not be used from two threads at once without external locking.
+/// accumulator must not be used from two threads at once without external locking. No call
+/// changes the calling thread's current CUDA device.
 class CovarianceAccumulator {
  public:
   /// An empty accumulator for `dim` features. Throws invalid_input if dim < 1,
@@ -75,10 +101,12 @@ class CovarianceAccumulator {
   CovarianceAccumulator& operator=(CovarianceAccumulator&&) noexcept;
 
   /// Adds a batch of `batch.rows` samples. float32 and float64 host views are accepted by
-  /// every backend; device views (and float16/bfloat16) by the CUDA backend only.
+  /// every backend; device views (float16, bfloat16, float32, float64) by the CUDA backend
+  /// only, read in the order of `batch.stream`, and later work on that stream waits until
+  /// the accumulator has read them. Host memory may be reused when the call returns.
   /// Throws invalid_input for a malformed view, a width other than dim(), an unsupported
   /// dtype or memory space, or a NaN/Inf value (the message gives its sample row — counted
-  /// over everything added so far — and its column). On a throw the state is unchanged.
+  /// over everything added so far — and its column; see "Errors" above for when).
   void add_batch(const MatrixView& batch);
 
   /// Adds all samples of `other` (same width; any backend) as if its batches had been

@@ -43,6 +43,13 @@ class out_of_memory : public error {
   using error::error;
 };
 
+/// A CUDA runtime, cuBLAS or cuSOLVER call failed. The message names the call, the status
+/// (e.g. CUBLAS_STATUS_NOT_SUPPORTED) and the source location.
+class cuda_error : public error {
+ public:
+  using error::error;
+};
+
 /// A numerical routine failed (the eigensolver did not converge, say). The message names
 /// the routine and its status.
 class numerical_error : public error {

@@ -1,5 +1,8 @@
 #include "core/accumulator_backend.hpp"
 #include "cpu/cpu_accumulator.hpp"
+#ifdef ALPHAREQ_HAS_CUDA
+#include "cuda/cuda_accumulator.hpp"
+#endif
 
 #include <alphareq/accumulator.hpp>
 #include <alphareq/error.hpp>
@@ -22,19 +25,23 @@ Backend parse_backend(const std::string& name) {
   throw invalid_input("unknown backend '" + name + "' (expected auto, cpu or cuda)");
 }
 
-Backend resolve_backend(Backend requested, std::string* notice) {
-#ifdef ALPHAREQ_HAS_CUDA
-#error "CUDA backend selection is added together with the CUDA backend"
-#else
-  constexpr const char* kWhyNoCuda =
-      "alphareq was built without the CUDA backend (configure with -DALPHAREQ_WITH_CUDA=ON "
-      "on a machine with the CUDA toolkit)";
-  if (requested == Backend::cuda) throw backend_unavailable(std::string("backend cuda: ") + kWhyNoCuda);
-  if (requested == Backend::automatic && notice != nullptr) {
-    *notice = std::string(kWhyNoCuda) + "; using the CPU backend";
+#ifndef ALPHAREQ_HAS_CUDA
+bool cuda_available(std::string* why) {
+  if (why != nullptr) {
+    *why = "alphareq was built without the CUDA backend (configure with "
+           "-DALPHAREQ_WITH_CUDA=ON on a machine with the CUDA toolkit)";
   }
-  return Backend::cpu;
+  return false;
+}
 #endif
+
+Backend resolve_backend(Backend requested, std::string* notice) {
+  if (requested == Backend::cpu) return Backend::cpu;
+  std::string why;
+  if (cuda_available(&why)) return Backend::cuda;
+  if (requested == Backend::cuda) throw backend_unavailable("backend cuda: " + why);
+  if (notice != nullptr) *notice = why + "; using the CPU backend";
+  return Backend::cpu;
 }
 
 namespace detail {
@@ -43,6 +50,9 @@ std::unique_ptr<AccumulatorBackend> make_accumulator_backend(std::int64_t dim,
                                                               const AccumulatorOptions& options) {
   switch (resolve_backend(options.backend)) {
     case Backend::cpu: return std::make_unique<cpu::CpuAccumulator>(dim, options.precision);
+#ifdef ALPHAREQ_HAS_CUDA
+    case Backend::cuda: return std::make_unique<cuda::CudaAccumulator>(dim, options);
+#endif
     default: break;
   }
   throw backend_unavailable("backend " + to_string(options.backend) + " is not available");

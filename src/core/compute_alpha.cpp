@@ -26,19 +26,22 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
       static_cast<std::int64_t>(std::max<std::uint64_t>(1, chunk_bytes / row_bytes));
   CovarianceAccumulator accumulator(reader.cols(), options.accumulator);
   if (progress) progress(0, reader.data_bytes());
-  for (MatrixView chunk = reader.next_chunk(chunk_rows); chunk.rows > 0;
-       chunk = reader.next_chunk(chunk_rows)) {
-    try {
+  try {
+    for (MatrixView chunk = reader.next_chunk(chunk_rows); chunk.rows > 0;
+         chunk = reader.next_chunk(chunk_rows)) {
       accumulator.add_batch(chunk);
-    } catch (const invalid_input& e) {
-      // Rows in the message count from the start of the file: the accumulator numbers
-      // them over everything added, which here is exactly the rows read before.
-      throw invalid_input(path + ": " + e.what());
+      if (progress) progress(static_cast<std::uint64_t>(reader.rows_read()) * row_bytes,
+                             reader.data_bytes());
     }
-    if (progress) progress(static_cast<std::uint64_t>(reader.rows_read()) * row_bytes,
-                           reader.data_bytes());
+    return accumulator.report(options.fit, options.normalization);
+  } catch (const file_error&) {
+    throw;  // names the file already
+  } catch (const invalid_input& e) {
+    // Rows in a NaN/Inf message count from the start of the file: the accumulator numbers
+    // them over everything added, which here is exactly the rows read before. (The CUDA
+    // backend reports them from report(), hence the try around both.)
+    throw invalid_input(path + ": " + e.what());
   }
-  return accumulator.report(options.fit, options.normalization);
 }
 
 }  // namespace alphareq

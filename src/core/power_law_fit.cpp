@@ -1,3 +1,5 @@
+#include "core/fit_window.hpp"
+
 #include <alphareq/error.hpp>
 #include <alphareq/spectrum.hpp>
 
@@ -45,6 +47,11 @@ void check_sorted_descending(const std::vector<double>& eigenvalues) {
   }
 }
 
+}  // namespace
+
+namespace detail {
+namespace {
+
 // Why the window stops at `limit`: the tightest of the three bounds.
 std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int64_t dim,
                         std::int64_t positive, double threshold) {
@@ -61,6 +68,44 @@ std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int6
 
 }  // namespace
 
+void check_fit_options(const FitOptions& options) {
+  if (options.first_rank < 1) {
+    throw invalid_input("power-law fit: first rank must be >= 1 (ranks are 1-based), got " +
+                        std::to_string(options.first_rank));
+  }
+  if (options.last_rank < options.first_rank) {
+    throw invalid_input("power-law fit: last rank " + std::to_string(options.last_rank) +
+                        " is below first rank " + std::to_string(options.first_rank));
+  }
+}
+
+FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
+                          std::int64_t positive_count, double zero_threshold) {
+  check_fit_options(options);
+  FitWindow window;
+  window.rank_limit = std::max<std::int64_t>(0, std::min({sample_count - 1, dim, positive_count}));
+  window.first_rank = options.first_rank;
+  window.last_rank = std::min(options.last_rank, window.rank_limit);
+  if (window.last_rank < options.last_rank) {
+    window.clipped = true;
+    window.clip_reason = "last rank clipped from " + std::to_string(options.last_rank) + " to " +
+                         std::to_string(window.last_rank) + ": " +
+                         clip_reason(window.rank_limit, sample_count, dim, positive_count,
+                                     zero_threshold);
+  }
+  const std::int64_t points = window.last_rank - window.first_rank + 1;
+  if (points < 3) {
+    throw invalid_input("power-law fit: the window of ranks [" + std::to_string(options.first_rank) +
+                        ", " + std::to_string(options.last_rank) + "] leaves " +
+                        std::to_string(std::max<std::int64_t>(points, 0)) +
+                        " usable ranks (at least 3 are needed)" +
+                        (window.clipped ? "; " + window.clip_reason : std::string()));
+  }
+  return window;
+}
+
+}  // namespace detail
+
 std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
                             std::int64_t sample_count) {
   const std::int64_t dim = static_cast<std::int64_t>(eigenvalues_descending.size());
@@ -71,40 +116,22 @@ std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
 PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
                           std::int64_t sample_count, const FitOptions& options) {
   const std::vector<double>& lambda = eigenvalues_descending;
-  if (options.first_rank < 1) {
-    throw invalid_input("power-law fit: first rank must be >= 1 (ranks are 1-based), got " +
-                        std::to_string(options.first_rank));
-  }
-  if (options.last_rank < options.first_rank) {
-    throw invalid_input("power-law fit: last rank " + std::to_string(options.last_rank) +
-                        " is below first rank " + std::to_string(options.first_rank));
-  }
+  detail::check_fit_options(options);
   check_sorted_descending(lambda);
+  const detail::FitWindow window = detail::plan_fit_window(
+      options, static_cast<std::int64_t>(lambda.size()), sample_count, count_above_zero(lambda),
+      lambda.empty() ? 0.0 : zero_threshold(lambda));
 
   PowerLawFit fit;
   fit.method = options.method;
   fit.requested_first_rank = options.first_rank;
   fit.requested_last_rank = options.last_rank;
-  fit.rank_limit = fit_rank_limit(lambda, sample_count);
-  fit.first_rank = options.first_rank;
-  fit.last_rank = std::min(options.last_rank, fit.rank_limit);
-  if (fit.last_rank < options.last_rank) {
-    fit.clipped = true;
-    fit.clip_reason = "last rank clipped from " + std::to_string(options.last_rank) + " to " +
-                      std::to_string(fit.last_rank) + ": " +
-                      clip_reason(fit.rank_limit, sample_count,
-                                  static_cast<std::int64_t>(lambda.size()),
-                                  count_above_zero(lambda),
-                                  lambda.empty() ? 0.0 : zero_threshold(lambda));
-  }
+  fit.rank_limit = window.rank_limit;
+  fit.first_rank = window.first_rank;
+  fit.last_rank = window.last_rank;
+  fit.clipped = window.clipped;
+  fit.clip_reason = window.clip_reason;
   const std::int64_t points = fit.last_rank - fit.first_rank + 1;
-  if (points < 3) {
-    throw invalid_input("power-law fit: the window of ranks [" + std::to_string(options.first_rank) +
-                        ", " + std::to_string(options.last_rank) + "] leaves " +
-                        std::to_string(std::max<std::int64_t>(points, 0)) +
-                        " usable ranks (at least 3 are needed)" +
-                        (fit.clipped ? "; " + fit.clip_reason : std::string()));
-  }
 
   // Weighted least squares of y = log λ_i on x = log i, in centred form (the normal
   // equations of Stringer et al.'s code, solved without forming their 2 × 2 matrix).

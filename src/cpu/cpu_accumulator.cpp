@@ -76,7 +76,8 @@ void CpuAccumulator::accumulate_centred(const T* data, std::int64_t rows,
                                         const std::vector<double>& shift,
                                         std::vector<double>& residual_sums) {
   const std::int64_t chunk = chunk_rows_for(dim_, rows);
-  const bool single = precision_ == AccumulationPrecision::float32;
+  // TF32 is a tensor-core format; on the CPU its nearest equivalent is float32.
+  const bool single = precision_ != AccumulationPrecision::float64;
   const std::size_t scratch = static_cast<std::size_t>(chunk * dim_);
   if (single) {
     if (centred_single_.size() < scratch) centred_single_.resize(scratch);

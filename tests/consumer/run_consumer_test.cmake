@@ -1,5 +1,7 @@
-# Installs the build tree into a fresh prefix, then configures, builds and runs the
-# consumer project against that prefix only. Run by CTest with -P.
+# Installs the build tree into a fresh prefix, then configures, builds and runs a
+# downstream project (PROJECT_DIR, producing EXECUTABLE) against that prefix only.
+# Run by CTest with -P. An exit status of 77 from the program means "skipped" (no GPU):
+# its output is printed and the test is marked skipped by its SKIP_REGULAR_EXPRESSION.
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
@@ -12,8 +14,15 @@ function(run_step)
 endfunction()
 
 run_step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
-run_step(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${WORK_DIR}/build"
+run_step(${CMAKE_COMMAND} -S "${PROJECT_DIR}" -B "${WORK_DIR}/build"
          -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix}
-         "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+         "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}")
 run_step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
-run_step("${WORK_DIR}/build/consumer")
+execute_process(COMMAND "${WORK_DIR}/build/${EXECUTABLE}" RESULT_VARIABLE status
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(status EQUAL 77)
+  message("SKIPPED: ${EXECUTABLE} found no device to run on")
+elseif(NOT status EQUAL 0)
+  message(FATAL_ERROR "${EXECUTABLE} failed with status ${status}")
+endif()

@@ -1,0 +1,298 @@
+// CUDA backend stages against their ceilings, each measured in the same run:
+//   - accumulation, eigenvalues and fit of the pipeline on device-resident features;
+//   - SYRK against GEMM for each batch's product (ALPHAREQ_CUDA_PRODUCT), per precision;
+//   - the bare cuBLAS SGEMM/DGEMM rate and the bare cusolverDnXsyevd call (the targets
+//     are fractions of these);
+//   - streaming from host memory against the bare host→device copy of the same bytes.
+// GPU work is timed with CUDA events after a warm-up (Google Benchmark manual time); run
+// with --benchmark_repetitions and read the medians. Without a device every case skips.
+
+#include <alphareq/alphareq.hpp>
+
+#include <benchmark/benchmark.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace alphareq;
+
+#define BENCH_CUDA(call)                                                                 \
+  do {                                                                                   \
+    const cudaError_t status_ = (call);                                                  \
+    if (status_ != cudaSuccess) throw std::runtime_error(std::string(#call) + ": " +     \
+                                                         cudaGetErrorString(status_));   \
+  } while (0)
+
+bool skip_without_device(benchmark::State& state) {
+  std::string why;
+  if (cuda_available(&why)) return false;
+  state.SkipWithError(why.c_str());
+  return true;
+}
+
+// Power-law features generated on the device from a counter hash: real data (never
+// zeros), cheap to make at ImageNet size. Column c has variance ≈ c^-1, mean 10.
+__global__ void power_law_features_kernel(float* x, std::int64_t rows, std::int64_t cols) {
+  const std::int64_t total = rows * cols;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    std::uint64_t h = static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 29;
+    const float uniform = static_cast<float>(h >> 40) * (1.0f / 16777216.0f) - 0.5f;  // [-0.5, 0.5)
+    const std::int64_t c = i % cols;
+    x[i] = 10.0f + 3.4641016f * uniform * rsqrtf(static_cast<float>(c + 1));
+  }
+}
+
+struct DeviceFeatures {
+  float* data = nullptr;
+  std::int64_t rows, cols;
+  DeviceFeatures(std::int64_t n, std::int64_t d) : rows(n), cols(d) {
+    BENCH_CUDA(cudaMalloc(&data, static_cast<std::size_t>(n * d) * sizeof(float)));
+    power_law_features_kernel<<<1024, 256>>>(data, n, d);
+    BENCH_CUDA(cudaGetLastError());
+    BENCH_CUDA(cudaDeviceSynchronize());
+  }
+  ~DeviceFeatures() { cudaFree(data); }
+  MatrixView view(cudaStream_t stream = nullptr) const {
+    return MatrixView{data, rows, cols, cols, DType::float32, MemorySpace::device, stream};
+  }
+};
+
+struct EventTimer {
+  cudaEvent_t start, stop;
+  EventTimer() {
+    BENCH_CUDA(cudaEventCreate(&start));
+    BENCH_CUDA(cudaEventCreate(&stop));
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  float elapsed_ms() {
+    BENCH_CUDA(cudaEventSynchronize(stop));
+    float ms = 0;
+    BENCH_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    return ms;
+  }
+};
+
+AccumulationPrecision precision_of(std::int64_t code) {
+  return code == 0 ? AccumulationPrecision::float64
+                   : code == 1 ? AccumulationPrecision::float32 : AccumulationPrecision::tf32;
+}
+
+// Features on the device → α: accumulation, eigenvalues and fit, end to end and per stage.
+void BM_CudaPipelineDeviceResident(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const AccumulationPrecision precision = precision_of(state.range(2));
+  const DeviceFeatures features(n, d);
+  EventTimer timer;
+  AlphaReport last;
+  for (auto _ : state) {
+    CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, precision});
+    BENCH_CUDA(cudaDeviceSynchronize());  // allocation and handle creation stay outside
+    BENCH_CUDA(cudaEventRecord(timer.start));
+    acc.add_batch(features.view());
+    last = acc.report();  // synchronises
+    BENCH_CUDA(cudaEventRecord(timer.stop));
+    state.SetIterationTime(timer.elapsed_ms() / 1e3);
+  }
+  state.counters["accumulate_ms"] = last.timings.accumulate_ms;
+  state.counters["eigenvalues_ms"] = last.timings.eigenvalues_ms;
+  state.counters["fit_ms"] = last.timings.fit_ms;
+  state.counters["accumulate_TFLOP/s"] =
+      static_cast<double>(n) * d * (d + 1) / (last.timings.accumulate_ms * 1e-3) * 1e-12;
+  state.counters["alpha"] = last.fit.alpha;
+}
+
+// SYRK against GEMM for the batch product, per precision (the faster one is the default).
+void BM_CudaProductRoutine(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const AccumulationPrecision precision = precision_of(state.range(2));
+  const bool gemm = state.range(3) == 1;
+  setenv("ALPHAREQ_CUDA_PRODUCT", gemm ? "gemm" : "syrk", 1);
+  const DeviceFeatures features(n, d);
+  CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, precision});
+  acc.add_batch(features.view());  // warm-up
+  acc.count();
+  EventTimer timer;
+  for (auto _ : state) {
+    BENCH_CUDA(cudaDeviceSynchronize());
+    BENCH_CUDA(cudaEventRecord(timer.start));
+    acc.add_batch(features.view());
+    BENCH_CUDA(cudaEventRecord(timer.stop));  // default stream waits for the batch
+    state.SetIterationTime(timer.elapsed_ms() / 1e3);
+  }
+  unsetenv("ALPHAREQ_CUDA_PRODUCT");
+  state.SetLabel(gemm ? "gemm" : "syrk");
+  state.counters["TFLOP/s"] = benchmark::Counter(static_cast<double>(n) * d * (d + 1) * 1e-12,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The ceiling: cuBLAS GEMM of the same n × D features (C = XᵀX, full matrix).
+void BM_CublasGemmCeiling(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const bool tf32 = state.range(2) == 2;
+  const DeviceFeatures features(n, d);
+  float* c = nullptr;
+  BENCH_CUDA(cudaMalloc(&c, static_cast<std::size_t>(d * d) * sizeof(float)));
+  cublasHandle_t handle;
+  cublasCreate(&handle);
+  const float one = 1.0f, zero = 0.0f;
+  const auto run = [&] {
+    cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_T, static_cast<int>(d), static_cast<int>(d),
+                 static_cast<int>(n), &one, features.data, CUDA_R_32F, static_cast<int>(d),
+                 features.data, CUDA_R_32F, static_cast<int>(d), &zero, c, CUDA_R_32F,
+                 static_cast<int>(d), tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+                 CUBLAS_GEMM_DEFAULT);
+  };
+  run();
+  EventTimer timer;
+  for (auto _ : state) {
+    BENCH_CUDA(cudaEventRecord(timer.start));
+    run();
+    BENCH_CUDA(cudaEventRecord(timer.stop));
+    state.SetIterationTime(timer.elapsed_ms() / 1e3);
+  }
+  // GEMM computes the full D × D: 2 n D² flops.
+  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * n * d * d * 1e-12,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  cublasDestroy(handle);
+  cudaFree(c);
+}
+
+// The bare eigensolver call on a D × D covariance, for "end to end ≤ 1.2× syevd alone".
+void BM_CusolverSyevdAlone(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const std::int64_t d = state.range(0);
+  const DeviceFeatures features(2 * d, d);
+  std::vector<double> covariance;
+  {
+    CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cpu});
+    std::vector<float> host(static_cast<std::size_t>(2 * d * d));
+    BENCH_CUDA(cudaMemcpy(host.data(), features.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    acc.add_batch(host_matrix(host.data(), 2 * d, d));
+    covariance = acc.covariance();
+  }
+  double *a = nullptr, *w = nullptr, *original = nullptr;
+  int* info = nullptr;
+  const std::size_t bytes = covariance.size() * sizeof(double);
+  BENCH_CUDA(cudaMalloc(&a, bytes));
+  BENCH_CUDA(cudaMalloc(&original, bytes));
+  BENCH_CUDA(cudaMalloc(&w, d * sizeof(double)));
+  BENCH_CUDA(cudaMalloc(&info, sizeof(int)));
+  BENCH_CUDA(cudaMemcpy(original, covariance.data(), bytes, cudaMemcpyHostToDevice));
+  cusolverDnHandle_t handle;
+  cusolverDnParams_t params;
+  cusolverDnCreate(&handle);
+  cusolverDnCreateParams(&params);
+  std::size_t device_bytes = 0, host_bytes = 0;
+  cusolverDnXsyevd_bufferSize(handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d,
+                              CUDA_R_64F, a, d, CUDA_R_64F, w, CUDA_R_64F, &device_bytes, &host_bytes);
+  void* device_work = nullptr;
+  BENCH_CUDA(cudaMalloc(&device_work, device_bytes));
+  std::vector<unsigned char> host_work(host_bytes);
+  EventTimer timer;
+  for (auto _ : state) {
+    BENCH_CUDA(cudaMemcpy(a, original, bytes, cudaMemcpyDeviceToDevice));
+    BENCH_CUDA(cudaEventRecord(timer.start));
+    cusolverDnXsyevd(handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d, CUDA_R_64F,
+                     a, d, CUDA_R_64F, w, CUDA_R_64F, device_work, device_bytes,
+                     host_work.empty() ? nullptr : host_work.data(), host_bytes, info);
+    BENCH_CUDA(cudaEventRecord(timer.stop));
+    state.SetIterationTime(timer.elapsed_ms() / 1e3);
+  }
+  cusolverDnDestroyParams(params);
+  cusolverDnDestroy(handle);
+  cudaFree(device_work);
+  cudaFree(a);
+  cudaFree(original);
+  cudaFree(w);
+  cudaFree(info);
+}
+
+// Host memory → α through the pinned double buffers, against the bare copy of its bytes.
+void BM_CudaStreamFromHost(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const std::int64_t n = state.range(0), d = state.range(1);
+  std::vector<float> host(static_cast<std::size_t>(n * d));
+  {
+    const DeviceFeatures features(n, d);
+    BENCH_CUDA(cudaMemcpy(host.data(), features.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  }
+  for (auto _ : state) {
+    CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, AccumulationPrecision::float32});
+    BENCH_CUDA(cudaDeviceSynchronize());
+    EventTimer timer;
+    BENCH_CUDA(cudaEventRecord(timer.start));
+    acc.add_batch(host_matrix(host.data(), n, d));
+    const AlphaReport report = acc.report();
+    BENCH_CUDA(cudaEventRecord(timer.stop));
+    state.SetIterationTime(timer.elapsed_ms() / 1e3);
+    state.counters["alpha"] = report.fit.alpha;
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * d * 4 * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_BareHostToDeviceCopy(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const std::size_t bytes = static_cast<std::size_t>(n * d) * sizeof(float);
+  std::vector<float> host(static_cast<std::size_t>(n * d), 1.5f);
+  float* device = nullptr;
+  BENCH_CUDA(cudaMalloc(&device, bytes));
+  EventTimer timer;
+  for (auto _ : state) {
+    BENCH_CUDA(cudaEventRecord(timer.start));
+    BENCH_CUDA(cudaMemcpy(device, host.data(), bytes, cudaMemcpyHostToDevice));
+    BENCH_CUDA(cudaEventRecord(timer.stop));
+    state.SetIterationTime(timer.elapsed_ms() / 1e3);
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  cudaFree(device);
+}
+
+// (n, D) of the stage table; precision 0 = float64, 1 = float32, 2 = tf32.
+void stage_sizes(benchmark::internal::Benchmark* b) {
+  for (const auto& [n, d] : std::vector<std::pair<int, int>>{
+           {10000, 2048}, {50000, 2048}, {10000, 4096}, {100000, 1024}}) {
+    for (int precision : {0, 1, 2}) b->Args({n, d, precision});
+  }
+}
+
+void product_sizes(benchmark::internal::Benchmark* b) {
+  for (int d : {512, 1024, 2048, 4096, 8192}) {
+    for (int precision : {0, 1, 2}) {
+      for (int gemm : {0, 1}) b->Args({16384, d, precision, gemm});
+    }
+  }
+}
+
+BENCHMARK(BM_CudaPipelineDeviceResident)->Apply(stage_sizes)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CudaProductRoutine)->Apply(product_sizes)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CublasGemmCeiling)->Args({16384, 2048, 1})->Args({16384, 2048, 2})->Args({16384, 4096, 1})
+    ->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CusolverSyevdAlone)->Arg(1024)->Arg(2048)->Arg(4096)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CudaStreamFromHost)->Args({1281167, 2048})->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_BareHostToDeviceCopy)->Args({1281167, 2048})->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
+
+BENCHMARK_MAIN();

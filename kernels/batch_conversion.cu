@@ -1,0 +1,128 @@
+#include "batch_conversion.cuh"
+
+#include "cuda/cuda_check.hpp"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <thrust/execution_policy.h>
+#include <thrust/fill.h>
+
+#include <algorithm>
+
+namespace alphareq::kernels {
+namespace {
+
+__device__ inline double to_double(__half x) { return static_cast<double>(__half2float(x)); }
+__device__ inline double to_double(__nv_bfloat16 x) {
+  return static_cast<double>(__bfloat162float(x));
+}
+__device__ inline double to_double(float x) { return static_cast<double>(x); }
+__device__ inline double to_double(double x) { return x; }
+
+// One thread per feature of a row, grid-strided over rows: coalesced loads along a row
+// whatever the row stride, and no integer division per element.
+template <typename In, typename Out>
+__global__ void shift_and_convert_kernel(const In* __restrict__ src, std::int64_t rows,
+                                         std::int64_t cols, std::int64_t row_stride,
+                                         const double* __restrict__ shift, Out* __restrict__ dst,
+                                         unsigned long long* first_bad, std::int64_t first_row) {
+  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  const double offset = shift[c];
+  for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const double x = to_double(src[r * row_stride + c]);
+    if (!isfinite(x)) {
+      atomicMin(first_bad + (isnan(x) ? 0 : 1),
+                static_cast<unsigned long long>((first_row + r) * cols + c));
+    }
+    dst[r * cols + c] = static_cast<Out>(x - offset);
+  }
+}
+
+template <typename In>
+__global__ void shift_from_first_row_kernel(const In* __restrict__ src, std::int64_t cols,
+                                            double* __restrict__ shift) {
+  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  const double x = to_double(src[c]);
+  // A non-finite first row is reported by the conversion kernel; keep the shift finite so
+  // nothing else turns NaN before that report.
+  shift[c] = isfinite(x) ? x : 0.0;
+}
+
+constexpr int kThreads = 256;
+
+unsigned int column_blocks(std::int64_t cols) {
+  return static_cast<unsigned int>((cols + kThreads - 1) / kThreads);
+}
+
+template <typename In, typename Out>
+void launch_typed(const void* src, std::int64_t rows, std::int64_t cols, std::int64_t row_stride,
+                  const double* shift, Out* dst, unsigned long long* first_bad,
+                  std::int64_t first_row, cudaStream_t stream) {
+  // Enough rows in flight to fill the device; each block loops over its share of rows.
+  const unsigned int row_blocks = static_cast<unsigned int>(std::min<std::int64_t>(rows, 4096));
+  const dim3 grid(column_blocks(cols), row_blocks);
+  shift_and_convert_kernel<In, Out><<<grid, kThreads, 0, stream>>>(
+      static_cast<const In*>(src), rows, cols, row_stride, shift, dst, first_bad, first_row);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+template <typename Out>
+void launch_shift_and_convert(const void* src, DType dtype, std::int64_t rows, std::int64_t cols,
+                              std::int64_t row_stride, const double* shift, Out* dst,
+                              unsigned long long* first_bad, std::int64_t first_row,
+                              cudaStream_t stream) {
+  switch (dtype) {
+    case DType::float16:
+      return launch_typed<__half, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row, stream);
+    case DType::bfloat16:
+      return launch_typed<__nv_bfloat16, Out>(src, rows, cols, row_stride, shift, dst, first_bad,
+                                              first_row, stream);
+    case DType::float32:
+      return launch_typed<float, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row, stream);
+    case DType::float64:
+      return launch_typed<double, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row, stream);
+  }
+}
+
+template void launch_shift_and_convert<float>(const void*, DType, std::int64_t, std::int64_t,
+                                              std::int64_t, const double*, float*,
+                                              unsigned long long*, std::int64_t, cudaStream_t);
+template void launch_shift_and_convert<double>(const void*, DType, std::int64_t, std::int64_t,
+                                               std::int64_t, const double*, double*,
+                                               unsigned long long*, std::int64_t, cudaStream_t);
+
+void launch_shift_from_first_row(const void* src, DType dtype, std::int64_t cols, double* shift,
+                                 cudaStream_t stream) {
+  const unsigned int blocks = column_blocks(cols);
+  switch (dtype) {
+    case DType::float16:
+      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const __half*>(src), cols, shift);
+      break;
+    case DType::bfloat16:
+      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(
+          static_cast<const __nv_bfloat16*>(src), cols, shift);
+      break;
+    case DType::float32:
+      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const float*>(src), cols, shift);
+      break;
+    case DType::float64:
+      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const double*>(src), cols, shift);
+      break;
+  }
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void launch_fill(T* data, std::int64_t count, T value, cudaStream_t stream) {
+  thrust::fill_n(thrust::cuda::par_nosync.on(stream), data, count, value);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template void launch_fill<float>(float*, std::int64_t, float, cudaStream_t);
+template void launch_fill<double>(double*, std::int64_t, double, cudaStream_t);
+
+}  // namespace alphareq::kernels

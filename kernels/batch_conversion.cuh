@@ -1,0 +1,37 @@
+#pragma once
+// Kernels that bring a batch of activations into the accumulator's compute precision:
+// shift by the per-feature offset, convert, and flag the first NaN/Inf. Host-callable
+// launchers; all work is queued on `stream`.
+
+#include <alphareq/matrix_view.hpp>
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace alphareq::kernels {
+
+/// Sentinel of the "first bad element" flag: no NaN/Inf seen.
+constexpr unsigned long long kNoBadElement = ~0ULL;
+
+/// dst (rows × cols, contiguous row-major) = src − shift, in Out (float or double), where
+/// src is a row-major view of `dtype` with `row_stride` elements between rows. Each NaN
+/// lowers first_bad[0], each ±Inf first_bad[1], to its flat index (first_row + r) · cols + c,
+/// so after any number of batches they hold the first of each in row-major order.
+template <typename Out>
+void launch_shift_and_convert(const void* src, DType dtype, std::int64_t rows, std::int64_t cols,
+                              std::int64_t row_stride, const double* shift, Out* dst,
+                              unsigned long long* first_bad, std::int64_t first_row,
+                              cudaStream_t stream);
+
+/// shift[c] = src[0, c] as float64: the offset every later sample is centred on. Any one
+/// sample is a valid shift for the shifted-data algorithm; its error factor is
+/// (|shift − mean| / spread)², about 1 for a sample of the data itself.
+void launch_shift_from_first_row(const void* src, DType dtype, std::int64_t cols, double* shift,
+                                 cudaStream_t stream);
+
+/// Fills `count` elements with `value` (the ones vector of the column-sum GEMV).
+template <typename T>
+void launch_fill(T* data, std::int64_t count, T value, cudaStream_t stream);
+
+}  // namespace alphareq::kernels

@@ -1,0 +1,136 @@
+#include "power_law_fit.cuh"
+
+#include "cuda/cuda_check.hpp"
+
+#include <cub/block/block_reduce.cuh>
+
+#include <cfloat>
+
+namespace alphareq::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+
+struct Sums3 {
+  double a, b, c;
+};
+
+struct AddSums3 {
+  __device__ Sums3 operator()(const Sums3& x, const Sums3& y) const {
+    return {x.a + y.a, x.b + y.b, x.c + y.c};
+  }
+};
+
+using BlockReduce3 = cub::BlockReduce<Sums3, kThreads>;
+using BlockReduceCount = cub::BlockReduce<long long, kThreads>;
+
+// Block-wide sum, broadcast to every thread.
+__device__ Sums3 block_sum(Sums3 value, typename BlockReduce3::TempStorage& storage,
+                           Sums3& broadcast) {
+  const Sums3 total = BlockReduce3(storage).Reduce(value, AddSums3{});
+  if (threadIdx.x == 0) broadcast = total;
+  __syncthreads();
+  const Sums3 result = broadcast;
+  __syncthreads();  // storage and broadcast are reused by the next call
+  return result;
+}
+
+template <typename T>
+__global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long dim,
+                                     long long sample_count, long long first_rank,
+                                     long long requested_last, int residual_method,
+                                     double* __restrict__ residuals,
+                                     DeviceFitResult* __restrict__ result) {
+  __shared__ typename BlockReduce3::TempStorage storage;
+  __shared__ typename BlockReduceCount::TempStorage count_storage;
+  __shared__ Sums3 broadcast;
+  __shared__ long long positive_shared;
+
+  // λ at 1-based rank i.
+  const auto lambda = [&](long long rank) { return static_cast<double>(ascending[dim - rank]); };
+  const double largest = lambda(1);
+  const double threshold = largest * static_cast<double>(dim) * DBL_EPSILON;
+
+  // Eigenvalues are sorted, so those above the threshold are exactly ranks 1..count.
+  long long local = 0;
+  if (largest > 0.0) {
+    for (long long rank = 1 + threadIdx.x; rank <= dim; rank += blockDim.x) local += lambda(rank) > threshold;
+  }
+  const long long positive = BlockReduceCount(count_storage).Sum(local);
+  if (threadIdx.x == 0) positive_shared = positive;
+  __syncthreads();
+  const long long positive_count = positive_shared;
+
+  long long limit = sample_count - 1 < dim ? sample_count - 1 : dim;
+  limit = positive_count < limit ? positive_count : limit;
+  if (limit < 0) limit = 0;
+  const long long last_rank = requested_last < limit ? requested_last : limit;
+  if (threadIdx.x == 0) {
+    result->first_rank = first_rank;
+    result->last_rank = last_rank;
+    result->positive_count = positive_count;
+    result->zero_threshold = threshold;
+    result->fitted = last_rank - first_rank + 1 >= 3;
+  }
+  if (last_rank - first_rank + 1 < 3) return;  // uniform across the block
+
+  for (int method = 0; method < 2; ++method) {
+    const auto weight = [method](long long rank) { return method == 0 ? 1.0 / rank : 1.0; };
+    Sums3 partial{0.0, 0.0, 0.0};
+    for (long long rank = first_rank + threadIdx.x; rank <= last_rank; rank += blockDim.x) {
+      const double w = weight(rank);
+      partial.a += w;
+      partial.b += w * log(static_cast<double>(rank));
+      partial.c += w * log(lambda(rank));
+    }
+    const Sums3 means = block_sum(partial, storage, broadcast);
+    const double x_mean = means.b / means.a, y_mean = means.c / means.a;
+
+    Sums3 moments{0.0, 0.0, 0.0};
+    for (long long rank = first_rank + threadIdx.x; rank <= last_rank; rank += blockDim.x) {
+      const double w = weight(rank);
+      const double dx = log(static_cast<double>(rank)) - x_mean, dy = log(lambda(rank)) - y_mean;
+      moments.a += w * dx * dx;
+      moments.b += w * dx * dy;
+      moments.c += w * dy * dy;
+    }
+    const Sums3 second = block_sum(moments, storage, broadcast);
+    const double slope = second.b / second.a;
+    const double intercept = y_mean - slope * x_mean;
+
+    Sums3 residual_ss{0.0, 0.0, 0.0};
+    for (long long rank = first_rank + threadIdx.x; rank <= last_rank; rank += blockDim.x) {
+      const double residual = log(lambda(rank)) - (intercept + slope * log(static_cast<double>(rank)));
+      residual_ss.a += weight(rank) * residual * residual;
+      if (method == residual_method) residuals[rank - first_rank] = residual;
+    }
+    const double ss_res = block_sum(residual_ss, storage, broadcast).a;
+    if (threadIdx.x == 0) {
+      // Same rule as the CPU fit: a window flat to rounding is fitted exactly (R² = 1).
+      const double rounding_ss = 64.0 * DBL_EPSILON * DBL_EPSILON * means.a * (1.0 + y_mean * y_mean);
+      result->alpha[method] = -slope;
+      result->intercept[method] = intercept;
+      result->r2[method] = second.c > rounding_ss ? 1.0 - ss_res / second.c : 1.0;
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void launch_power_law_fit(const T* eigenvalues_ascending, std::int64_t dim,
+                          std::int64_t sample_count, std::int64_t first_rank,
+                          std::int64_t last_rank, int residual_method, double* residuals,
+                          DeviceFitResult* result, cudaStream_t stream) {
+  power_law_fit_kernel<T><<<1, kThreads, 0, stream>>>(eigenvalues_ascending, dim, sample_count,
+                                                      first_rank, last_rank, residual_method,
+                                                      residuals, result);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template void launch_power_law_fit<float>(const float*, std::int64_t, std::int64_t, std::int64_t,
+                                          std::int64_t, int, double*, DeviceFitResult*, cudaStream_t);
+template void launch_power_law_fit<double>(const double*, std::int64_t, std::int64_t, std::int64_t,
+                                           std::int64_t, int, double*, DeviceFitResult*, cudaStream_t);
+
+}  // namespace alphareq::kernels

@@ -1,0 +1,34 @@
+#pragma once
+// The power-law fit log λ_i = intercept − α log i on the device, from the eigenvalues the
+// solver left in device memory, so that only a few numbers travel back to the host.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace alphareq::kernels {
+
+/// Both fit methods over the same window; index 0 is `weighted` (weights 1/i), 1 is `ols`.
+struct DeviceFitResult {
+  double alpha[2];
+  double intercept[2];
+  double r2[2];
+  long long first_rank;      ///< window used (1-based, inclusive)
+  long long last_rank;
+  long long positive_count;  ///< eigenvalues above λ_1 · D · ε
+  double zero_threshold;     ///< λ_1 · D · ε
+  int fitted;                ///< 0 when the window held fewer than 3 ranks (nothing fitted)
+};
+
+/// Fits on `eigenvalues_ascending` (as cuSOLVER returns them: rank i is element dim − i),
+/// with the window [first_rank, last_rank] clipped to min(n − 1, D, positive_count) exactly
+/// as the CPU fit does, and writes the log residuals of method `residual_method` (0 or 1)
+/// for ranks first..last to `residuals` (room for last_rank − first_rank + 1 values).
+/// One block; the result is written to `result` in device memory.
+template <typename T>
+void launch_power_law_fit(const T* eigenvalues_ascending, std::int64_t dim,
+                          std::int64_t sample_count, std::int64_t first_rank,
+                          std::int64_t last_rank, int residual_method, double* residuals,
+                          DeviceFitResult* result, cudaStream_t stream);
+
+}  // namespace alphareq::kernels

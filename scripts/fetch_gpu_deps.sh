@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run HERE (a machine with Debian's package registry) before a GPU session: downloads the
+# .deb files the GPU machine lacks (it reaches no registry) into .deps/, a git-ignored
+# folder to name in the device tool's `carry`. scripts/gpu_session.sh unpacks them there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .deps
+cd .deps
+apt-get download libgtest-dev googletest libbenchmark-dev libbenchmark1debian \
+  libopenblas-dev libopenblas-pthread-dev libopenblas0 libopenblas0-pthread \
+  liblapack-dev liblapack3 libblas-dev libblas3 libgfortran5 2>&1 | tail -n 2
+ls -la

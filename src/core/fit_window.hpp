@@ -1,0 +1,30 @@
+#pragma once
+// The window of ranks a power-law fit uses: validation, clipping to the numerical rank and
+// the words that explain the clipping. Shared by the CPU fit and the CUDA backend's device
+// fit, so both clip identically and fail with the same messages.
+
+#include <alphareq/spectrum.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace alphareq::detail {
+
+struct FitWindow {
+  std::int64_t first_rank = 0;
+  std::int64_t last_rank = 0;
+  std::int64_t rank_limit = 0;
+  bool clipped = false;
+  std::string clip_reason;
+};
+
+/// Throws invalid_input unless 1 <= first_rank <= last_rank.
+void check_fit_options(const FitOptions& options);
+
+/// Clips [first_rank, last_rank] to rank_limit = min(n − 1, D, positive_count), where
+/// positive_count is the number of eigenvalues above `zero_threshold` (λ_1 · D · ε).
+/// Throws invalid_input when fewer than 3 ranks remain.
+FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
+                          std::int64_t positive_count, double zero_threshold);
+
+}  // namespace alphareq::detail

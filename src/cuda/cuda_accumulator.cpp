@@ -1,0 +1,348 @@
+#include "cuda/cuda_accumulator.hpp"
+
+#include "core/fit_window.hpp"
+#include "core/host_memory.hpp"
+#include "kernels/batch_conversion.cuh"
+#include "kernels/covariance_update.cuh"
+
+#include <alphareq/error.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace alphareq::cuda {
+namespace {
+
+// Rows shifted and multiplied per cuBLAS call: a product of rank this large runs near peak,
+// and the scratch stays in the tens of MiB for any width.
+constexpr std::int64_t kScratchBytes = std::int64_t{32} << 20;
+constexpr std::int64_t kMinChunkRows = 256;
+
+bool single_precision(AccumulationPrecision precision) {
+  return precision != AccumulationPrecision::float64;
+}
+
+std::size_t compute_element_size(AccumulationPrecision precision) {
+  return single_precision(precision) ? sizeof(float) : sizeof(double);
+}
+
+std::size_t solver_element_size(SolverPrecision precision) {
+  return precision == SolverPrecision::float64 ? sizeof(double) : sizeof(float);
+}
+
+// Refuses, before allocating, a width whose D × D buffers cannot fit in the free memory.
+void require_device_memory(std::int64_t dim, const AccumulatorOptions& options, int device,
+                           std::int64_t chunk_rows) {
+  const double square = static_cast<double>(dim) * static_cast<double>(dim);
+  double bytes = square * sizeof(double)                           // float64 master
+                 + square * solver_element_size(options.solver)     // the solver's copy
+                 + static_cast<double>(chunk_rows) * dim * compute_element_size(options.precision);
+  if (single_precision(options.precision)) bytes += square * sizeof(float);  // batch product
+  std::size_t free_bytes = 0, total_bytes = 0;
+  ALPHAREQ_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  if (bytes > static_cast<double>(free_bytes)) {
+    throw out_of_memory("CUDA device " + std::to_string(device) + ": D = " + std::to_string(dim) +
+                        " needs " + detail::format_bytes(bytes) +
+                        " of device memory (the float64 D x D accumulator, the eigensolver's "
+                        "copy and the batch scratch), but only " +
+                        detail::format_bytes(static_cast<double>(free_bytes)) + " of " +
+                        detail::format_bytes(static_cast<double>(total_bytes)) + " are free");
+  }
+}
+
+std::int64_t chunk_rows_for(std::int64_t dim, AccumulationPrecision precision) {
+  const std::int64_t by_bytes =
+      kScratchBytes / (dim * static_cast<std::int64_t>(compute_element_size(precision)));
+  return std::max(kMinChunkRows, by_bytes);
+}
+
+}  // namespace
+
+ProductRoutine choose_product_routine(AccumulationPrecision precision) {
+  if (const char* forced = std::getenv("ALPHAREQ_CUDA_PRODUCT")) {
+    if (std::strcmp(forced, "syrk") == 0) return ProductRoutine::syrk;
+    if (std::strcmp(forced, "gemm") == 0) return ProductRoutine::gemm;
+    throw invalid_input(std::string("ALPHAREQ_CUDA_PRODUCT must be syrk or gemm, got '") + forced + "'");
+  }
+  // Tensor cores (TF32) are reached through GEMM; SYRK does half the work otherwise.
+  return precision == AccumulationPrecision::tf32 ? ProductRoutine::gemm : ProductRoutine::syrk;
+}
+
+int resolve_device(const AccumulatorOptions& options) {
+  int count = 0;
+  ALPHAREQ_CUDA_TRY(cudaGetDeviceCount(&count));
+  int device = options.device;
+  if (device < 0) ALPHAREQ_CUDA_TRY(cudaGetDevice(&device));
+  if (device >= count) {
+    throw invalid_input("CUDA device " + std::to_string(device) + " does not exist (this machine has " +
+                        std::to_string(count) + ")");
+  }
+  return device;
+}
+
+CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& options)
+    : dim_(dim),
+      options_(options),
+      device_(resolve_device(options)),
+      product_(choose_product_routine(options.precision)),
+      chunk_rows_(chunk_rows_for(dim, options.precision)) {
+  if (dim < 1) throw invalid_input("accumulator: the number of features must be >= 1");
+  options_.device = device_;
+  const DeviceGuard guard(device_);
+  require_device_memory(dim, options_, device_, chunk_rows_);
+  stream_ = std::make_unique<Stream>();
+  cublas_ = std::make_unique<CublasHandle>(stream(), options.precision == AccumulationPrecision::tf32
+                                                         ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                         : CUBLAS_DEFAULT_MATH);
+  caller_ready_ = std::make_unique<Event>();
+  batch_done_ = std::make_unique<Event>();
+  accumulate_timer_ = std::make_unique<StageTimer>();
+
+  const std::size_t d = static_cast<std::size_t>(dim);
+  const std::string width = " (D = " + std::to_string(dim) + ")";
+  cross_ = DeviceBuffer<double>(d * d, "the float64 D x D accumulator" + width);
+  // The solver's workspace is sized now, so a width cuSOLVER cannot handle fails here,
+  // before any data is streamed.
+  solver_ = std::make_unique<SolverWorkspace>(dim, options.solver, stream());
+  shift_ = DeviceBuffer<double>(d, "the shift");
+  sums_ = DeviceBuffer<double>(d, "the column sums");
+  first_bad_ = DeviceBuffer<unsigned long long>(2, "the NaN/Inf flags");
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(cross_.data(), 0, d * d * sizeof(double), stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(sums_.data(), 0, d * sizeof(double), stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(shift_.data(), 0, d * sizeof(double), stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(first_bad_.data(), 0xFF, 2 * sizeof(unsigned long long), stream()));
+
+  const std::size_t rows = static_cast<std::size_t>(chunk_rows_);
+  if (single_precision(options.precision)) {
+    centred32_ = DeviceBuffer<float>(rows * d, "the batch scratch");
+    ones32_ = DeviceBuffer<float>(rows, "the ones vector");
+    product32_ = DeviceBuffer<float>(d * d, "the float32 batch product" + width);
+    sums32_ = DeviceBuffer<float>(d, "the batch column sums");
+    kernels::launch_fill(ones32_.data(), chunk_rows_, 1.0f, stream());
+  } else {
+    centred64_ = DeviceBuffer<double>(rows * d, "the batch scratch");
+    ones64_ = DeviceBuffer<double>(rows, "the ones vector");
+    kernels::launch_fill(ones64_.data(), chunk_rows_, 1.0, stream());
+  }
+  fit_result_ = DeviceBuffer<kernels::DeviceFitResult>(1, "the fit result");
+  residuals_ = DeviceBuffer<double>(d, "the fit residuals");
+  landing_ = std::make_unique<ResultLanding>(d);
+}
+
+CudaAccumulator::~CudaAccumulator() {
+  // Work still queued reads the buffers about to be freed: let it finish first.
+  if (stream_) cudaStreamSynchronize(stream_->get());
+}
+
+std::unique_ptr<detail::AccumulatorBackend> CudaAccumulator::clone() const {
+  const DeviceGuard guard(device_);
+  stream_->synchronize();
+  auto copy = std::make_unique<CudaAccumulator>(dim_, options_);
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  const cudaStream_t target = copy->stream();
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(copy->cross_.data(), cross_.data(), d * d * sizeof(double),
+                                    cudaMemcpyDeviceToDevice, target));
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(copy->sums_.data(), sums_.data(), d * sizeof(double),
+                                    cudaMemcpyDeviceToDevice, target));
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(copy->shift_.data(), shift_.data(), d * sizeof(double),
+                                    cudaMemcpyDeviceToDevice, target));
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(copy->first_bad_.data(), first_bad_.data(),
+                                    2 * sizeof(unsigned long long), cudaMemcpyDeviceToDevice, target));
+  copy->count_ = count_;
+  copy->shift_set_ = shift_set_;
+  copy->accumulate_timer_ = std::make_unique<StageTimer>(accumulate_timer_->total_ms());
+  copy->stream_->synchronize();
+  return copy;
+}
+
+void CudaAccumulator::check_batch(const MatrixView& batch) const {
+  check_view_shape(batch);
+  if (batch.cols != dim_) {
+    throw invalid_input("batch: has " + std::to_string(batch.cols) +
+                        " columns but the accumulator has " + std::to_string(dim_) + " features");
+  }
+  cudaPointerAttributes attributes{};
+  ALPHAREQ_CUDA_TRY(cudaPointerGetAttributes(&attributes, batch.data));
+  const bool on_device =
+      attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
+  if (batch.space == MemorySpace::device) {
+    if (!on_device) {
+      throw invalid_input("batch: marked as device memory, but the pointer is host memory");
+    }
+    if (attributes.type == cudaMemoryTypeDevice && attributes.device != device_) {
+      throw invalid_input("batch: lives on CUDA device " + std::to_string(attributes.device) +
+                          " but the accumulator is on device " + std::to_string(device_) +
+                          " (accumulate per device and merge the accumulators)");
+    }
+  } else {
+    if (attributes.type == cudaMemoryTypeDevice) {
+      throw invalid_input("batch: marked as host memory, but the pointer is device memory "
+                          "(set MatrixView::space = MemorySpace::device)");
+    }
+    if (batch.dtype != DType::float32 && batch.dtype != DType::float64) {
+      throw invalid_input("batch: host batches must be float32 or float64, got " +
+                          to_string(batch.dtype) + " (float16/bfloat16 are accepted in device memory)");
+    }
+  }
+}
+
+void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64_t rows,
+                                       std::int64_t row_stride) {
+  const cudaStream_t s = stream();
+  const int n = static_cast<int>(dim_), k = static_cast<int>(rows);
+  if (!shift_set_) {
+    kernels::launch_shift_from_first_row(data, dtype, dim_, shift_.data(), s);
+    shift_set_ = true;
+  }
+  if (!single_precision(options_.precision)) {
+    double* y = centred64_.data();
+    kernels::launch_shift_and_convert<double>(data, dtype, rows, dim_, row_stride, shift_.data(), y,
+                                              first_bad_.data(), count_, s);
+    const double one = 1.0;
+    // Row-major rows × D is column-major D × rows: the product Y Yᵀ is Σ y yᵀ.
+    if (product_ == ProductRoutine::syrk) {
+      ALPHAREQ_CUBLAS_TRY(cublasDsyrk(cublas_->get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, n, k,
+                                      &one, y, n, &one, cross_.data(), n));
+    } else {
+      ALPHAREQ_CUBLAS_TRY(cublasDgemm(cublas_->get(), CUBLAS_OP_N, CUBLAS_OP_T, n, n, k, &one, y, n,
+                                      y, n, &one, cross_.data(), n));
+    }
+    ALPHAREQ_CUBLAS_TRY(cublasDgemv(cublas_->get(), CUBLAS_OP_N, n, k, &one, y, n,
+                                    ones64_.data(), 1, &one, sums_.data(), 1));
+  } else {
+    float* y = centred32_.data();
+    kernels::launch_shift_and_convert<float>(data, dtype, rows, dim_, row_stride, shift_.data(), y,
+                                             first_bad_.data(), count_, s);
+    const float one = 1.0f, zero = 0.0f;
+    if (product_ == ProductRoutine::syrk) {
+      ALPHAREQ_CUBLAS_TRY(cublasSsyrk(cublas_->get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, n, k,
+                                      &one, y, n, &zero, product32_.data(), n));
+    } else {
+      const cublasComputeType_t compute = options_.precision == AccumulationPrecision::tf32
+                                              ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                              : CUBLAS_COMPUTE_32F;
+      ALPHAREQ_CUBLAS_TRY(cublasGemmEx(cublas_->get(), CUBLAS_OP_N, CUBLAS_OP_T, n, n, k, &one, y,
+                                       CUDA_R_32F, n, y, CUDA_R_32F, n, &zero, product32_.data(),
+                                       CUDA_R_32F, n, compute, CUBLAS_GEMM_DEFAULT));
+    }
+    ALPHAREQ_CUBLAS_TRY(cublasSgemv(cublas_->get(), CUBLAS_OP_N, n, k, &one, y, n, ones32_.data(),
+                                    1, &zero, sums32_.data(), 1));
+    // Each batch's product is float32; the sum over batches is float64.
+    kernels::launch_add_float32_batch(product32_.data(), sums32_.data(), cross_.data(),
+                                      sums_.data(), dim_, s);
+  }
+  count_ += rows;
+}
+
+void CudaAccumulator::add_batch(const MatrixView& batch) {
+  check_batch(batch);
+  const DeviceGuard guard(device_);
+  accumulate_timer_->begin(stream());
+  if (batch.space == MemorySpace::device) {
+    const auto caller = static_cast<cudaStream_t>(batch.stream);
+    caller_ready_->record(caller);
+    caller_ready_->make_wait(stream());
+    const auto* base = static_cast<const unsigned char*>(batch.data);
+    const std::size_t row_bytes = static_cast<std::size_t>(batch.row_stride) * size_of(batch.dtype);
+    for (std::int64_t first = 0; first < batch.rows; first += chunk_rows_) {
+      accumulate_chunk(base + first * row_bytes, batch.dtype,
+                       std::min(chunk_rows_, batch.rows - first), batch.row_stride);
+    }
+    // Later work on the caller's stream (overwriting the batch, say) waits for us.
+    batch_done_->record(stream());
+    batch_done_->make_wait(caller);
+  } else {
+    if (!stager_) {
+      stager_ = std::make_unique<HostStager>(static_cast<std::size_t>(chunk_rows_ * dim_) * sizeof(double));
+    }
+    for (std::int64_t first = 0; first < batch.rows; first += chunk_rows_) {
+      const std::int64_t rows = std::min(chunk_rows_, batch.rows - first);
+      const void* staged = stager_->stage(batch, first, rows, stream());
+      accumulate_chunk(staged, batch.dtype, rows, dim_);
+      stager_->release(stream());
+    }
+  }
+  accumulate_timer_->end(stream());
+}
+
+void CudaAccumulator::merge_moments(const detail::Moments& other) {
+  if (other.count == 0) return;
+  const DeviceGuard guard(device_);
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  DeviceBuffer<double> mean(d, "the merged mean");
+  DeviceBuffer<double> m2(d * d, "the merged D x D second moment");
+  accumulate_timer_->begin(stream());
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(mean.data(), other.mean.data(), d * sizeof(double),
+                                    cudaMemcpyHostToDevice, stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(m2.data(), other.m2_upper.data(), d * d * sizeof(double),
+                                    cudaMemcpyHostToDevice, stream()));
+  if (!shift_set_) {
+    ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(shift_.data(), mean.data(), d * sizeof(double),
+                                      cudaMemcpyDeviceToDevice, stream()));
+    shift_set_ = true;
+  }
+  kernels::launch_merge_moments(mean.data(), m2.data(), other.count, shift_.data(), cross_.data(),
+                                sums_.data(), dim_, stream());
+  accumulate_timer_->end(stream());
+  count_ += other.count;
+  // The temporaries are freed on return, and the host vectors may go with the caller.
+  stream_->synchronize();
+}
+
+void CudaAccumulator::throw_if_bad(const unsigned long long* first_bad_host) const {
+  const unsigned long long first = std::min(first_bad_host[0], first_bad_host[1]);
+  if (first == kernels::kNoBadElement) return;
+  const unsigned long long d = static_cast<unsigned long long>(dim_);
+  throw invalid_input(std::string(first == first_bad_host[0] ? "NaN" : "Inf") +
+                      " in the features at row " + std::to_string(first / d) + ", column " +
+                      std::to_string(first % d) +
+                      " (0-based; found on the device after the batch was queued, so this "
+                      "accumulator holds it and can give no results)");
+}
+
+void CudaAccumulator::synchronize_and_check() const {
+  const DeviceGuard guard(device_);
+  unsigned long long flags[2];
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(flags, first_bad_.data(), sizeof flags, cudaMemcpyDeviceToHost, stream()));
+  stream_->synchronize();
+  throw_if_bad(flags);
+}
+
+detail::Moments CudaAccumulator::moments() const {
+  synchronize_and_check();
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  detail::Moments result{dim_, count_, std::vector<double>(d, 0.0), std::vector<double>(d * d, 0.0)};
+  if (count_ == 0) return result;
+  const DeviceGuard guard(device_);
+  DeviceBuffer<double> mean(d, "the exported mean");
+  DeviceBuffer<double> m2(d * d, "the exported D x D second moment");
+  kernels::launch_export_moments(cross_.data(), sums_.data(), shift_.data(), count_, mean.data(),
+                                 m2.data(), dim_, stream());
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.mean.data(), mean.data(), d * sizeof(double),
+                                    cudaMemcpyDeviceToHost, stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.m2_upper.data(), m2.data(), d * d * sizeof(double),
+                                    cudaMemcpyDeviceToHost, stream()));
+  stream_->synchronize();
+  return result;
+}
+
+double CudaAccumulator::accumulate_ms() const {
+  const DeviceGuard guard(device_);
+  return accumulate_timer_->total_ms();
+}
+
+std::vector<double> CudaAccumulator::eigenvalues(double divisor) const {
+  AlphaReport report;
+  run_spectrum(divisor, nullptr, report);
+  return report.eigenvalues;
+}
+
+void CudaAccumulator::spectrum_and_fit(double divisor, const FitOptions& fit,
+                                       AlphaReport& report) const {
+  run_spectrum(divisor, &fit, report);
+}
+
+}  // namespace alphareq::cuda

@@ -1,0 +1,110 @@
+#pragma once
+// The CUDA backend: batches (device pointers, or host memory through pinned double
+// buffers) are shifted and converted on the device, multiplied with cuBLAS into a float64
+// master accumulator, and the spectrum and fit are computed with cuSOLVER and a kernel.
+//
+// State (all on the device): shift K (the first sample), sums = Σ (x − K) and
+// cross = Σ (x − K)(x − K)ᵀ in float64. Then mean = K + sums / n and
+// M2 = cross − sums sumsᵀ / n, where the subtraction loses little because K is a sample
+// of the data (the shifted-data algorithm); the float64 master keeps the error of float32
+// batch products from growing with the number of batches.
+
+#include "core/accumulator_backend.hpp"
+#include "cuda/device_memory.hpp"
+#include "cuda/host_staging.hpp"
+#include "cuda/cublas_handle.hpp"
+#include "cuda/solver_workspace.hpp"
+#include "cuda/stage_timer.hpp"
+#include "kernels/power_law_fit.cuh"
+
+#include <memory>
+
+namespace alphareq::cuda {
+
+/// How each batch's product is computed; both are kept because which is faster depends on
+/// D and the GPU (SYRK does half the flops, GEMM runs closer to peak).
+enum class ProductRoutine { syrk, gemm };
+
+class CudaAccumulator final : public detail::AccumulatorBackend {
+ public:
+  CudaAccumulator(std::int64_t dim, const AccumulatorOptions& options);
+  ~CudaAccumulator() override;
+
+  Backend kind() const override { return Backend::cuda; }
+  std::int64_t dim() const override { return dim_; }
+  std::int64_t count() const override { return count_; }
+  std::unique_ptr<detail::AccumulatorBackend> clone() const override;
+
+  void add_batch(const MatrixView& batch) override;
+  void merge_moments(const detail::Moments& other) override;
+  detail::Moments moments() const override;
+
+  std::vector<double> eigenvalues(double divisor) const override;
+  void spectrum_and_fit(double divisor, const FitOptions& fit, AlphaReport& report) const override;
+  double accumulate_ms() const override;
+
+ private:
+  void check_batch(const MatrixView& batch) const;
+  void accumulate_chunk(const void* data, DType dtype, std::int64_t rows, std::int64_t row_stride);
+  cudaStream_t stream() const { return stream_->get(); }
+  // Throws the deferred NaN/Inf error if a batch had one (flags copied to the host).
+  void throw_if_bad(const unsigned long long* first_bad_host) const;
+  // Waits for the stream; throws the deferred NaN/Inf error.
+  void synchronize_and_check() const;
+  // Covariance, eigensolver and (when `fit` is not null) the device fit, with one wait
+  // for all results (cuda_spectrum.cpp).
+  void run_spectrum(double divisor, const FitOptions* fit, AlphaReport& report) const;
+
+  std::int64_t dim_;
+  AccumulatorOptions options_;
+  int device_;
+  ProductRoutine product_;
+  std::int64_t chunk_rows_;
+  std::int64_t count_ = 0;
+  bool shift_set_ = false;
+
+  // Created with the accumulator's device current, hence not plain members.
+  std::unique_ptr<Stream> stream_;
+  std::unique_ptr<CublasHandle> cublas_;
+  std::unique_ptr<SolverWorkspace> solver_;
+  std::unique_ptr<Event> caller_ready_;  // the caller's stream reached add_batch
+  std::unique_ptr<Event> batch_done_;    // the accumulator finished reading a device batch
+  std::unique_ptr<HostStager> stager_;   // created by the first host batch
+  mutable std::unique_ptr<StageTimer> accumulate_timer_;
+
+  DeviceBuffer<double> shift_;
+  DeviceBuffer<double> sums_;
+  DeviceBuffer<double> cross_;
+  DeviceBuffer<unsigned long long> first_bad_;  // [0]: first NaN, [1]: first Inf
+  // Per-chunk scratch in the compute precision (double for float64, float otherwise).
+  DeviceBuffer<double> centred64_;
+  DeviceBuffer<double> ones64_;
+  DeviceBuffer<float> centred32_;
+  DeviceBuffer<float> ones32_;
+  DeviceBuffer<float> product32_;
+  DeviceBuffer<float> sums32_;
+  // Fit results, and their pinned landing place on the host.
+  DeviceBuffer<kernels::DeviceFitResult> fit_result_;
+  DeviceBuffer<double> residuals_;
+  struct ResultLanding {
+    explicit ResultLanding(std::size_t dim)
+        : flags(2, "the NaN/Inf flags"), info(1, "the solver status"),
+          fit(1, "the fit result"), eigenvalues(dim, "the eigenvalues"),
+          residuals(dim, "the fit residuals") {}
+    PinnedBuffer<unsigned long long> flags;
+    PinnedBuffer<int> info;
+    PinnedBuffer<kernels::DeviceFitResult> fit;
+    PinnedBuffer<double> eigenvalues;  // float or double, as the solver wrote them
+    PinnedBuffer<double> residuals;
+  };
+  std::unique_ptr<ResultLanding> landing_;
+};
+
+/// The product routine for a precision, overridable with ALPHAREQ_CUDA_PRODUCT=syrk|gemm
+/// (for benchmarks that compare the two).
+ProductRoutine choose_product_routine(AccumulationPrecision precision);
+
+/// The device an accumulator with `options` runs on (validated).
+int resolve_device(const AccumulatorOptions& options);
+
+}  // namespace alphareq::cuda

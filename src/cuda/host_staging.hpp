@@ -1,0 +1,43 @@
+#pragma once
+// Host batches reach the device through two pinned buffers used in turn: while the device
+// works on chunk k, the host packs chunk k + 1 and its copy runs on a second stream, so
+// the transfer overlaps the product.
+
+#include "cuda/device_memory.hpp"
+
+#include <alphareq/matrix_view.hpp>
+
+#include <cstdint>
+
+namespace alphareq::cuda {
+
+class HostStager {
+ public:
+  /// Room for chunks of up to `bytes` bytes each.
+  explicit HostStager(std::size_t bytes);
+
+  /// Packs rows [first_row, first_row + rows) of the host view into the next pinned buffer,
+  /// queues its copy to the device and makes `compute` wait for it. Returns the device copy
+  /// (contiguous rows, same dtype). Blocks the host only while that buffer's previous copy
+  /// is still running.
+  const void* stage(const MatrixView& host, std::int64_t first_row, std::int64_t rows,
+                    cudaStream_t compute);
+
+  /// The device copy returned by the last stage() may be overwritten once the work queued
+  /// on `compute` so far has run.
+  void release(cudaStream_t compute);
+
+ private:
+  struct Slot {
+    PinnedBuffer<unsigned char> pinned;
+    DeviceBuffer<unsigned char> device;
+    Event copied;    // the host→device copy out of `pinned` has finished
+    Event consumed;  // the compute stream has finished reading `device`
+  };
+  std::size_t bytes_;
+  Slot slots_[2];
+  int current_ = 1;
+  Stream copy_stream_;
+};
+
+}  // namespace alphareq::cuda
