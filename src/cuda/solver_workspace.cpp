@@ -31,6 +31,10 @@ SolverWorkspace::SolverWorkspace(std::int64_t dim, SolverPrecision precision, cu
                                         "the eigensolver's copy of the covariance (" + size + ")");
   eigenvalues_ = DeviceBuffer<unsigned char>(static_cast<std::size_t>(dim) * element, "the eigenvalues");
   info_ = DeviceBuffer<int>(1, "the eigensolver status");
+  // Only the upper triangle is ever written; zero the rest once so that no reader (the
+  // solver, or compute-sanitizer's initcheck) meets uninitialised memory.
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(matrix_.data(), 0, matrix_.size(), stream));
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(eigenvalues_.data(), 0, eigenvalues_.size(), stream));
   ALPHAREQ_CUSOLVER_TRY(cusolverDnCreate(&handle_));
   try {
     ALPHAREQ_CUSOLVER_TRY(cusolverDnSetStream(handle_, stream_));
