@@ -34,7 +34,7 @@ if [[ $what == tests || $what == all ]]; then
 fi
 if [[ $what == sanitize || $what == all ]]; then
   for tool in memcheck racecheck synccheck initcheck; do
-    for binary in cuda_accumulator_test cuda_pipeline_test; do
+    for binary in cuda_accumulator_test cuda_pipeline_test cuda_probe_test; do
       compute-sanitizer --tool $tool --error-exitcode 9 build-sm90/tests/$binary \
         --gtest_brief=1 > "$out/sanitizer-$tool-$binary.log" 2>&1
       echo "$tool $binary: exit $? ($(grep -c 'ERROR SUMMARY: 0' "$out/sanitizer-$tool-$binary.log") clean summaries)"
@@ -48,4 +48,6 @@ if [[ $what == bench || $what == all ]]; then
   build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json > "$out/bench_cpu.txt" 2>&1
   grep median "$out/bench_cpu.txt"
+  build-sm90/alphareq table1 --backend cuda --quiet > "$out/table1_cuda.md" 2>&1; cat "$out/table1_cuda.md"
+  build-sm90/alphareq table1 --backend cpu --quiet --repeats 1 > "$out/table1_cpu.md" 2>&1; cat "$out/table1_cpu.md"
 fi

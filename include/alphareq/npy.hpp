@@ -84,5 +84,12 @@ NpyHeader read_npy_header(const std::string& path);
 /// when the shape does not match the element count.
 void save_npy(const std::string& path, const double* data, const std::vector<std::int64_t>& shape);
 void save_npy(const std::string& path, const float* data, const std::vector<std::int64_t>& shape);
+void save_npy(const std::string& path, const std::int32_t* data,
+              const std::vector<std::int64_t>& shape);
+
+/// Reads class labels: a 1-D (or n × 1) int32 or int64 .npy array, either byte order.
+/// Throws file_error naming the file for any other dtype or shape, a truncated or mangled
+/// file, or a negative label (or one beyond int32).
+std::vector<std::int32_t> load_npy_labels(const std::string& path);
 
 }  // namespace alphareq

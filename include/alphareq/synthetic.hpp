@@ -29,6 +29,25 @@ std::vector<double> power_law_spectrum(std::int64_t d, double alpha, double scal
 /// spec gives the same numbers on every platform (own generator, no std distributions).
 std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec);
 
+/// Features with class structure and a power-law spectrum, for timing and testing probes.
+struct LabelledSyntheticSpec {
+  std::int64_t n = 10000;
+  std::int64_t d = 256;
+  std::int64_t classes = 10;
+  double alpha = 1.0;
+  /// Distance of the class centres in units of the noise spread along each direction.
+  double separation = 1.0;
+  std::uint64_t seed = 0;           ///< seeds the class centres
+  std::uint64_t sample_stream = 0;  ///< seeds the samples: another stream, other samples
+};
+
+/// n × d row-major float32 features x = √λ ⊙ (z + separation · c_y) with λ_j = j^(−alpha),
+/// z ~ N(0, I), class centres c_k ~ N(0, I), and labels y uniform over the classes. Made
+/// in blocks of rows on all hardware threads, each block from its own seed, so the result
+/// does not depend on the thread count.
+void synthetic_labelled_features(const LabelledSyntheticSpec& spec, std::vector<float>& features,
+                                 std::vector<std::int32_t>& labels);
+
 /// Deterministic standard normal numbers (splitmix64 + Box–Muller), platform-independent.
 class NormalGenerator {
  public:

@@ -128,6 +128,13 @@ Usage:
   alphareq demo [demo options] [options]
                                     alpha of built-in synthetic features of known alpha
   alphareq                          same as 'alphareq demo'
+  alphareq probe --train X.npy --train-labels Y.npy --test X.npy --test-labels Y.npy
+                 [--epochs E (100)] [--optimizer sgd|adam] [--batch-size B (256)] [--lr R]
+                 [--weight-decay W] [--seed S] [--backend auto|cpu|cuda] [--json]
+                                    train and time a linear probe (labels: int32/int64 .npy)
+  alphareq table1 [--quick] [--datasets CIFAR10,STL10,ImageNet] [--repeats R (3)]
+                  [--backend auto|cpu|cuda] [--cpu-epochs E (2)]
+                                    the paper's Table 1: time to alpha vs. a linear probe
 
 Options:
   --first R              first 1-based rank of the fit window (default 11)

@@ -1,6 +1,7 @@
 // The alphareq command-line tool: α of a .npy file of features, or of the built-in demo.
 
 #include "cli/arguments.hpp"
+#include "cli/probe_command.hpp"
 #include "cli/progress_bar.hpp"
 #include "cli/report_printer.hpp"
 #include "core/stopwatch.hpp"
@@ -64,7 +65,12 @@ int run(const cli::Arguments& args) {
 
 int main(int argc, char** argv) {
   try {
-    const cli::Arguments args = cli::parse_arguments(std::vector<std::string>(argv + 1, argv + argc));
+    const std::vector<std::string> words(argv + 1, argv + argc);
+    if (!words.empty() && (words[0] == "probe" || words[0] == "table1")) {
+      const std::vector<std::string> rest(words.begin() + 1, words.end());
+      return words[0] == "probe" ? cli::run_probe_command(rest) : cli::run_table1_command(rest);
+    }
+    const cli::Arguments args = cli::parse_arguments(words);
     if (args.command == cli::Command::help) {
       std::cout << cli::usage_text();
       return 0;

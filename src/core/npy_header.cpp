@@ -344,4 +344,38 @@ void interpret_npy_header_dict(const std::string& text, NpyHeader& header, const
   set_shape(header, path);
 }
 
+int interpret_npy_labels_header_dict(const std::string& text, NpyHeader& header,
+                                     const std::string& path) {
+  HeaderDict entries;
+  const PyValue* descr = nullptr;
+  try {
+    entries = HeaderDictParser(text).parse_dict();
+    descr = &check_header_dict(entries, header);
+  } catch (const HeaderSyntaxError& e) {
+    npy_fail(path, "mangled header: " + printable(e.message));
+  }
+  const std::string expected = "labels must be int32 or int64";
+  if (descr->kind != PyValue::Kind::string) {
+    npy_fail(path, "unsupported structured dtype " + printable(descr->source) + ": " + expected);
+  }
+  const std::string& d = descr->text;
+  const bool has_order = !d.empty() && std::string_view("<>=|").find(d[0]) != npos;
+  const char order = has_order ? d[0] : '=';
+  const std::string type = d.substr(has_order ? 1 : 0);
+  if ((type != "i4" && type != "i8") || order == '|') {
+    const std::string name = unsupported_dtype_name(type);
+    npy_fail(path, "unsupported dtype '" + printable(d) + "'" + (name.empty() ? "" : " (" + name + ")") +
+                   ": " + expected);
+  }
+  header.big_endian = order == '>' || (order == '=' && host_is_big_endian());
+  const std::vector<std::int64_t>& shape = header.shape;
+  if (shape.empty() || shape.size() > 2 || (shape.size() == 2 && shape[1] != 1)) {
+    npy_fail(path, "labels need a 1-D array (one label per sample), got shape " + shape_string(shape));
+  }
+  if (shape[0] < 1) npy_fail(path, "empty array: no labels");
+  header.rows = shape[0];
+  header.cols = 1;
+  return type == "i4" ? 4 : 8;
+}
+
 }  // namespace alphareq::detail

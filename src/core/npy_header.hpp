@@ -18,4 +18,9 @@ bool host_is_big_endian();
 void interpret_npy_header_dict(const std::string& text, NpyHeader& header,
                                const std::string& path);
 
+/// The same for a labels file: int32 or int64 (either byte order), shape (n,) or (n, 1).
+/// Fills byte order, shape, rows (n) and cols (1); returns the element size (4 or 8).
+int interpret_npy_labels_header_dict(const std::string& text, NpyHeader& header,
+                                     const std::string& path);
+
 }  // namespace alphareq::detail

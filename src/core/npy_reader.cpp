@@ -46,7 +46,10 @@ void read_header_bytes(std::FILE* file, void* into, std::size_t size, const std:
   if (std::fread(into, 1, size, file) != size) npy_fail(path, "truncated header");
 }
 
-NpyHeader read_header(std::FILE* file, const std::string& path, std::uint64_t file_size) {
+// Reads magic, version and the header dict, which `interpret` turns into the header.
+template <typename Interpret>
+NpyHeader read_header(std::FILE* file, const std::string& path, std::uint64_t file_size,
+                      Interpret&& interpret) {
   unsigned char magic[kMagicLength] = {};
   const std::size_t got = std::fread(magic, 1, kMagicLength, file);
   if (std::ferror(file)) npy_fail(path, "cannot read: " + errno_text());
@@ -74,13 +77,27 @@ NpyHeader read_header(std::FILE* file, const std::string& path, std::uint64_t fi
   }
   std::string text(header_length, '\0');
   read_header_bytes(file, text.data(), text.size(), path);
-  detail::interpret_npy_header_dict(text, header, path);
+  interpret(text, header);
   return header;
 }
 
 struct FileCloser {
   void operator()(std::FILE* file) const { std::fclose(file); }
 };
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+// Opens `path` for reading and measures it.
+File open_file(const std::string& path, std::uint64_t& size) {
+  File file(std::fopen(path.c_str(), "rb"));
+  if (!file) npy_fail(path, "cannot open: " + errno_text());
+  off_t end = -1;
+  if (fseeko(file.get(), 0, SEEK_END) == 0) end = ftello(file.get());
+  if (end < 0 || fseeko(file.get(), 0, SEEK_SET) != 0) {
+    npy_fail(path, "cannot determine the file size: " + errno_text());
+  }
+  size = static_cast<std::uint64_t>(end);
+  return file;
+}
 
 // Element offset from the data start of row 0 of each flattened column of a Fortran-order
 // array. Column c is the C-order index (j, k, ...) of the trailing dims, and element
@@ -126,15 +143,11 @@ void transpose_columns(const unsigned char* columns, std::size_t rows, std::size
 }  // namespace
 
 NpyReader::NpyReader(const std::string& path) : path_(path) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) npy_fail(path, "cannot open: " + errno_text());
-  off_t end = -1;
-  if (fseeko(file.get(), 0, SEEK_END) == 0) end = ftello(file.get());
-  if (end < 0 || fseeko(file.get(), 0, SEEK_SET) != 0) {
-    npy_fail(path, "cannot determine the file size: " + errno_text());
-  }
-  const auto file_size = static_cast<std::uint64_t>(end);
-  header_ = read_header(file.get(), path, file_size);
+  std::uint64_t file_size = 0;
+  File file = open_file(path, file_size);
+  header_ = read_header(file.get(), path, file_size, [&](const std::string& text, NpyHeader& header) {
+    detail::interpret_npy_header_dict(text, header, path);
+  });
   if (file_size - header_.data_offset < data_bytes()) {
     npy_fail(path, "truncated: header promises " + std::to_string(data_bytes()) +
                    " bytes of data, file has " + std::to_string(file_size - header_.data_offset));
@@ -199,5 +212,42 @@ MatrixView NpyReader::next_chunk(std::int64_t max_rows) {
 }
 
 NpyHeader read_npy_header(const std::string& path) { return NpyReader(path).header(); }
+
+std::vector<std::int32_t> load_npy_labels(const std::string& path) {
+  std::uint64_t file_size = 0;
+  File file = open_file(path, file_size);
+  int element = 0;
+  const NpyHeader header = read_header(file.get(), path, file_size, [&](const std::string& text, NpyHeader& h) {
+    element = detail::interpret_npy_labels_header_dict(text, h, path);
+  });
+  const std::uint64_t bytes = static_cast<std::uint64_t>(header.rows) * static_cast<std::uint64_t>(element);
+  if (file_size - header.data_offset < bytes) {
+    npy_fail(path, "truncated: header promises " + std::to_string(bytes) + " bytes of labels, file has " +
+                   std::to_string(file_size - header.data_offset));
+  }
+  std::vector<unsigned char> raw(static_cast<std::size_t>(bytes));
+  if (std::fread(raw.data(), 1, raw.size(), file.get()) != raw.size()) npy_fail(path, "read failed");
+  if (header.big_endian != detail::host_is_big_endian()) {
+    if (element == 4) swap_bytes<4>(raw.data(), static_cast<std::size_t>(header.rows));
+    else swap_bytes<8>(raw.data(), static_cast<std::size_t>(header.rows));
+  }
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(header.rows));
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    std::int64_t value = 0;
+    if (element == 4) {
+      std::int32_t v;
+      std::memcpy(&v, raw.data() + i * 4, 4);
+      value = v;
+    } else {
+      std::memcpy(&value, raw.data() + i * 8, 8);
+    }
+    if (value < 0 || value > std::numeric_limits<std::int32_t>::max()) {
+      npy_fail(path, "label " + std::to_string(value) + " at row " + std::to_string(i) +
+                     " is not a class index (0 .. 2^31 - 1)");
+    }
+    labels[i] = static_cast<std::int32_t>(value);
+  }
+  return labels;
+}
 
 }  // namespace alphareq

@@ -132,4 +132,9 @@ void save_npy(const std::string& path, const float* data, const std::vector<std:
   write_npy(path, data, shape, "<f4");
 }
 
+void save_npy(const std::string& path, const std::int32_t* data,
+              const std::vector<std::int64_t>& shape) {
+  write_npy(path, data, shape, "<i4");
+}
+
 }  // namespace alphareq

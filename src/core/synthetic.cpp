@@ -3,7 +3,9 @@
 #include <alphareq/error.hpp>
 #include <alphareq/synthetic.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 #include <string>
 
 namespace alphareq {
@@ -70,6 +72,47 @@ std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec) {
     for (double& v : features) v += spec.offset;
   }
   return features;
+}
+
+void synthetic_labelled_features(const LabelledSyntheticSpec& spec, std::vector<float>& features,
+                                 std::vector<std::int32_t>& labels) {
+  if (spec.n < 1 || spec.d < 1 || spec.classes < 2) {
+    throw invalid_input("synthetic labelled features: need n >= 1, d >= 1 and classes >= 2");
+  }
+  const std::int64_t n = spec.n, d = spec.d;
+  std::vector<double> scale = power_law_spectrum(d, spec.alpha);
+  for (double& s : scale) s = std::sqrt(s);
+  std::vector<double> centres(static_cast<std::size_t>(spec.classes * d));
+  NormalGenerator centre_random(spec.seed ^ 0xC1A55ULL);
+  for (double& c : centres) c = spec.separation * centre_random.next();
+  features.resize(static_cast<std::size_t>(n * d));
+  labels.resize(static_cast<std::size_t>(n));
+
+  constexpr std::int64_t kBlockRows = 4096;
+  const std::int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+  const auto make_block = [&](std::int64_t block) {
+    NormalGenerator random((spec.seed * 0x9E3779B97F4A7C15ULL) ^
+                           (spec.sample_stream * 0xD1B54A32D192ED03ULL) ^
+                           (static_cast<std::uint64_t>(block) + 1));
+    const std::int64_t first = block * kBlockRows, last = std::min(n, first + kBlockRows);
+    for (std::int64_t r = first; r < last; ++r) {
+      const auto label = static_cast<std::int32_t>(random.next_u64() % static_cast<std::uint64_t>(spec.classes));
+      labels[r] = label;
+      const double* centre = centres.data() + label * d;
+      for (std::int64_t c = 0; c < d; ++c) {
+        features[r * d + c] = static_cast<float>(scale[c] * (random.next() + centre[c]));
+      }
+    }
+  };
+  const std::int64_t threads =
+      std::min<std::int64_t>(blocks, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> workers;
+  for (std::int64_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (std::int64_t block = t; block < blocks; block += threads) make_block(block);
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
 }
 
 }  // namespace alphareq

@@ -19,6 +19,10 @@ void dgemm_(const char* transa, const char* transb, const int* m, const int* n, 
             const double* alpha, const double* a, const int* lda, const double* b,
             const int* ldb, const double* beta, double* c, const int* ldc,
             std::size_t transa_len, std::size_t transb_len);
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+            const float* beta, float* c, const int* ldc, std::size_t transa_len,
+            std::size_t transb_len);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
              double* w, double* work, const int* lwork, int* iwork, const int* liwork,
              int* info, std::size_t jobz_len, std::size_t uplo_len);
@@ -73,6 +77,16 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
   const int lda32 = checked_int(lda, "lda"), ldb32 = checked_int(ldb, "ldb");
   const int ldc32 = checked_int(ldc, "ldc");
   dgemm_(transpose_a ? "T" : "N", transpose_b ? "T" : "N", &m32, &n32, &k32, &alpha, a, &lda32,
+         b, &ldb32, &beta, c, &ldc32, 1, 1);
+}
+
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+          float beta, float* c, std::int64_t ldc) {
+  const int m32 = checked_int(m, "m"), n32 = checked_int(n, "n"), k32 = checked_int(k, "k");
+  const int lda32 = checked_int(lda, "lda"), ldb32 = checked_int(ldb, "ldb");
+  const int ldc32 = checked_int(ldc, "ldc");
+  sgemm_(transpose_a ? "T" : "N", transpose_b ? "T" : "N", &m32, &n32, &k32, &alpha, a, &lda32,
          b, &ldb32, &beta, c, &ldc32, 1, 1);
 }
 

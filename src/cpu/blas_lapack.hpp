@@ -28,6 +28,10 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
           double alpha, const double* a, std::int64_t lda, const double* b, std::int64_t ldb,
           double beta, double* c, std::int64_t ldc);
 
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+          float beta, float* c, std::int64_t ldc);
+
 /// Eigenvalues (ascending) of the symmetric n × n column-major matrix whose `triangle` is
 /// in `a` (destroyed), with LAPACK dsyevd (divide and conquer, eigenvalues only).
 /// Throws numerical_error when LAPACK reports a failure.

@@ -4,6 +4,7 @@
 
 #include <alphareq/npy.hpp>
 #include <alphareq/synthetic.hpp>
+#include <alphareq/probe.hpp>
 
 #include <gtest/gtest.h>
 
@@ -193,6 +194,72 @@ TEST(Cli, HelpAndVersion) {
   const CliResult version = run_cli("--version");
   EXPECT_EQ(version.status, 0);
   EXPECT_NE(version.out.find("alphareq 0."), std::string::npos);
+}
+
+
+// ---- probe and table1 -----------------------------------------------------------------
+
+struct ProbeFiles {
+  std::string train, train_labels, test, test_labels;
+};
+
+ProbeFiles write_probe_files(const std::string& prefix, std::int64_t train_rows) {
+  ProbeFiles files{temp_path(prefix + "_train.npy"), temp_path(prefix + "_train_labels.npy"),
+                   temp_path(prefix + "_test.npy"), temp_path(prefix + "_test_labels.npy")};
+  LabelledSyntheticSpec spec;
+  spec.n = train_rows;
+  spec.d = 16;
+  spec.classes = 3;
+  spec.separation = 3.0;
+  std::vector<float> x;
+  std::vector<std::int32_t> y;
+  synthetic_labelled_features(spec, x, y);
+  save_npy(files.train, x.data(), {spec.n, spec.d});
+  save_npy(files.train_labels, y.data(), {spec.n});
+  spec.n = 200;
+  spec.sample_stream = 1;
+  synthetic_labelled_features(spec, x, y);
+  save_npy(files.test, x.data(), {spec.n, spec.d});
+  save_npy(files.test_labels, y.data(), {spec.n});
+  return files;
+}
+
+std::string probe_arguments(const ProbeFiles& f) {
+  return "probe --train " + f.train + " --train-labels " + f.train_labels + " --test " + f.test +
+         " --test-labels " + f.test_labels + " --backend cpu";
+}
+
+TEST(CliProbe, TrainsAndReportsJson) {
+  const ProbeFiles files = write_probe_files("probe_ok", 1000);
+  const CliResult r = run_cli(probe_arguments(files) + " --epochs 5 --optimizer adam --lr 0.05 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* key : {"\"test_accuracy\": ", "\"train_ms\": ", "\"epochs\": 5",
+                          "\"optimizer\": \"adam\"", "\"classes\": 3", "\"backend\": \"cpu\""}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
+  }
+  const auto at = r.out.find("\"test_accuracy\": ");
+  EXPECT_GT(std::stod(r.out.substr(at + 17)), 0.9) << r.out;
+}
+
+TEST(CliProbe, LabelLengthMismatchIsAnError) {
+  const ProbeFiles files = write_probe_files("probe_mismatch", 300);
+  const ProbeFiles other = write_probe_files("probe_other", 301);
+  ProbeFiles mixed = files;
+  mixed.train_labels = other.train_labels;
+  expect_error(run_cli(probe_arguments(mixed) + " --epochs 1"), 1, "301 labels for 300 feature rows");
+}
+
+TEST(CliProbe, MissingFileOptionIsAUsageError) {
+  expect_error(run_cli("probe --train a.npy"), 2, "probe needs --train-labels");
+  expect_error(run_cli("probe --train a.npy --frobnicate 3"), 2, "unknown option '--frobnicate'");
+}
+
+TEST(CliTable1, QuickRunPrintsEveryRowBesideThePaper) {
+  const CliResult r = run_cli("table1 --quick --quiet --repeats 1 --backend cpu");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* row : {"| CIFAR10 (s) |", "| STL10 (s) |", "| ImageNet (mins) |", "48 ± 7", "~15x"}) {
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << " missing in " << r.out;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,162 @@
+#include "cli/probe_command.hpp"
+
+#include "cli/arguments.hpp"
+
+#include <alphareq/alphareq.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <numeric>
+
+namespace alphareq::cli {
+
+bool OptionList::has_flag(const std::string& name) const {
+  return std::find(flags.begin(), flags.end(), name) != flags.end();
+}
+
+std::string OptionList::value(const std::string& name, const std::string& fallback) const {
+  for (const auto& [key, text] : values) {
+    if (key == name) return text;
+  }
+  return fallback;
+}
+
+std::int64_t OptionList::integer(const std::string& name, std::int64_t fallback) const {
+  const std::string text = value(name);
+  if (text.empty()) return fallback;
+  errno = 0;
+  char* end = nullptr;
+  const long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE) throw UsageError(name + " expects an integer, got '" + text + "'");
+  return parsed;
+}
+
+double OptionList::real(const std::string& name, double fallback) const {
+  const std::string text = value(name);
+  if (text.empty()) return fallback;
+  errno = 0;
+  char* end = nullptr;
+  const double parsed = std::strtod(text.c_str(), &end);
+  if (*end != '\0' || errno == ERANGE) throw UsageError(name + " expects a number, got '" + text + "'");
+  return parsed;
+}
+
+OptionList parse_option_list(const std::vector<std::string>& args,
+                             const std::vector<std::string>& valued,
+                             const std::vector<std::string>& flags) {
+  OptionList list;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i], text;
+    const auto equals = name.find('=');
+    if (equals != std::string::npos) {
+      text = name.substr(equals + 1);
+      name.resize(equals);
+    }
+    if (std::find(flags.begin(), flags.end(), name) != flags.end() && equals == std::string::npos) {
+      list.flags.push_back(name);
+      continue;
+    }
+    if (std::find(valued.begin(), valued.end(), name) == valued.end()) {
+      throw UsageError("unknown option '" + name + "' (see alphareq --help)");
+    }
+    if (equals == std::string::npos) {
+      if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
+      text = args[++i];
+    }
+    list.values.emplace_back(name, text);
+  }
+  return list;
+}
+
+namespace {
+
+ProbeOptions probe_options(const OptionList& list, std::int64_t default_epochs) {
+  ProbeOptions options;
+  try {
+    options.backend = parse_backend(list.value("--backend", "auto"));
+    options.optimizer = parse_optimizer(list.value("--optimizer", "sgd"));
+  } catch (const invalid_input& e) {
+    throw UsageError(e.what());
+  }
+  options.epochs = list.integer("--epochs", default_epochs);
+  options.batch_size = list.integer("--batch-size", options.batch_size);
+  options.learning_rate = list.real("--lr", options.learning_rate);
+  options.weight_decay = list.real("--weight-decay", options.weight_decay);
+  options.seed = static_cast<std::uint64_t>(list.integer("--seed", 0));
+  return options;
+}
+
+// Reads a whole features file into float32 memory (the probe keeps it resident anyway).
+std::vector<float> load_features(const std::string& path, std::int64_t& rows, std::int64_t& cols) {
+  NpyReader reader(path);
+  rows = reader.rows();
+  cols = reader.cols();
+  std::vector<float> features(static_cast<std::size_t>(rows * cols));
+  float* out = features.data();
+  for (MatrixView chunk = reader.next_chunk(65536); chunk.rows > 0; chunk = reader.next_chunk(65536)) {
+    const std::size_t count = static_cast<std::size_t>(chunk.rows * chunk.cols);
+    if (chunk.dtype == DType::float32) {
+      std::copy_n(static_cast<const float*>(chunk.data), count, out);
+    } else {
+      const double* in = static_cast<const double*>(chunk.data);
+      std::transform(in, in + count, out, [](double x) { return static_cast<float>(x); });
+    }
+    out += count;
+  }
+  return features;
+}
+
+void check_required(const OptionList& list, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (list.value(name).empty()) throw UsageError("probe needs " + name + " FILE.npy");
+  }
+}
+
+}  // namespace
+
+int run_probe_command(const std::vector<std::string>& args) {
+  const OptionList list = parse_option_list(
+      args, {"--train", "--train-labels", "--test", "--test-labels", "--epochs", "--optimizer",
+             "--batch-size", "--lr", "--weight-decay", "--seed", "--backend"},
+      {"--json", "--quiet"});
+  check_required(list, {"--train", "--train-labels", "--test", "--test-labels"});
+  const ProbeOptions options = probe_options(list, 100);
+  std::string notice;
+  resolve_backend(options.backend, &notice);
+  if (!notice.empty() && !list.has_flag("--quiet")) std::cerr << "alphareq: notice: " << notice << "\n";
+
+  std::int64_t train_rows = 0, test_rows = 0, train_cols = 0, test_cols = 0;
+  const std::vector<float> train_x = load_features(list.value("--train"), train_rows, train_cols);
+  const std::vector<float> test_x = load_features(list.value("--test"), test_rows, test_cols);
+  LabelledData train{host_matrix(train_x.data(), train_rows, train_cols),
+                     load_npy_labels(list.value("--train-labels"))};
+  LabelledData test{host_matrix(test_x.data(), test_rows, test_cols),
+                    load_npy_labels(list.value("--test-labels"))};
+  const ProbeResult result = train_linear_probe(train, test, options);
+
+  const double mean_epoch = result.train_ms / static_cast<double>(result.epochs);
+  if (list.has_flag("--json")) {
+    std::printf("{\"backend\": \"%s\", \"optimizer\": \"%s\", \"classes\": %lld, \"epochs\": %lld, "
+                "\"train_accuracy\": %.6f, \"test_accuracy\": %.6f, \"final_loss\": %.6f, "
+                "\"train_ms\": %.3f, \"epoch_ms\": %.3f, \"evaluate_ms\": %.3f}\n",
+                result.backend.c_str(), to_string(options.optimizer).c_str(),
+                static_cast<long long>(result.classes), static_cast<long long>(result.epochs),
+                result.train_accuracy, result.test_accuracy, result.final_loss, result.train_ms,
+                mean_epoch, result.evaluate_ms);
+  } else {
+    std::printf("alphareq probe: %lld train / %lld test samples, D = %lld, %lld classes, %s on %s\n"
+                "  train accuracy    %.2f %%\n  test accuracy     %.2f %%\n  final loss        %.4f\n"
+                "  time              %.1f ms for %lld epochs (%.2f ms an epoch), evaluation %.1f ms\n",
+                static_cast<long long>(train_rows), static_cast<long long>(test_rows),
+                static_cast<long long>(train_cols), static_cast<long long>(result.classes),
+                to_string(options.optimizer).c_str(), result.backend.c_str(),
+                100.0 * result.train_accuracy, 100.0 * result.test_accuracy, result.final_loss,
+                result.train_ms, static_cast<long long>(result.epochs), mean_epoch, result.evaluate_ms);
+  }
+  return 0;
+}
+
+}  // namespace alphareq::cli

@@ -1,0 +1,32 @@
+#pragma once
+// `alphareq probe` (train and time a linear probe on labelled .npy features) and
+// `alphareq table1` (the paper's Table 1: α against a linear probe, timed).
+
+#include <string>
+#include <vector>
+
+namespace alphareq::cli {
+
+/// Runs `alphareq probe ARGS...`; returns the exit status. Throws UsageError for bad
+/// arguments and alphareq::error for bad input.
+int run_probe_command(const std::vector<std::string>& args);
+
+/// Runs `alphareq table1 ARGS...`; returns the exit status.
+int run_table1_command(const std::vector<std::string>& args);
+
+/// Parses `--name value` / `--name=value` pairs and flags into a map-like list; throws
+/// UsageError for an option not in `valued` or `flags`.
+struct OptionList {
+  std::vector<std::pair<std::string, std::string>> values;
+  std::vector<std::string> flags;
+  bool has_flag(const std::string& name) const;
+  /// The value of `name`, or `fallback` when absent.
+  std::string value(const std::string& name, const std::string& fallback = "") const;
+  std::int64_t integer(const std::string& name, std::int64_t fallback) const;
+  double real(const std::string& name, double fallback) const;
+};
+OptionList parse_option_list(const std::vector<std::string>& args,
+                             const std::vector<std::string>& valued,
+                             const std::vector<std::string>& flags);
+
+}  // namespace alphareq::cli
