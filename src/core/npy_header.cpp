@@ -327,15 +327,20 @@ const PyValue& check_header_dict(const HeaderDict& entries, NpyHeader& header) {
 
 }  // namespace
 
-void interpret_npy_header_dict(const std::string& text, NpyHeader& header, const std::string& path) {
-  HeaderDict entries;
-  const PyValue* descr = nullptr;
+// Parses the dict into `entries` and fills order and shape; returns the descr entry.
+static const PyValue& parse_header_dict(const std::string& text, HeaderDict& entries,
+                                        NpyHeader& header, const std::string& path) {
   try {
     entries = HeaderDictParser(text).parse_dict();
-    descr = &check_header_dict(entries, header);
+    return check_header_dict(entries, header);
   } catch (const HeaderSyntaxError& e) {
     npy_fail(path, "mangled header: " + printable(e.message));
   }
+}
+
+void interpret_npy_header_dict(const std::string& text, NpyHeader& header, const std::string& path) {
+  HeaderDict entries;
+  const PyValue* descr = &parse_header_dict(text, entries, header, path);
   if (descr->kind == PyValue::Kind::list) {
     npy_fail(path, "unsupported structured dtype " + printable(descr->source) +
                    ": only float32 and float64 are supported");
@@ -347,13 +352,7 @@ void interpret_npy_header_dict(const std::string& text, NpyHeader& header, const
 int interpret_npy_labels_header_dict(const std::string& text, NpyHeader& header,
                                      const std::string& path) {
   HeaderDict entries;
-  const PyValue* descr = nullptr;
-  try {
-    entries = HeaderDictParser(text).parse_dict();
-    descr = &check_header_dict(entries, header);
-  } catch (const HeaderSyntaxError& e) {
-    npy_fail(path, "mangled header: " + printable(e.message));
-  }
+  const PyValue* descr = &parse_header_dict(text, entries, header, path);
   const std::string expected = "labels must be int32 or int64";
   if (descr->kind != PyValue::Kind::string) {
     npy_fail(path, "unsupported structured dtype " + printable(descr->source) + ": " + expected);

@@ -1,5 +1,6 @@
 // The alphareq command-line tool, run as a user would: exit status, stdout and stderr.
 
+#include "cli_runner.hpp"
 #include "reference.hpp"
 
 #include <alphareq/npy.hpp>
@@ -23,40 +24,13 @@
 namespace alphareq {
 namespace {
 
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using test::CliResult;
+using test::line_count;
+using test::slurp;
 
 std::string temp_path(const std::string& name) { return ::testing::TempDir() + "alphareq_cli_" + name; }
 
-std::string slurp(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-CliResult run_cli(const std::string& arguments) {
-  // CTest runs test cases in parallel processes: each needs its own capture files.
-  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  const std::string out = temp_path(name + "_stdout.txt"), err = temp_path(name + "_stderr.txt");
-  const std::string command =
-      std::string(ALPHAREQ_CLI_PATH) + " " + arguments + " > " + out + " 2> " + err + " < /dev/null";
-  const int raw = std::system(command.c_str());
-  CliResult result;
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  result.out = slurp(out);
-  result.err = slurp(err);
-  return result;
-}
-
-std::size_t line_count(const std::string& text) {
-  std::size_t lines = 0;
-  for (char c : text) lines += c == '\n';
-  return lines;
-}
+CliResult run_cli(const std::string& arguments) { return test::run_cli(ALPHAREQ_CLI_PATH, arguments); }
 
 std::string write_features(const std::string& name, std::int64_t n, std::int64_t d,
                            std::uint64_t seed) {

@@ -2,6 +2,7 @@
 // no-device cases run (and must pass) on machines without a GPU; the others skip there.
 
 #include "gpu_test_support.hpp"
+#include "cli_runner.hpp"
 #include "reference.hpp"
 
 #include <alphareq/npy.hpp>
@@ -24,44 +25,14 @@
 namespace alphareq {
 namespace {
 
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using test::CliResult;
+using test::line_count;
+using test::slurp;
 
 // CTest runs test cases in parallel processes: every file carries the test's name.
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "alphareq_cuda_cli_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
-}
+std::string temp_path(const std::string& name) { return test::test_temp_path("alphareq_cuda_cli_", name); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-CliResult run_cli(const std::string& arguments) {
-  const std::string out = temp_path("stdout.txt"), err = temp_path("stderr.txt");
-  const std::string command =
-      std::string(ALPHAREQ_CLI_PATH) + " " + arguments + " > " + out + " 2> " + err + " < /dev/null";
-  const int raw = std::system(command.c_str());
-  CliResult result;
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  result.out = slurp(out);
-  result.err = slurp(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return result;
-}
-
-std::size_t line_count(const std::string& text) {
-  std::size_t lines = 0;
-  for (char c : text) lines += c == '\n';
-  return lines;
-}
+CliResult run_cli(const std::string& arguments) { return test::run_cli(ALPHAREQ_CLI_PATH, arguments); }
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
