@@ -33,6 +33,9 @@ struct FitOptions {
   /// Last 1-based rank in the window (inclusive). Clipped to the numerical rank, and the
   /// clipping is reported in PowerLawFit::clipped / clip_reason.
   std::int64_t last_rank = 100;
+  /// d of the tail ratio r_d in the report's metrics; 0 means first_rank (where the power
+  /// law is taken to start).
+  std::int64_t tail_rank = 0;
 };
 
 /// Result of fitting log λ_i = intercept − α log i over a window of ranks.
@@ -74,6 +77,51 @@ std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
 PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
                           std::int64_t sample_count, const FitOptions& options = {});
 
+/// Label-free summaries of the whole spectrum, from the same eigenvalues as the fit.
+struct SpectrumMetrics {
+  /// RankMe (Garrido et al., 2023): exp of the entropy of p_k = σ_k / Σσ + ε, with σ_k = √λ_k
+  /// the singular values up to a common factor and ε = 1e-7 (RankMe's).
+  double effective_rank = 0.0;
+  /// (Σλ)² / Σλ².
+  double participation_ratio = 0.0;
+  /// Σλ / λ_max.
+  double stable_rank = 0.0;
+  /// Eigenvalues above λ_1 · D · ε (float64 ε), as the fit's rank limit counts them.
+  std::int64_t numerical_rank = 0;
+  /// The paper's Theorem 2.2 tail ratio r_d = Σ_{i≥d} λ_i / Σ λ_i, for d = tail_rank.
+  std::int64_t tail_rank = 0;
+  double tail_ratio = 0.0;
+};
+
+/// The metrics of eigenvalues sorted descending; negative rounding noise counts as 0.
+/// tail_rank (1-based) must be in [1, D]; throws invalid_input otherwise or for an empty
+/// or all-zero spectrum.
+SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descending,
+                                 std::int64_t tail_rank);
+
+/// How far to trust a fit, from the same eigenvalues.
+struct FitDiagnostics {
+  /// Width (ranks) of the sliding sub-windows of the two estimates below.
+  std::int64_t subwindow = 0;
+  /// The reference's robust variant: the median of the OLS slopes (as α) over every
+  /// sub-window inside the fit window. NaN-free: equals the fit's α when the window is
+  /// shorter than one sub-window.
+  double robust_alpha = 0.0;
+  /// Window suggestion: the longest run of ranks (within the rank limit) over which the
+  /// local α of the sub-windows varies by at most `stability` — reported beside the
+  /// user's window, never used in its place.
+  std::int64_t suggested_first_rank = 0;
+  std::int64_t suggested_last_rank = 0;
+  double suggested_alpha = 0.0;  ///< the fit's method over the suggested window
+  double stability = 0.0;
+};
+
+/// Diagnostics of `fit` (as returned by fit_power_law on the same eigenvalues), with
+/// sub-windows of `subwindow` ranks and a stability tolerance on the local α.
+FitDiagnostics fit_diagnostics(const std::vector<double>& eigenvalues_descending,
+                               std::int64_t sample_count, const PowerLawFit& fit,
+                               std::int64_t subwindow = 10, double stability = 0.1);
+
 /// Wall-clock time of each stage, in milliseconds.
 struct StageTimings {
   double accumulate_ms = 0.0;  ///< streaming the batches into the covariance accumulator
@@ -90,6 +138,8 @@ struct AlphaReport {
   /// All D eigenvalues of the covariance, descending, float64.
   std::vector<double> eigenvalues;
   PowerLawFit fit;
+  SpectrumMetrics metrics;
+  FitDiagnostics diagnostics;
   StageTimings timings;
 };
 

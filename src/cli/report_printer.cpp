@@ -61,6 +61,19 @@ std::string format_text(const AlphaReport& report, const ReportContext& context)
         << "; " << fit.clip_reason << ")";
   }
   out << "\n";
+  const FitDiagnostics& diagnostics = report.diagnostics;
+  out << "  robust alpha      " << number(diagnostics.robust_alpha, "%.4f") << "   (median over "
+      << diagnostics.subwindow << "-rank sub-windows)\n";
+  out << "  suggested window  ranks " << diagnostics.suggested_first_rank << ".."
+      << diagnostics.suggested_last_rank << ", alpha " << number(diagnostics.suggested_alpha, "%.4f")
+      << "   (longest run with local alpha within " << number(diagnostics.stability, "%.2g")
+      << "; not used for the fit)\n";
+  const SpectrumMetrics& metrics = report.metrics;
+  out << "  effective rank    " << number(metrics.effective_rank, "%.2f") << "   (RankMe)\n";
+  out << "  participation     " << number(metrics.participation_ratio, "%.2f") << "   (sum^2 / sum of squares)\n";
+  out << "  stable rank       " << number(metrics.stable_rank, "%.2f") << "\n";
+  out << "  numerical rank    " << metrics.numerical_rank << "\n";
+  out << "  tail ratio r_" << metrics.tail_rank << "     " << number(metrics.tail_ratio, "%.4f") << "\n";
   out << "  covariance        divided by " << context.normalization << "\n";
   out << "  timings (ms)      accumulate " << number(report.timings.accumulate_ms, "%.2f")
       << " | eigenvalues " << number(report.timings.eigenvalues_ms, "%.2f") << " | fit "
@@ -89,6 +102,23 @@ std::string format_json(const AlphaReport& report, const ReportContext& context)
       << ", \"backend\": " << json_string(report.backend)
       << ", \"normalization\": " << json_string(context.normalization);
   if (context.true_alpha) out << ", \"true_alpha\": " << number(*context.true_alpha);
+  const SpectrumMetrics& metrics = report.metrics;
+  out << ", \"effective_rank\": " << number(metrics.effective_rank)
+      << ", \"participation_ratio\": " << number(metrics.participation_ratio)
+      << ", \"stable_rank\": " << number(metrics.stable_rank)
+      << ", \"numerical_rank\": " << metrics.numerical_rank
+      << ", \"tail_rank\": " << metrics.tail_rank
+      << ", \"tail_ratio\": " << number(metrics.tail_ratio);
+  const FitDiagnostics& diagnostics = report.diagnostics;
+  out << ", \"robust_alpha\": " << number(diagnostics.robust_alpha)
+      << ", \"suggested_first_rank\": " << diagnostics.suggested_first_rank
+      << ", \"suggested_last_rank\": " << diagnostics.suggested_last_rank
+      << ", \"suggested_alpha\": " << number(diagnostics.suggested_alpha)
+      << ", \"residuals\": [";
+  for (std::size_t i = 0; i < fit.residuals.size(); ++i) {
+    out << (i ? ", " : "") << number(fit.residuals[i], "%.6g");
+  }
+  out << "]";
   out << ", \"timings_ms\": {\"accumulate\": " << number(report.timings.accumulate_ms)
       << ", \"eigenvalues\": " << number(report.timings.eigenvalues_ms)
       << ", \"fit\": " << number(report.timings.fit_ms)

@@ -93,6 +93,10 @@ AlphaReport CovarianceAccumulator::report(const FitOptions& fit,
   result.backend = to_string(backend());
   result.timings.accumulate_ms = impl_->accumulate_ms();
   impl_->spectrum_and_fit(divisor, fit, result);
+  // Backend-independent: both backends hand back the same host eigenvalues.
+  const std::int64_t tail_rank = fit.tail_rank > 0 ? fit.tail_rank : result.fit.first_rank;
+  result.metrics = spectrum_metrics(result.eigenvalues, std::min(tail_rank, result.d));
+  result.diagnostics = fit_diagnostics(result.eigenvalues, result.n, result.fit);
   result.timings.total_ms =
       result.timings.accumulate_ms + result.timings.eigenvalues_ms + result.timings.fit_ms;
   return result;

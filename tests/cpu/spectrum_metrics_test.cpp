@@ -1,0 +1,157 @@
+// Spectrum metrics against closed forms, and the fit diagnostics on spectra with known
+// structure.
+
+#include <alphareq/alpha.hpp>
+#include <alphareq/error.hpp>
+#include <alphareq/spectrum.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+namespace alphareq {
+namespace {
+
+constexpr double kEpsilon = 1e-7;  // RankMe's ε
+
+// exp(−Σ p log p) with p_k = s_k / Σ s + ε: the RankMe formula on singular values s.
+double rankme_of_singular_values(const std::vector<double>& s) {
+  double total = 0.0, entropy = 0.0;
+  for (double v : s) total += v;
+  for (double v : s) {
+    const double p = v / total + kEpsilon;
+    entropy -= p * std::log(p);
+  }
+  return std::exp(entropy);
+}
+
+TEST(SpectrumMetrics, FlatSpectrumHasFullRankEverywhere) {
+  constexpr std::int64_t d = 64;
+  const std::vector<double> flat(d, 2.5);
+  const SpectrumMetrics m = spectrum_metrics(flat, 17);
+  // p_k = 1/D + ε for all k.
+  const double p = 1.0 / d + kEpsilon;
+  EXPECT_NEAR(m.effective_rank, std::exp(-d * p * std::log(p)), 1e-9);
+  EXPECT_NEAR(m.effective_rank, d, 2e-3);  // ε lifts it a hair above D
+  EXPECT_NEAR(m.participation_ratio, d, 1e-9);
+  EXPECT_NEAR(m.stable_rank, d, 1e-9);
+  EXPECT_EQ(m.numerical_rank, d);
+  EXPECT_NEAR(m.tail_ratio, (d - 17 + 1) / static_cast<double>(d), 1e-15);
+}
+
+TEST(SpectrumMetrics, RankOneSpectrum) {
+  std::vector<double> spectrum(50, 0.0);
+  spectrum[0] = 4.0;
+  spectrum[1] = 1e-20;  // below λ_1 · D · ε: numerically zero
+  const SpectrumMetrics m = spectrum_metrics(spectrum, 2);
+  EXPECT_NEAR(m.participation_ratio, 1.0, 1e-12);
+  EXPECT_NEAR(m.stable_rank, 1.0, 1e-12);
+  EXPECT_EQ(m.numerical_rank, 1);
+  EXPECT_NEAR(m.tail_ratio, 1e-20 / 4.0, 1e-30);
+  std::vector<double> singular(50, 0.0);
+  singular[0] = 2.0;
+  singular[1] = 1e-10;
+  EXPECT_NEAR(m.effective_rank, rankme_of_singular_values(singular), 1e-12);
+  EXPECT_LT(m.effective_rank, 1.01);
+}
+
+TEST(SpectrumMetrics, PowerLawMatchesHarmonicSums) {
+  constexpr std::int64_t d = 1000;
+  const auto spectrum = power_law_spectrum(d, 1.0);
+  long double h1 = 0, h2 = 0, tail = 0;
+  for (std::int64_t i = 1; i <= d; ++i) {
+    h1 += 1.0L / i;
+    h2 += 1.0L / (static_cast<long double>(i) * i);
+    if (i >= 11) tail += 1.0L / i;
+  }
+  const SpectrumMetrics m = spectrum_metrics(spectrum, 11);
+  EXPECT_NEAR(m.participation_ratio, static_cast<double>(h1 * h1 / h2), 1e-9);
+  EXPECT_NEAR(m.stable_rank, static_cast<double>(h1), 1e-9);
+  // Theorem 2.2: r_d = Σ_{i ≥ d} i^−α / Σ i^−α.
+  EXPECT_NEAR(m.tail_ratio, static_cast<double>(tail / h1), 1e-12);
+  std::vector<double> singular;
+  for (double v : spectrum) singular.push_back(std::sqrt(v));
+  EXPECT_NEAR(m.effective_rank, rankme_of_singular_values(singular), 1e-9);
+}
+
+TEST(SpectrumMetrics, NegativeRoundingNoiseCountsAsZero) {
+  std::vector<double> spectrum = {3.0, 1.0, -1e-17};
+  const SpectrumMetrics m = spectrum_metrics(spectrum, 3);
+  EXPECT_NEAR(m.stable_rank, 4.0 / 3.0, 1e-15);
+  EXPECT_EQ(m.tail_ratio, 0.0);
+  EXPECT_EQ(m.numerical_rank, 2);
+}
+
+TEST(SpectrumMetrics, RefusesBadInput) {
+  EXPECT_THROW(spectrum_metrics({}, 1), invalid_input);
+  EXPECT_THROW(spectrum_metrics({0.0, 0.0}, 1), invalid_input);
+  EXPECT_THROW(spectrum_metrics({2.0, 1.0}, 0), invalid_input);
+  EXPECT_THROW(spectrum_metrics({2.0, 1.0}, 3), invalid_input);
+}
+
+TEST(FitDiagnostics, ExactPowerLawIsStableEverywhere) {
+  const auto spectrum = power_law_spectrum(300, 1.3);
+  const PowerLawFit fit = fit_power_law(spectrum, 100000);
+  const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 100000, fit);
+  EXPECT_NEAR(diagnostics.robust_alpha, 1.3, 1e-10);
+  EXPECT_EQ(diagnostics.suggested_first_rank, 1);
+  EXPECT_EQ(diagnostics.suggested_last_rank, 300);
+  EXPECT_NEAR(diagnostics.suggested_alpha, 1.3, 1e-10);
+  EXPECT_EQ(diagnostics.subwindow, 10);
+}
+
+// i^−1 up to rank 60, then a steeper i^−3 continued from λ_60: the suggestion must end
+// near the break, and the user's window is left as it was.
+TEST(FitDiagnostics, SuggestsTheStablePartOfABrokenPowerLaw) {
+  std::vector<double> spectrum(400);
+  for (int i = 1; i <= 400; ++i) {
+    spectrum[i - 1] = i <= 60 ? 1.0 / i : (1.0 / 60) * std::pow(60.0 / i, 3.0);
+  }
+  const PowerLawFit fit = fit_power_law(spectrum, 100000);  // ranks 11..100
+  const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 100000, fit);
+  EXPECT_EQ(fit.first_rank, 11);
+  EXPECT_EQ(fit.last_rank, 100);
+  // The longest stable run is the steep part (ranks 61..400), which is longer than 1..60.
+  EXPECT_GE(diagnostics.suggested_first_rank, 55);
+  EXPECT_LE(diagnostics.suggested_first_rank, 62);
+  EXPECT_EQ(diagnostics.suggested_last_rank, 400);
+  EXPECT_NEAR(diagnostics.suggested_alpha, 3.0, 0.05);
+  // The robust α is the median of the 81 local slopes over 11..100: 41 sub-windows lie
+  // wholly before the break (α = 1), 9 straddle it and 31 lie past it, so the median is 1
+  // exactly, while the least-squares fit is pulled towards 3.
+  EXPECT_NEAR(diagnostics.robust_alpha, 1.0, 1e-10);
+  EXPECT_GT(fit.alpha, 1.1);
+}
+
+TEST(FitDiagnostics, ShortWindowFallsBackToTheFit) {
+  const auto spectrum = power_law_spectrum(8, 0.7);
+  const PowerLawFit fit = fit_power_law(spectrum, 1000, FitOptions{FitMethod::ols, 2, 8, 0});
+  const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 1000, fit);
+  EXPECT_EQ(diagnostics.robust_alpha, fit.alpha);
+  EXPECT_EQ(diagnostics.suggested_first_rank, fit.first_rank);
+  EXPECT_EQ(diagnostics.suggested_last_rank, fit.last_rank);
+}
+
+TEST(FitDiagnostics, ReportCarriesMetricsAndDiagnosticsOfItsEigenvalues) {
+  SyntheticSpec spec;
+  spec.n = 4000;
+  spec.d = 128;
+  spec.seed = 2;
+  const auto x = synthetic_power_law_features(spec);
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  options.fit.tail_rank = 20;
+  const AlphaReport report = compute_alpha(host_matrix(x.data(), spec.n, spec.d), options);
+  const SpectrumMetrics expected = spectrum_metrics(report.eigenvalues, 20);
+  EXPECT_EQ(report.metrics.effective_rank, expected.effective_rank);
+  EXPECT_EQ(report.metrics.tail_rank, 20);
+  EXPECT_EQ(report.metrics.tail_ratio, expected.tail_ratio);
+  const FitDiagnostics diagnostics = fit_diagnostics(report.eigenvalues, report.n, report.fit);
+  EXPECT_EQ(report.diagnostics.robust_alpha, diagnostics.robust_alpha);
+  EXPECT_EQ(report.diagnostics.suggested_last_rank, diagnostics.suggested_last_rank);
+}
+
+}  // namespace
+}  // namespace alphareq
