@@ -63,6 +63,10 @@ struct AccumulatorOptions {
   SolverPrecision solver = SolverPrecision::float64;
   /// CUDA device ordinal; -1 means the device current on the calling thread.
   int device = -1;
+  /// CUDA: the cudaStream_t (as void*) to queue all work on, e.g. to run several layers'
+  /// accumulators on one stream; it must outlive the accumulator. nullptr: the accumulator
+  /// creates its own non-blocking stream. Ignored by the CPU backend.
+  void* stream = nullptr;
 };
 
 /// True when this build has the CUDA backend and a CUDA device can be used. Otherwise

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace alphareq {
 
@@ -34,5 +35,19 @@ using ProgressCallback = std::function<void(std::uint64_t bytes_done, std::uint6
 AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& options = {},
                               const ProgressCallback& progress = {},
                               std::uint64_t chunk_bytes = std::uint64_t{64} << 20);
+
+/// Several layers' activations of the same samples (one view per layer, equal rows, any
+/// widths) accumulated in one pass, one accumulator per layer with the same options (give
+/// options.accumulator.stream to run every CUDA layer on one stream). One report a layer.
+std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
+                                              const AlphaOptions& options = {});
+
+/// The same from .npy files, one per layer, read in lockstep chunks (one pass over the
+/// data; memory is one chunk per file plus each layer's D × D state). All files must hold
+/// the same number of samples. Progress counts bytes over all files.
+std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>& paths,
+                                                  const AlphaOptions& options = {},
+                                                  const ProgressCallback& progress = {},
+                                                  std::uint64_t chunk_bytes = std::uint64_t{64} << 20);
 
 }  // namespace alphareq

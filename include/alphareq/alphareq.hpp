@@ -10,6 +10,7 @@
 #include <alphareq/error.hpp>
 #include <alphareq/matrix_view.hpp>
 #include <alphareq/npy.hpp>
+#include <alphareq/plot.hpp>
 #include <alphareq/probe.hpp>
 #include <alphareq/spectrum.hpp>
 #include <alphareq/synthetic.hpp>

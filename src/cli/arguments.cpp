@@ -37,6 +37,7 @@ bool apply_common_option(Arguments& parsed, const std::string& option, const std
     else if (option == "--method") o.fit.method = parse_fit_method(value);
     else if (option == "--backend") o.accumulator.backend = parse_backend(value);
     else if (option == "--eigenvalues-out") parsed.eigenvalues_out = value;
+    else if (option == "--plot") parsed.plot = value;
     else if (option == "--normalization") {
       if (value == "n") o.normalization = Normalization::by_n;
       else if (value == "n-1") o.normalization = Normalization::by_n_minus_one;
@@ -132,6 +133,9 @@ Usage:
                  [--epochs E (100)] [--optimizer sgd|adam] [--batch-size B (256)] [--lr R]
                  [--weight-decay W] [--seed S] [--backend auto|cpu|cuda] [--json]
                                     train and time a linear probe (labels: int32/int64 .npy)
+  alphareq layers A.npy B.npy ... [--plot F.svg] [--json] [--first R] [--last R]
+                  [--method weighted|ols] [--backend auto|cpu|cuda]
+                                    alpha and R^2 of each layer (same samples) in one pass
   alphareq table1 [--quick] [--datasets CIFAR10,STL10,ImageNet] [--repeats R (3)]
                   [--backend auto|cpu|cuda] [--cpu-epochs E (2)]
                                     the paper's Table 1: time to alpha vs. a linear probe
@@ -147,6 +151,7 @@ Options:
                          precision of each batch's product (the running sum is float64)
   --json                 print one JSON object instead of text
   --eigenvalues-out F    write all eigenvalues (descending, float64) to the .npy file F
+  --plot F.svg|F.png     draw the spectrum, log-log, with the fitted line (PNG: rsvg-convert)
   --quiet                no notices and no progress bar on stderr
   --help, --version
 

@@ -26,6 +26,7 @@ struct Arguments {
   bool json = false;
   bool quiet = false;               // no notices, no progress bar
   std::string eigenvalues_out;      // empty: do not write
+  std::string plot;                 // .svg or .png picture of the spectrum; empty: none
 };
 
 /// Parses argv[1..]. Throws UsageError with a message naming the offending argument.

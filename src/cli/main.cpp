@@ -44,6 +44,7 @@ int run(const cli::Arguments& args) {
   const bool demo = args.command == cli::Command::demo;
   const AlphaReport report = demo ? run_demo(args) : run_file(args);
   if (report.fit.clipped) notice(args, report.fit.clip_reason);
+  if (!args.plot.empty()) save_picture(args.plot, spectrum_svg(report, demo ? "demo" : args.features_path));
   if (!args.eigenvalues_out.empty()) {
     save_npy(args.eigenvalues_out, report.eigenvalues.data(), {report.d});
   }
@@ -66,9 +67,11 @@ int run(const cli::Arguments& args) {
 int main(int argc, char** argv) {
   try {
     const std::vector<std::string> words(argv + 1, argv + argc);
-    if (!words.empty() && (words[0] == "probe" || words[0] == "table1")) {
+    if (!words.empty() && (words[0] == "probe" || words[0] == "table1" || words[0] == "layers")) {
       const std::vector<std::string> rest(words.begin() + 1, words.end());
-      return words[0] == "probe" ? cli::run_probe_command(rest) : cli::run_table1_command(rest);
+      if (words[0] == "probe") return cli::run_probe_command(rest);
+      if (words[0] == "layers") return cli::run_layers_command(rest);
+      return cli::run_table1_command(rest);
     }
     const cli::Arguments args = cli::parse_arguments(words);
     if (args.command == cli::Command::help) {

@@ -49,6 +49,10 @@ OptionList parse_option_list(const std::vector<std::string>& args,
                              const std::vector<std::string>& flags) {
   OptionList list;
   for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) != 0) {
+      list.positional.push_back(args[i]);
+      continue;
+    }
     std::string name = args[i], text;
     const auto equals = name.find('=');
     if (equals != std::string::npos) {
@@ -123,6 +127,7 @@ int run_probe_command(const std::vector<std::string>& args) {
              "--batch-size", "--lr", "--weight-decay", "--seed", "--backend"},
       {"--json", "--quiet"});
   check_required(list, {"--train", "--train-labels", "--test", "--test-labels"});
+  if (!list.positional.empty()) throw UsageError("probe takes no positional argument, got '" + list.positional[0] + "'");
   const ProbeOptions options = probe_options(list, 100);
   std::string notice;
   resolve_backend(options.backend, &notice);

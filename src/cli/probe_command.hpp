@@ -14,11 +14,15 @@ int run_probe_command(const std::vector<std::string>& args);
 /// Runs `alphareq table1 ARGS...`; returns the exit status.
 int run_table1_command(const std::vector<std::string>& args);
 
+/// Runs `alphareq layers A.npy B.npy ... [options]`; returns the exit status.
+int run_layers_command(const std::vector<std::string>& args);
+
 /// Parses `--name value` / `--name=value` pairs and flags into a map-like list; throws
 /// UsageError for an option not in `valued` or `flags`.
 struct OptionList {
   std::vector<std::pair<std::string, std::string>> values;
   std::vector<std::string> flags;
+  std::vector<std::string> positional;  // arguments that are not options
   bool has_flag(const std::string& name) const;
   /// The value of `name`, or `fallback` when absent.
   std::string value(const std::string& name, const std::string& fallback = "") const;

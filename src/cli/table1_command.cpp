@@ -74,6 +74,7 @@ Summary time_repeats(int repeats, Work&& work) {
 int run_table1_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(
       args, {"--backend", "--repeats", "--seed", "--cpu-epochs", "--datasets"}, {"--quick", "--quiet"});
+  if (!list.positional.empty()) throw UsageError("table1 takes no positional argument, got '" + list.positional[0] + "'");
   const std::string datasets = "," + list.value("--datasets", "CIFAR10,STL10,ImageNet") + ",";
   for (std::size_t start = 1; start < datasets.size();) {
     const std::size_t end = datasets.find(',', start);

@@ -3,6 +3,7 @@
 #include <alphareq/npy.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 namespace alphareq {
@@ -42,6 +43,75 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
     // backend reports them from report(), hence the try around both.)
     throw invalid_input(path + ": " + e.what());
   }
+}
+
+std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
+                                              const AlphaOptions& options) {
+  if (layers.empty()) throw invalid_input("layers: no layer given");
+  std::vector<CovarianceAccumulator> accumulators;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
+    if (layers[i].rows != layers[0].rows) {
+      throw invalid_input("layers: layer " + std::to_string(i) + " has " + std::to_string(layers[i].rows) +
+                          " samples, layer 0 has " + std::to_string(layers[0].rows));
+    }
+    accumulators.emplace_back(layers[i].cols, options.accumulator);
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) accumulators[i].add_batch(layers[i]);
+  std::vector<AlphaReport> reports;
+  for (const CovarianceAccumulator& accumulator : accumulators) {
+    reports.push_back(accumulator.report(options.fit, options.normalization));
+  }
+  return reports;
+}
+
+std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>& paths,
+                                                  const AlphaOptions& options,
+                                                  const ProgressCallback& progress,
+                                                  std::uint64_t chunk_bytes) {
+  if (paths.empty()) throw invalid_input("layers: no file given");
+  std::vector<std::unique_ptr<NpyReader>> readers;
+  std::vector<CovarianceAccumulator> accumulators;
+  std::uint64_t total_bytes = 0, widest_row = 0;
+  for (const std::string& path : paths) {
+    readers.push_back(std::make_unique<NpyReader>(path));
+    const NpyReader& reader = *readers.back();
+    if (reader.rows() != readers.front()->rows()) {
+      throw invalid_input(path + ": has " + std::to_string(reader.rows()) + " samples but " +
+                          paths.front() + " has " + std::to_string(readers.front()->rows()) +
+                          " (layers must describe the same samples)");
+    }
+    accumulators.emplace_back(reader.cols(), options.accumulator);
+    total_bytes += reader.data_bytes();
+    widest_row = std::max<std::uint64_t>(widest_row, static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype()));
+  }
+  const std::int64_t chunk_rows =
+      static_cast<std::int64_t>(std::max<std::uint64_t>(1, chunk_bytes / widest_row));
+  std::uint64_t done = 0;
+  if (progress) progress(0, total_bytes);
+  for (std::int64_t first = 0; first < readers.front()->rows(); first += chunk_rows) {
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      const MatrixView chunk = readers[i]->next_chunk(chunk_rows);
+      try {
+        accumulators[i].add_batch(chunk);
+      } catch (const file_error&) {
+        throw;
+      } catch (const invalid_input& e) {
+        throw invalid_input(paths[i] + ": " + e.what());
+      }
+      done += static_cast<std::uint64_t>(chunk.rows * chunk.cols) * size_of(chunk.dtype);
+    }
+    if (progress) progress(done, total_bytes);
+  }
+  std::vector<AlphaReport> reports;
+  for (std::size_t i = 0; i < accumulators.size(); ++i) {
+    try {
+      reports.push_back(accumulators[i].report(options.fit, options.normalization));
+    } catch (const invalid_input& e) {
+      throw invalid_input(paths[i] + ": " + e.what());
+    }
+  }
+  return reports;
 }
 
 }  // namespace alphareq

@@ -93,7 +93,12 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
   options_.device = device_;
   const DeviceGuard guard(device_);
   require_device_memory(dim, options_, device_, chunk_rows_);
-  stream_ = std::make_unique<Stream>();
+  if (options.stream != nullptr) {
+    stream_handle_ = static_cast<cudaStream_t>(options.stream);  // the caller's, not owned
+  } else {
+    stream_ = std::make_unique<Stream>();
+    stream_handle_ = stream_->get();
+  }
   cublas_ = std::make_unique<CublasHandle>(stream(), options.precision == AccumulationPrecision::tf32
                                                          ? CUBLAS_TF32_TENSOR_OP_MATH
                                                          : CUBLAS_DEFAULT_MATH);
@@ -141,7 +146,7 @@ CudaAccumulator::~CudaAccumulator() {
   // after the work still queued on the stream, which reads these buffers, has finished.
   try {
     const DeviceGuard guard(device_);
-    if (stream_) cudaStreamSynchronize(stream_->get());
+    cudaStreamSynchronize(stream_handle_);
     landing_.reset();
     stager_.reset();
     solver_.reset();
@@ -169,7 +174,7 @@ CudaAccumulator::~CudaAccumulator() {
 
 std::unique_ptr<detail::AccumulatorBackend> CudaAccumulator::clone() const {
   const DeviceGuard guard(device_);
-  stream_->synchronize();
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
   auto copy = std::make_unique<CudaAccumulator>(dim_, options_);
   const std::size_t d = static_cast<std::size_t>(dim_);
   const cudaStream_t target = copy->stream();
@@ -184,7 +189,7 @@ std::unique_ptr<detail::AccumulatorBackend> CudaAccumulator::clone() const {
   copy->count_ = count_;
   copy->shift_set_ = shift_set_;
   copy->accumulate_timer_ = std::make_unique<StageTimer>(accumulate_timer_->total_ms());
-  copy->stream_->synchronize();
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(copy->stream()));
   return copy;
 }
 
@@ -319,7 +324,7 @@ void CudaAccumulator::merge_moments(const detail::Moments& other) {
   accumulate_timer_->end(stream());
   count_ += other.count;
   // The temporaries are freed on return, and the host vectors may go with the caller.
-  stream_->synchronize();
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
 }
 
 void CudaAccumulator::throw_if_bad(const unsigned long long* first_bad_host) const {
@@ -337,7 +342,7 @@ void CudaAccumulator::synchronize_and_check() const {
   const DeviceGuard guard(device_);
   unsigned long long flags[2];
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(flags, first_bad_.data(), sizeof flags, cudaMemcpyDeviceToHost, stream()));
-  stream_->synchronize();
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
   throw_if_bad(flags);
 }
 
@@ -355,7 +360,7 @@ detail::Moments CudaAccumulator::moments() const {
                                     cudaMemcpyDeviceToHost, stream()));
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.m2_upper.data(), m2.data(), d * d * sizeof(double),
                                     cudaMemcpyDeviceToHost, stream()));
-  stream_->synchronize();
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
   return result;
 }
 

@@ -46,7 +46,7 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
  private:
   void check_batch(const MatrixView& batch) const;
   void accumulate_chunk(const void* data, DType dtype, std::int64_t rows, std::int64_t row_stride);
-  cudaStream_t stream() const { return stream_->get(); }
+  cudaStream_t stream() const { return stream_handle_; }
   // Throws the deferred NaN/Inf error if a batch had one (flags copied to the host).
   void throw_if_bad(const unsigned long long* first_bad_host) const;
   // Waits for the stream; throws the deferred NaN/Inf error.
@@ -64,7 +64,8 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   bool shift_set_ = false;
 
   // Created with the accumulator's device current, hence not plain members.
-  std::unique_ptr<Stream> stream_;
+  std::unique_ptr<Stream> stream_;        // owned, unless options.stream was given
+  cudaStream_t stream_handle_ = nullptr;  // the stream all work is queued on
   std::unique_ptr<CublasHandle> cublas_;
   std::unique_ptr<SolverWorkspace> solver_;
   std::unique_ptr<Event> caller_ready_;  // the caller's stream reached add_batch

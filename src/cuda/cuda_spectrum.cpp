@@ -75,7 +75,7 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
                                       static_cast<std::size_t>(dim_) * sizeof(double),
                                       cudaMemcpyDeviceToHost, s));
   }
-  stream_->synchronize();
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(s));
 
   throw_if_bad(landing.flags.data());
   check_syevd_info(*landing.info.data());

@@ -1,0 +1,197 @@
+// SVG pictures (well-formed, holding the expected series) and the many-layer pipeline.
+
+#include "cli_runner.hpp"
+#include "reference.hpp"
+
+#include <alphareq/alpha.hpp>
+#include <alphareq/error.hpp>
+#include <alphareq/npy.hpp>
+#include <alphareq/plot.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace alphareq {
+namespace {
+
+// A small XML well-formedness check: every tag closed in order, attributes quoted, the
+// declaration first. Returns "" when well formed, else what is wrong.
+std::string xml_problem(const std::string& xml) {
+  std::vector<std::string> open;
+  std::size_t at = 0;
+  if (xml.rfind("<?xml", 0) != 0) return "no XML declaration";
+  at = xml.find("?>") + 2;
+  while ((at = xml.find('<', at)) != std::string::npos) {
+    const std::size_t end = xml.find('>', at);
+    if (end == std::string::npos) return "unterminated tag";
+    const std::string tag = xml.substr(at + 1, end - at - 1);
+    std::size_t quotes = 0;
+    for (char c : tag) quotes += c == '"';
+    if (quotes % 2) return "unbalanced quotes in <" + tag + ">";
+    if (tag.empty()) return "empty tag";
+    if (tag[0] == '/') {
+      if (open.empty() || open.back() != tag.substr(1)) return "</" + tag.substr(1) + "> closes nothing open";
+      open.pop_back();
+    } else if (tag.back() != '/') {
+      open.push_back(tag.substr(0, tag.find_first_of(" \n")));
+    }
+    at = end + 1;
+  }
+  return open.empty() ? "" : "<" + open.back() + "> never closed";
+}
+
+std::size_t points_in(const std::string& svg, const std::string& polyline_class) {
+  const std::size_t at = svg.find("<polyline class=\"" + polyline_class + "\"");
+  if (at == std::string::npos) return 0;
+  const std::size_t begin = svg.find("points=\"", at) + 8, end = svg.find('"', begin);
+  std::size_t pairs = 0;
+  for (std::size_t i = begin; i < end; ++i) pairs += svg[i] == ',';
+  return pairs;
+}
+
+AlphaReport report_of(std::int64_t n, std::int64_t d, double alpha, std::uint64_t seed) {
+  SyntheticSpec spec;
+  spec.n = n;
+  spec.d = d;
+  spec.alpha = alpha;
+  spec.seed = seed;
+  const auto x = synthetic_power_law_features(spec);
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  return compute_alpha(host_matrix(x.data(), n, d), options);
+}
+
+TEST(SpectrumSvg, IsWellFormedWithEveryPositiveEigenvalueTheFitAndTheLegend) {
+  AlphaReport report = report_of(3000, 150, 1.0, 1);
+  report.eigenvalues.back() = -1e-18;  // rounding noise below zero is not drawn
+  const std::string svg = spectrum_svg(report, "a <title> & more");
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_EQ(points_in(svg, "eigenvalues"), 149u);
+  EXPECT_NE(svg.find("<line class=\"fit\""), std::string::npos);
+  char legend[64];
+  std::snprintf(legend, sizeof legend, "\u03b1 = %.3f, R\u00b2 = %.4f", report.fit.alpha, report.fit.r2);
+  EXPECT_NE(svg.find(legend), std::string::npos) << legend;
+  EXPECT_NE(svg.find("a &lt;title&gt; &amp; more"), std::string::npos);
+}
+
+TEST(LayerProfileSvg, HasOnePointPerLayerInBothPanels) {
+  const std::vector<LayerPoint> layers = {{"block1", 2.1, 0.95}, {"block<2>", 1.4, 0.99}, {"head", 0.9, 0.97}};
+  const std::string svg = layer_profile_svg(layers, "profile");
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_EQ(points_in(svg, "alpha"), 3u);
+  EXPECT_EQ(points_in(svg, "r2"), 3u);
+  EXPECT_NE(svg.find("block&lt;2&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("class=\"goldilocks\""), std::string::npos);
+  EXPECT_THROW(layer_profile_svg({}), invalid_input);
+}
+
+TEST(SavePicture, WritesSvgAndPngOrSaysWhatIsMissing) {
+  const std::string svg = layer_profile_svg({{"a", 1.0, 0.9}, {"b", 1.2, 0.8}});
+  const std::string path = ::testing::TempDir() + "alphareq_plot.svg";
+  save_picture(path, svg);
+  EXPECT_EQ(test::slurp(path), svg);
+  std::remove(path.c_str());
+  const std::string png = ::testing::TempDir() + "alphareq_plot.png";
+  try {
+    save_picture(png, svg);
+    const std::string bytes = test::slurp(png);
+    EXPECT_EQ(bytes.substr(1, 3), "PNG");
+    std::remove(png.c_str());
+  } catch (const file_error& e) {
+    EXPECT_NE(std::string(e.what()).find("rsvg-convert"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Layers, EachLayerEqualsItsOwnComputation) {
+  std::vector<std::vector<double>> data;
+  std::vector<MatrixView> views;
+  const std::int64_t n = 2500;
+  const std::int64_t widths[] = {40, 96, 150};
+  const double alphas[] = {0.7, 1.2, 2.0};
+  for (int i = 0; i < 3; ++i) {
+    SyntheticSpec spec;
+    spec.n = n;
+    spec.d = widths[i];
+    spec.alpha = alphas[i];
+    spec.seed = 20 + i;
+    data.push_back(synthetic_power_law_features(spec));
+  }
+  for (int i = 0; i < 3; ++i) views.push_back(host_matrix(data[i].data(), n, widths[i]));
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  const std::vector<AlphaReport> reports = compute_alpha_layers(views, options);
+  ASSERT_EQ(reports.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const AlphaReport alone = compute_alpha(views[i], options);
+    EXPECT_EQ(reports[i].d, widths[i]);
+    EXPECT_EQ(reports[i].fit.alpha, alone.fit.alpha);
+  }
+  EXPECT_LT(reports[0].fit.alpha, reports[1].fit.alpha);
+  EXPECT_LT(reports[1].fit.alpha, reports[2].fit.alpha);
+  views[1].rows = n - 1;
+  EXPECT_THROW(compute_alpha_layers(views, options), invalid_input);
+}
+
+TEST(Layers, FilesReadInLockstepEqualTheInMemoryResult) {
+  const std::int64_t n = 3000;
+  std::vector<std::string> paths;
+  std::vector<std::vector<double>> data;
+  std::vector<MatrixView> views;
+  for (int i = 0; i < 2; ++i) {
+    SyntheticSpec spec;
+    spec.n = n;
+    spec.d = 60 + 50 * i;
+    spec.seed = 40 + i;
+    data.push_back(synthetic_power_law_features(spec));
+    paths.push_back(::testing::TempDir() + "alphareq_layer" + std::to_string(i) + ".npy");
+    save_npy(paths.back(), data.back().data(), {n, spec.d});
+    views.push_back(host_matrix(data.back().data(), n, spec.d));
+  }
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  const auto in_memory = compute_alpha_layers(views, options);
+  const auto streamed = compute_alpha_layers_npy(paths, options, {}, 110 * 8 * 257);  // uneven chunks
+  for (int i = 0; i < 2; ++i) EXPECT_NEAR(streamed[i].fit.alpha, in_memory[i].fit.alpha, 1e-10);
+  const std::string short_path = ::testing::TempDir() + "alphareq_layer_short.npy";
+  save_npy(short_path, data[0].data(), {n - 1, 60});
+  try {
+    compute_alpha_layers_npy({paths[0], short_path}, options);
+    FAIL() << "no invalid_input thrown";
+  } catch (const invalid_input& e) {
+    EXPECT_NE(std::string(e.what()).find("must describe the same samples"), std::string::npos) << e.what();
+  }
+  for (const auto& p : paths) std::remove(p.c_str());
+  std::remove(short_path.c_str());
+}
+
+TEST(CliLayers, ReportsEveryLayerAndDrawsTheProfile) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < 3; ++i) {
+    SyntheticSpec spec;
+    spec.n = 1500;
+    spec.d = 30 + 20 * i;
+    spec.alpha = 0.8 + 0.5 * i;
+    spec.seed = 60 + i;
+    const auto x = synthetic_power_law_features(spec);
+    paths.push_back(test::test_temp_path("alphareq_cli_layers_", std::to_string(i) + ".npy"));
+    save_npy(paths.back(), x.data(), {spec.n, spec.d});
+  }
+  const std::string plot = test::test_temp_path("alphareq_cli_layers_", "profile.svg");
+  const test::CliResult r = test::run_cli(ALPHAREQ_CLI_PATH, "layers " + paths[0] + " " + paths[1] + " " +
+                                                                 paths[2] + " --backend cpu --last 25 --json --plot " + plot);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& p : paths) EXPECT_NE(r.out.find("\"file\": \"" + p + "\""), std::string::npos) << r.out;
+  EXPECT_EQ(xml_problem(test::slurp(plot)), "");
+  EXPECT_EQ(points_in(test::slurp(plot), "alpha"), 3u);
+  const test::CliResult none = test::run_cli(ALPHAREQ_CLI_PATH, "layers --json");
+  EXPECT_EQ(none.status, 2);
+  for (const auto& p : paths) std::remove(p.c_str());
+  std::remove(plot.c_str());
+}
+
+}  // namespace
+}  // namespace alphareq
