@@ -10,3 +10,7 @@ apt-get download libgtest-dev googletest libbenchmark-dev libbenchmark1debian \
   libopenblas-dev libopenblas-pthread-dev libopenblas0 libopenblas0-pthread \
   liblapack-dev liblapack3 libblas-dev libblas3 libgfortran5 2>&1 | tail -n 2
 ls -la
+# Pure-Python build and test tools for `pip install .` and pytest there (no registry).
+python3 -m pip download --quiet --no-deps -d wheels scikit-build-core nanobind pytest pluggy \
+  iniconfig packaging pathspec 2>&1 | tail -n 2
+ls wheels

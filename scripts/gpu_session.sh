@@ -32,6 +32,18 @@ if [[ $what == tests || $what == all ]]; then
   ctest --test-dir build-sm90 -L cpu -j 8 > "$out/ctest-cpu.log" 2>&1
   tail -n 3 "$out/ctest-cpu.log"
 fi
+if [[ $what == tests || $what == all ]]; then
+  # The Python package on the GPU: CUDA tensors read in place, LayerMonitor on CUDA.
+  python3 -m venv --system-site-packages /tmp/venv > /dev/null 2>&1
+  { /tmp/venv/bin/pip install --no-index --find-links .deps/wheels scikit-build-core nanobind pytest &&
+    /tmp/venv/bin/pip install --no-index --no-build-isolation \
+      -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr \
+      -Ccmake.define.BLAS_LIBRARIES=$multiarch/openblas-pthread/libopenblas.so \
+      -Ccmake.define.LAPACK_LIBRARIES=$multiarch/openblas-pthread/libopenblas.so . ; } \
+    > "$out/pip.log" 2>&1 || tail -n 30 "$out/pip.log"
+  /tmp/venv/bin/python -m pytest tests/python -q -rs > "$out/pytest.log" 2>&1
+  tail -n 15 "$out/pytest.log"
+fi
 if [[ $what == sanitize || $what == all ]]; then
   for tool in memcheck racecheck synccheck initcheck; do
     for binary in cuda_accumulator_test cuda_pipeline_test cuda_probe_test; do

@@ -10,7 +10,17 @@ packages=(
   libopenblas-dev  # multithreaded BLAS + LAPACK: the CPU backend (dsyrk, dsyevd)
   libgtest-dev     # GoogleTest: the test suite
   libbenchmark-dev # Google Benchmark: bench/
+  clang            # .ci/run's fuzz job: libFuzzer targets (tests/fuzz) need clang
+  libclang-rt-dev  # clang's runtimes (libFuzzer, ASan, UBSan): only recommended by clang,
+                   # so --no-install-recommends below would leave them out
 )
+
+# The Python package (scripts/test.sh builds it with pip in a virtual environment) needs a
+# python3 with venv and its C headers; one that has them (pyenv's, say) needs no package.
+if ! python3 -c 'import ensurepip, os, sys, sysconfig, venv
+sys.exit(not os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+  packages+=(python3 python3-venv python3-dev)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

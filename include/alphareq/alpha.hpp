@@ -13,11 +13,22 @@
 
 namespace alphareq {
 
+/// A bootstrap confidence interval for α, resampling samples (not eigenvalues).
+struct BootstrapOptions {
+  /// Number of resamples B; 0 turns the bootstrap off. Each costs one more accumulation.
+  std::int64_t resamples = 0;
+  std::uint64_t seed = 0;
+  double confidence = 0.95;
+};
+
 /// Options of the whole pipeline: accumulator, normalisation and fit.
 struct AlphaOptions {
   AccumulatorOptions accumulator;
   Normalization normalization = Normalization::by_n;
   FitOptions fit;
+  /// Resampling is the Poisson bootstrap (each sample enters each resample k ~ Poisson(1)
+  /// times), the streaming form of drawing n with replacement. Host features only.
+  BootstrapOptions bootstrap;
 };
 
 /// Covariance, eigenvalues and power-law fit of a whole matrix of features (rows = n

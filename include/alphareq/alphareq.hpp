@@ -12,6 +12,8 @@
 #include <alphareq/npy.hpp>
 #include <alphareq/plot.hpp>
 #include <alphareq/probe.hpp>
+#include <alphareq/regression_experiment.hpp>
+#include <alphareq/selection.hpp>
 #include <alphareq/spectrum.hpp>
 #include <alphareq/synthetic.hpp>
 #include <alphareq/version.hpp>

@@ -114,6 +114,15 @@ struct FitDiagnostics {
   std::int64_t suggested_last_rank = 0;
   double suggested_alpha = 0.0;  ///< the fit's method over the suggested window
   double stability = 0.0;
+  /// Bootstrap over samples (0 resamples: not computed, and the interval is 0, 0): the
+  /// basic bootstrap interval [2α̂ − q_high, 2α̂ − q_low] from the quantiles q of the
+  /// resampled α at the given confidence (bias-corrected to first order).
+  std::int64_t bootstrap_resamples = 0;
+  double bootstrap_confidence = 0.0;
+  double alpha_interval_low = 0.0;
+  double alpha_interval_high = 0.0;
+  double alpha_standard_error = 0.0;  ///< the standard deviation of the resampled α
+  double bootstrap_bias = 0.0;        ///< mean resampled α − α̂
 };
 
 /// Diagnostics of `fit` (as returned by fit_power_law on the same eigenvalues), with

@@ -38,6 +38,9 @@ bool apply_common_option(Arguments& parsed, const std::string& option, const std
     else if (option == "--backend") o.accumulator.backend = parse_backend(value);
     else if (option == "--eigenvalues-out") parsed.eigenvalues_out = value;
     else if (option == "--plot") parsed.plot = value;
+    else if (option == "--bootstrap") o.bootstrap.resamples = parse_integer(option, value);
+    else if (option == "--bootstrap-seed") o.bootstrap.seed = static_cast<std::uint64_t>(parse_integer(option, value));
+    else if (option == "--confidence") o.bootstrap.confidence = parse_real(option, value);
     else if (option == "--normalization") {
       if (value == "n") o.normalization = Normalization::by_n;
       else if (value == "n-1") o.normalization = Normalization::by_n_minus_one;
@@ -139,6 +142,18 @@ Usage:
   alphareq table1 [--quick] [--datasets CIFAR10,STL10,ImageNet] [--repeats R (3)]
                   [--backend auto|cpu|cuda] [--cpu-epochs E (2)]
                                     the paper's Table 1: time to alpha vs. a linear probe
+  alphareq select CANDIDATES.json [--top-k K (3)] [--zone MIN,MAX (0.8,1.2)]
+                  [--interval MIN,MAX (0,inf)] [--backend auto|cpu|cuda] [--first R]
+                  [--last R] [--json]
+                                    rank models by alpha's distance to the Goldilocks zone;
+                                    with accuracies, one round of the paper's Algorithm 1
+  alphareq synthetic [--d D (2000)] [--n N (400)] [--test-n M (2000)] [--alphas A,B,...]
+                     [--noise S (0.1)] [--steps T (2000)] [--lr-scale F (1)]
+                     [--teacher fixed-task|isotropic] [--task-decay B (1)] [--seed S]
+                     [--threshold F (0.01)] [--checkpoints T1,T2,...] [--curves]
+                     [--backend auto|cpu|cuda] [--plot F.svg] [--json]
+                                    the paper's Figure 2: gradient descent on power-law
+                                    covariates, train and test MSE per alpha
 
 Options:
   --first R              first 1-based rank of the fit window (default 11)
@@ -152,6 +167,8 @@ Options:
   --json                 print one JSON object instead of text
   --eigenvalues-out F    write all eigenvalues (descending, float64) to the .npy file F
   --plot F.svg|F.png     draw the spectrum, log-log, with the fitted line (PNG: rsvg-convert)
+  --bootstrap B          B resamples of the samples for a confidence interval of alpha
+  --bootstrap-seed S     (0)   --confidence C   (0.95)
   --quiet                no notices and no progress bar on stderr
   --help, --version
 

@@ -1,6 +1,7 @@
 // The alphareq command-line tool: α of a .npy file of features, or of the built-in demo.
 
 #include "cli/arguments.hpp"
+#include "cli/commands.hpp"
 #include "cli/probe_command.hpp"
 #include "cli/progress_bar.hpp"
 #include "cli/report_printer.hpp"
@@ -67,6 +68,10 @@ int run(const cli::Arguments& args) {
 int main(int argc, char** argv) {
   try {
     const std::vector<std::string> words(argv + 1, argv + argc);
+    if (!words.empty() && (words[0] == "select" || words[0] == "synthetic")) {
+      const std::vector<std::string> rest(words.begin() + 1, words.end());
+      return words[0] == "select" ? cli::run_select_command(rest) : cli::run_synthetic_command(rest);
+    }
     if (!words.empty() && (words[0] == "probe" || words[0] == "table1" || words[0] == "layers")) {
       const std::vector<std::string> rest(words.begin() + 1, words.end());
       if (words[0] == "probe") return cli::run_probe_command(rest);

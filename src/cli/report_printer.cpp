@@ -68,6 +68,14 @@ std::string format_text(const AlphaReport& report, const ReportContext& context)
       << diagnostics.suggested_last_rank << ", alpha " << number(diagnostics.suggested_alpha, "%.4f")
       << "   (longest run with local alpha within " << number(diagnostics.stability, "%.2g")
       << "; not used for the fit)\n";
+  if (diagnostics.bootstrap_resamples > 0) {
+    out << "  alpha interval    [" << number(diagnostics.alpha_interval_low, "%.4f") << ", "
+        << number(diagnostics.alpha_interval_high, "%.4f") << "]   ("
+        << number(100.0 * diagnostics.bootstrap_confidence, "%.0f") << "% basic bootstrap, "
+        << diagnostics.bootstrap_resamples << " resamples; standard error "
+        << number(diagnostics.alpha_standard_error, "%.4f") << ", bias "
+        << number(diagnostics.bootstrap_bias, "%.4f") << ")\n";
+  }
   const SpectrumMetrics& metrics = report.metrics;
   out << "  effective rank    " << number(metrics.effective_rank, "%.2f") << "   (RankMe)\n";
   out << "  participation     " << number(metrics.participation_ratio, "%.2f") << "   (sum^2 / sum of squares)\n";
@@ -114,7 +122,15 @@ std::string format_json(const AlphaReport& report, const ReportContext& context)
       << ", \"suggested_first_rank\": " << diagnostics.suggested_first_rank
       << ", \"suggested_last_rank\": " << diagnostics.suggested_last_rank
       << ", \"suggested_alpha\": " << number(diagnostics.suggested_alpha)
-      << ", \"residuals\": [";
+      << ", \"bootstrap_resamples\": " << diagnostics.bootstrap_resamples;
+  if (diagnostics.bootstrap_resamples > 0) {
+    out << ", \"alpha_interval\": [" << number(diagnostics.alpha_interval_low) << ", "
+        << number(diagnostics.alpha_interval_high) << "], \"bootstrap_confidence\": "
+        << number(diagnostics.bootstrap_confidence) << ", \"alpha_standard_error\": "
+        << number(diagnostics.alpha_standard_error) << ", \"bootstrap_bias\": "
+        << number(diagnostics.bootstrap_bias);
+  }
+  out << ", \"residuals\": [";
   for (std::size_t i = 0; i < fit.residuals.size(); ++i) {
     out << (i ? ", " : "") << number(fit.residuals[i], "%.6g");
   }

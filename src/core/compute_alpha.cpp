@@ -1,3 +1,5 @@
+#include "core/bootstrap.hpp"
+
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
 #include <alphareq/npy.hpp>
@@ -16,7 +18,13 @@ AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& option
   }
   CovarianceAccumulator accumulator(features.cols, options.accumulator);
   accumulator.add_batch(features);
-  return accumulator.report(options.fit, options.normalization);
+  AlphaReport report = accumulator.report(options.fit, options.normalization);
+  if (options.bootstrap.resamples > 0) {
+    detail::BootstrapReplicates replicates(features.cols, options);
+    replicates.add_chunk(features, 0);
+    replicates.summarise(report);
+  }
+  return report;
 }
 
 AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& options,
@@ -26,15 +34,22 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
   const std::int64_t chunk_rows =
       static_cast<std::int64_t>(std::max<std::uint64_t>(1, chunk_bytes / row_bytes));
   CovarianceAccumulator accumulator(reader.cols(), options.accumulator);
+  std::unique_ptr<detail::BootstrapReplicates> replicates;
+  if (options.bootstrap.resamples > 0) {
+    replicates = std::make_unique<detail::BootstrapReplicates>(reader.cols(), options);
+  }
   if (progress) progress(0, reader.data_bytes());
   try {
     for (MatrixView chunk = reader.next_chunk(chunk_rows); chunk.rows > 0;
          chunk = reader.next_chunk(chunk_rows)) {
       accumulator.add_batch(chunk);
+      if (replicates) replicates->add_chunk(chunk, reader.rows_read() - chunk.rows);
       if (progress) progress(static_cast<std::uint64_t>(reader.rows_read()) * row_bytes,
                              reader.data_bytes());
     }
-    return accumulator.report(options.fit, options.normalization);
+    AlphaReport report = accumulator.report(options.fit, options.normalization);
+    if (replicates) replicates->summarise(report);
+    return report;
   } catch (const file_error&) {
     throw;  // names the file already
   } catch (const invalid_input& e) {

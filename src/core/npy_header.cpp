@@ -180,6 +180,11 @@ class HeaderDictParser {
 
   // "(a, b)" and "[a, b]"; "(a)" is just a parenthesised a, as in Python.
   PyValue parse_sequence() {
+    // Each level is a few stack frames: a header of nothing but brackets (a .npy header may
+    // be 4 GiB) would overflow the stack. A real header nests 3 deep at most.
+    if (++depth_ > kMaxNesting) {
+      error("nested deeper than " + std::to_string(kMaxNesting) + " levels");
+    }
     const char close = text_[pos_++] == '(' ? ')' : ']';
     PyValue value;
     value.kind = close == ')' ? PyValue::Kind::tuple : PyValue::Kind::list;
@@ -189,12 +194,16 @@ class HeaderDictParser {
       saw_comma = end_of_item(close) || saw_comma;
     }
     ++pos_;
+    --depth_;
     if (close == ')' && value.items.size() == 1 && !saw_comma) return value.items.front();
     return value;
   }
 
+  static constexpr int kMaxNesting = 64;
+
   const std::string& text_;
   std::size_t pos_ = 0;
+  int depth_ = 0;  // open brackets around the current position
 };
 
 // ---- Header interpretation ------------------------------------------------------------
@@ -372,9 +381,15 @@ int interpret_npy_labels_header_dict(const std::string& text, NpyHeader& header,
     npy_fail(path, "labels need a 1-D array (one label per sample), got shape " + shape_string(shape));
   }
   if (shape[0] < 1) npy_fail(path, "empty array: no labels");
+  const int element = type == "i4" ? 4 : 8;
+  // The reader multiplies rows by the element size: refuse a count whose bytes wrap around.
+  if (shape[0] > (kInt64Max - static_cast<std::int64_t>(header.data_offset)) / element) {
+    npy_fail(path,
+             "shape " + shape_string(shape) + " is too large: its byte count overflows 64 bits");
+  }
   header.rows = shape[0];
   header.cols = 1;
-  return type == "i4" ? 4 : 8;
+  return element;
 }
 
 }  // namespace alphareq::detail

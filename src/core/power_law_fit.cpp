@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -56,8 +57,11 @@ namespace {
 std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int64_t dim,
                         std::int64_t positive, double threshold) {
   if (limit == positive && positive < std::min(sample_count - 1, dim)) {
+    // %g, not std::to_string's %f, which prints every threshold below 5e-7 as 0.000000.
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", threshold > 0.0 ? threshold : 0.0);
     return "only " + std::to_string(positive) + " eigenvalues exceed the numerical-zero " +
-           "threshold " + std::to_string(threshold) + " (lambda_1 * D * eps)";
+           "threshold " + text + " (lambda_1 * D * eps)";
   }
   if (limit == sample_count - 1 && sample_count - 1 <= dim) {
     return "the covariance of n = " + std::to_string(sample_count) + " samples has rank at most " +

@@ -78,8 +78,11 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
   SpectrumMetrics metrics;
   double sum = 0.0, sum_squares = 0.0, singular_sum = 0.0, tail = 0.0;
   const double threshold = lambda.front() * static_cast<double>(dim) * std::numeric_limits<double>::epsilon();
+  // Every sum runs over λ / λ_1 ∈ [0, 1]: the squares of eigenvalues beyond 1e154 (or
+  // below 1e-162) would overflow (or underflow) float64, and all metrics are scale-free.
+  const double largest = lambda.front();
   for (std::int64_t i = 0; i < dim; ++i) {
-    const double value = std::max(lambda[i], 0.0);
+    const double value = std::max(lambda[i], 0.0) / largest;
     sum += value;
     sum_squares += value * value;
     singular_sum += std::sqrt(value);
@@ -88,12 +91,12 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
   }
   double entropy = 0.0;
   for (std::int64_t i = 0; i < dim; ++i) {
-    const double p = std::sqrt(std::max(lambda[i], 0.0)) / singular_sum + kRankMeEpsilon;
+    const double p = std::sqrt(std::max(lambda[i], 0.0) / largest) / singular_sum + kRankMeEpsilon;
     entropy -= p * std::log(p);
   }
   metrics.effective_rank = std::exp(entropy);
   metrics.participation_ratio = sum * sum / sum_squares;
-  metrics.stable_rank = sum / lambda.front();
+  metrics.stable_rank = sum;  // Σλ / λ_1 with λ_1 scaled to 1
   metrics.tail_rank = tail_rank;
   metrics.tail_ratio = tail / sum;
   return metrics;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace alphareq::cpu {
@@ -21,6 +22,56 @@ constexpr std::int64_t kMinChunkRows = 64;
 std::int64_t chunk_rows_for(std::int64_t dim, std::int64_t rows) {
   const std::int64_t by_bytes = kScratchBytes / (dim * static_cast<std::int64_t>(sizeof(double)));
   return std::min(rows, std::max(kMinChunkRows, by_bytes));
+}
+
+// float32 products (SSYRK) of centred values within [2^-40, 2^40] neither overflow nor lose
+// digits to subnormals: the squares lie in [2^-80, 2^80] and a chunk sums at most 2^21 of
+// them, well inside float32's [2^-126, 2^128]. Features reach 1e38 or 1e-45 in float32.
+constexpr double kSingleSafeLow = 0x1p-40;
+constexpr double kSingleSafeHigh = 0x1p40;
+static_assert(std::numeric_limits<float>::is_iec559 && std::numeric_limits<double>::is_iec559,
+              "the float32 path relies on IEEE 754 conversions (overflow gives Inf)");
+
+// A column that is constant in a batch: the float64 sum of its n equal values need not be
+// exactly n times the value, so its computed mean can be off by a few ulps, and centring on
+// it leaves that error in every row, whose products are rounding noise in the covariance
+// that the fit would take for a spectrum. The sum's relative error is below (n − 1)·ε/2
+// (recursive summation), so a first value within n·ε of the computed mean is as good a
+// centre (the corrected two-pass absorbs either) and makes a constant column exactly zero.
+template <typename T>
+void centre_constant_columns_exactly(const T* first_row, std::int64_t rows,
+                                     std::vector<double>& shift) {
+  const double tolerance = static_cast<double>(rows) * std::numeric_limits<double>::epsilon();
+  for (std::size_t c = 0; c < shift.size(); ++c) {
+    const double value = static_cast<double>(first_row[c]);
+    if (std::abs(value - shift[c]) <= tolerance * std::abs(value)) shift[c] = value;
+  }
+}
+
+// Trace of M2 once a group of `group_count` samples with mean `group_mean` and per-column
+// centred sums of squares (or upper bounds of them) `group_squares` is merged into the state
+// (count, mean, m2): the diagonals plus Chan's merge term. Every |M2_ij| <= √(M2_ii M2_jj)
+// and every eigenvalue <= the trace, so a finite trace keeps the covariance, its spectrum
+// and the fit finite.
+double merged_trace(std::int64_t dim, std::int64_t count, const std::vector<double>& mean,
+                    const std::vector<double>& m2, std::int64_t group_count,
+                    const std::vector<double>& group_mean,
+                    const std::vector<double>& group_squares) {
+  const double weight = static_cast<double>(count) * static_cast<double>(group_count) /
+                        static_cast<double>(count + group_count);
+  double trace = 0.0;
+  for (std::int64_t c = 0; c < dim; ++c) {
+    const double delta = group_mean[c] - mean[c];
+    trace += m2[c * dim + c] + group_squares[c] + (count > 0 ? weight * delta * delta : 0.0);
+  }
+  return trace;
+}
+
+[[noreturn]] void throw_covariance_overflow(const std::string& what) {
+  throw invalid_input(what +
+                      ": features too large: their covariance would overflow float64 (values "
+                      "or means beyond about 1e150); scale them down, alpha does not depend on "
+                      "the scale");
 }
 
 }  // namespace
@@ -45,13 +96,36 @@ template <typename T>
 std::vector<double> CpuAccumulator::checked_column_sums(const T* data, std::int64_t rows,
                                                         std::int64_t row_stride) const {
   std::vector<double> sums(static_cast<std::size_t>(dim_), 0.0);
+  std::vector<double> squares(static_cast<std::size_t>(dim_), 0.0);
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = data + r * row_stride;
-    for (std::int64_t c = 0; c < dim_; ++c) sums[c] += static_cast<double>(row[c]);
+    for (std::int64_t c = 0; c < dim_; ++c) {
+      const double value = static_cast<double>(row[c]);
+      sums[c] += value;
+      squares[c] += value * value;
+    }
   }
   // NaN and Inf propagate into the sums, so the clean case costs one check per column;
   // only a non-finite sum pays for the search of where it came from.
   if (std::all_of(sums.begin(), sums.end(), [](double s) { return std::isfinite(s); })) {
+    // Refuse, before anything changes, a batch whose covariance would overflow. Σ x² bounds
+    // Σ (x − x̄)²; only when that bound overflows (values beyond ~1e150, or a mean far above
+    // the spread at that scale) are the centred sums computed, in one more pass.
+    std::vector<double> batch_mean = sums;
+    for (double& m : batch_mean) m /= static_cast<double>(rows);
+    if (!std::isfinite(merged_trace(dim_, count_, mean_, m2_, rows, batch_mean, squares))) {
+      std::fill(squares.begin(), squares.end(), 0.0);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* row = data + r * row_stride;
+        for (std::int64_t c = 0; c < dim_; ++c) {
+          const double centred = static_cast<double>(row[c]) - batch_mean[c];
+          squares[c] += centred * centred;
+        }
+      }
+      if (!std::isfinite(merged_trace(dim_, count_, mean_, m2_, rows, batch_mean, squares))) {
+        throw_covariance_overflow("batch");
+      }
+    }
     return sums;
   }
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -87,19 +161,55 @@ void CpuAccumulator::accumulate_centred(const T* data, std::int64_t rows,
   }
   for (std::int64_t first = 0; first < rows; first += chunk) {
     const std::int64_t count = std::min(chunk, rows - first);
+    // float32 products: a column's centred values outside [kSingleSafeLow, kSingleSafeHigh]
+    // would overflow SSYRK or vanish in its subnormals, so such a chunk is centred again with
+    // every column scaled by a power of two (exact), and the products scaled back in float64.
+    // Within the range nothing is scaled and the result is what it always was.
+    const std::vector<double> residual_before = single ? residual_sums : std::vector<double>();
+    std::vector<double> extent(single ? static_cast<std::size_t>(dim_) : 0, 0.0);
+    std::vector<int> exponent;  // per column, when scaled: values were multiplied by 2^-e
     // Centre in float64 whatever the input precision: subtracting a large mean in float32
     // would lose the digits the covariance is made of.
-    for (std::int64_t r = 0; r < count; ++r) {
-      const T* row = data + (first + r) * row_stride;
-      for (std::int64_t c = 0; c < dim_; ++c) {
-        const double centred = static_cast<double>(row[c]) - shift[c];
-        if (single) {
+    if (single) {
+      double* const extent_of = extent.data();
+      double* const residual = residual_sums.data();
+      const double* const centre = shift.data();
+      for (std::int64_t r = 0; r < count; ++r) {
+        const T* row = data + (first + r) * row_stride;
+        float* const out = centred_single_.data() + r * dim_;
+        for (std::int64_t c = 0; c < dim_; ++c) {
+          const double centred = static_cast<double>(row[c]) - centre[c];
+          const double magnitude = std::abs(centred);
+          extent_of[c] = magnitude > extent_of[c] ? magnitude : extent_of[c];
+          // Beyond float32's range this is ±Inf (IEEE 754); such a chunk is redone below.
           const float rounded = static_cast<float>(centred);
-          centred_single_[r * dim_ + c] = rounded;
-          residual_sums[c] += rounded;
-        } else {
+          out[c] = rounded;
+          residual[c] += rounded;
+        }
+      }
+    } else {
+      for (std::int64_t r = 0; r < count; ++r) {
+        const T* row = data + (first + r) * row_stride;
+        for (std::int64_t c = 0; c < dim_; ++c) {
+          const double centred = static_cast<double>(row[c]) - shift[c];
           centred_[r * dim_ + c] = centred;
           residual_sums[c] += centred;
+        }
+      }
+    }
+    if (single && std::any_of(extent.begin(), extent.end(), [](double e) {
+          return e > kSingleSafeHigh || (e > 0.0 && e < kSingleSafeLow);
+        })) {
+      exponent.resize(static_cast<std::size_t>(dim_));
+      for (std::int64_t c = 0; c < dim_; ++c) std::frexp(extent[c], &exponent[c]);  // 0 for 0
+      residual_sums = residual_before;
+      for (std::int64_t r = 0; r < count; ++r) {
+        const T* row = data + (first + r) * row_stride;
+        for (std::int64_t c = 0; c < dim_; ++c) {
+          const double centred = static_cast<double>(row[c]) - shift[c];
+          const float rounded = static_cast<float>(std::ldexp(centred, -exponent[c]));
+          centred_single_[r * dim_ + c] = rounded;
+          residual_sums[c] += std::ldexp(static_cast<double>(rounded), exponent[c]);
         }
       }
     }
@@ -108,7 +218,11 @@ void CpuAccumulator::accumulate_centred(const T* data, std::int64_t rows,
       syrk(Triangle::upper, dim_, count, 1.0f, centred_single_.data(), dim_, 0.0f,
            product_single_.data(), dim_);
       for (std::int64_t j = 0; j < dim_; ++j) {
-        for (std::int64_t i = 0; i <= j; ++i) m2_[j * dim_ + i] += product_single_[j * dim_ + i];
+        for (std::int64_t i = 0; i <= j; ++i) {
+          const double product = product_single_[j * dim_ + i];
+          m2_[j * dim_ + i] +=
+              exponent.empty() ? product : std::ldexp(product, exponent[i] + exponent[j]);
+        }
       }
     } else {
       syrk(Triangle::upper, dim_, count, 1.0, centred_.data(), dim_, 1.0, m2_.data(), dim_);
@@ -151,10 +265,11 @@ void CpuAccumulator::add_batch(const MatrixView& batch) {
     // Everything that can throw on bad input happens before the state changes.
     std::vector<double> shift = checked_column_sums(data, batch.rows, batch.row_stride);
     for (double& s : shift) s /= static_cast<double>(batch.rows);
+    centre_constant_columns_exactly(data, batch.rows, shift);
     std::vector<double> residual_sums(static_cast<std::size_t>(dim_), 0.0);
     accumulate_centred(data, batch.rows, batch.row_stride, shift, residual_sums);
-    // The shift is the rounded batch mean; the residual sums correct M2 and the mean to
-    // the exact batch mean (the corrected two-pass algorithm).
+    // The shift is the rounded batch mean (a constant column's own value); the residual sums
+    // correct M2 and the mean to the exact batch mean (the corrected two-pass algorithm).
     syr(Triangle::upper, dim_, -1.0 / static_cast<double>(batch.rows), residual_sums.data(),
         m2_.data(), dim_);
     for (std::int64_t c = 0; c < dim_; ++c) {
@@ -173,6 +288,12 @@ void CpuAccumulator::add_batch(const MatrixView& batch) {
 void CpuAccumulator::merge_moments(const detail::Moments& other) {
   const detail::Stopwatch stopwatch;
   if (other.count == 0) return;
+  std::vector<double> other_diagonal(static_cast<std::size_t>(dim_));
+  for (std::int64_t c = 0; c < dim_; ++c) other_diagonal[c] = other.m2_upper[c * dim_ + c];
+  if (!std::isfinite(
+          merged_trace(dim_, count_, mean_, m2_, other.count, other.mean, other_diagonal))) {
+    throw_covariance_overflow("merge");
+  }
   for (std::size_t i = 0; i < m2_.size(); ++i) m2_[i] += other.m2_upper[i];
   merge_group_mean(other.count, other.mean);
   accumulate_ms_ += stopwatch.elapsed_ms();

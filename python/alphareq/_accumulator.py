@@ -1,0 +1,192 @@
+"""alphareq.alpha and alphareq.Accumulator: the Python face of the C++ accumulator."""
+
+from __future__ import annotations
+
+import operator
+import os
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _alphareq as _ext
+from ._arrays import BatchView, batch_view
+from ._report import Report
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _device_ordinal(device: Any) -> int:
+    """-1 (the current device) for None; else the CUDA ordinal of an int, "cuda:N",
+    torch.device or cupy Device."""
+    if device is None:
+        return -1
+    if isinstance(device, bool):
+        raise TypeError("device: expected a CUDA ordinal, 'cuda:N' or a device object, got a bool")
+    if isinstance(device, int):
+        return device
+    if isinstance(device, str):
+        kind, _, index = device.partition(":")
+        if kind == "cuda":
+            return int(index) if index else -1
+        raise ValueError(f"device: expected 'cuda' or 'cuda:N', got {device!r}")
+    kind = getattr(device, "type", None)
+    if kind is not None:  # torch.device
+        if kind != "cuda":
+            raise ValueError(f"device: expected a CUDA device, got {device!r}")
+        index = getattr(device, "index", None)
+        return -1 if index is None else int(index)
+    ident = getattr(device, "id", None)  # cupy.cuda.Device
+    if isinstance(ident, int):
+        return ident
+    raise TypeError(f"device: expected a CUDA ordinal, 'cuda:N' or a device object, got {device!r}")
+
+
+class Accumulator:
+    """Streaming covariance accumulator: batches of activations in, α out.
+
+    ``d`` is the number of features. ``backend`` is ``"auto"`` (CUDA when a device is
+    present, else the CPU), ``"cpu"`` or ``"cuda"``. ``precision`` ("float64", "float32",
+    "tf32") is that of each batch's product (the running sum is float64 always); ``solver``
+    ("float64", "float32") that of the eigensolver; ``device`` the CUDA device (default:
+    the current one).
+
+    Batches are (n, d) arrays — or (n, ...) arrays read as (n, prod(...)) — from NumPy,
+    PyTorch, CuPy, JAX or anything with ``__dlpack__`` or an array interface, read in place.
+    Host arrays: float32/float64. CUDA arrays (CUDA backend): float16, bfloat16, float32,
+    float64, read on the producer's current stream (or ``stream=``), without a host sync.
+
+    One accumulator may be shared between threads (calls are serialised); the GIL is
+    released while it computes.
+    """
+
+    def __init__(self, d: int, backend: str = "auto", *, precision: str = "float64",
+                 solver: str = "float64", device: Any = None) -> None:
+        try:
+            dim = operator.index(d)
+        except TypeError:
+            raise TypeError(f"d: expected the number of features (an int), got {type(d).__name__}") from None
+        self._impl = _ext.Accumulator(dim, str(backend), str(precision), str(solver), _device_ordinal(device))
+
+    @classmethod
+    def _wrap(cls, impl: Any) -> "Accumulator":
+        accumulator = cls.__new__(cls)
+        accumulator._impl = impl
+        return accumulator
+
+    @property
+    def d(self) -> int:
+        """Number of features."""
+        return self._impl.dim
+
+    @property
+    def n(self) -> int:
+        """Number of samples added so far."""
+        return self._impl.count
+
+    @property
+    def backend(self) -> str:
+        """"cpu" or "cuda": the backend doing the work."""
+        return self._impl.backend
+
+    @property
+    def device(self) -> Optional[int]:
+        """CUDA device ordinal of a CUDA accumulator; None for the CPU backend."""
+        device = self._impl.device
+        return None if device < 0 else device
+
+    def add(self, batch: Any, *, stream: Any = None) -> "Accumulator":
+        """Adds the samples (rows) of `batch`; returns self. Raises ValueError for a width
+        other than d, a layout that cannot be read in place, a CUDA array given to a CPU
+        accumulator (or on another device), NaN/Inf (with its row and column); TypeError
+        for an unsupported type or dtype. The accumulator is unchanged when it raises (the
+        CUDA backend reports NaN/Inf from the next report instead)."""
+        with batch_view(batch, stream=stream) as view:
+            self._add_view(view)
+        return self
+
+    def _add_view(self, view: BatchView) -> None:
+        if view.cols != self.d:
+            raise ValueError(
+                f"batch: has {view.cols} features per sample but the accumulator has {self.d}"
+            )
+        if view.on_device:
+            if self.backend != "cuda":
+                raise ValueError(
+                    "batch: lives in CUDA device memory but this accumulator uses the CPU backend; "
+                    "create it with backend='cuda' (or 'auto' on a machine with a GPU), or move the "
+                    "batch to the host explicitly (e.g. tensor.cpu())"
+                )
+            if view.device >= 0 and view.device != self.device:
+                raise ValueError(
+                    f"batch: lives on CUDA device {view.device} but the accumulator is on device "
+                    f"{self.device}; create one accumulator per device and merge them"
+                )
+        self._impl.add(view.data, view.dtype, view.rows, view.cols, view.row_stride,
+                       view.on_device, view.stream)
+
+    def merge(self, other: "Accumulator") -> "Accumulator":
+        """Adds every sample of `other` (same d, any backend); `other` is unchanged."""
+        if not isinstance(other, Accumulator):
+            raise TypeError(f"merge: expected an alphareq.Accumulator, got {type(other).__name__}")
+        self._impl.merge(other._impl)
+        return self
+
+    def report(self, first: int = 11, last: int = 100, method: str = "weighted", *,
+               normalization: str = "n") -> Report:
+        """Eigenvalues and the power-law fit over ranks first..last ("weighted": weights
+        1/i, the authors' fit; "ols"). normalization "n" (the paper's) or "n-1". Raises
+        ValueError with fewer than 2 samples or an unusable window."""
+        return Report._from_dict(
+            self._impl.report(operator.index(first), operator.index(last), str(method), str(normalization))
+        )
+
+    def eigenvalues(self, normalization: str = "n") -> np.ndarray:
+        """All d eigenvalues of the covariance, descending, float64."""
+        return self._impl.eigenvalues(str(normalization))
+
+    def mean(self) -> np.ndarray:
+        """Per-feature mean, float64."""
+        return self._impl.mean()
+
+    def covariance(self, normalization: str = "n") -> np.ndarray:
+        """The d x d covariance, float64."""
+        return self._impl.covariance(str(normalization))
+
+    def copy(self) -> "Accumulator":
+        """An independent accumulator with the same state (same backend and device)."""
+        return Accumulator._wrap(self._impl.copy())
+
+    __copy__ = copy
+
+    def __repr__(self) -> str:
+        where = f"cuda:{self.device}" if self.backend == "cuda" else "cpu"
+        return f"alphareq.Accumulator(d={self.d}, n={self.n}, backend={where!r})"
+
+
+def alpha(x: Any, first: int = 11, last: int = 100, method: str = "weighted", backend: str = "auto",
+          *, normalization: str = "n", precision: str = "float64", solver: str = "float64",
+          stream: Any = None) -> Report:
+    """α of the features `x`: an (n, D) array (or (n, ...) read as (n, prod(...))), read
+    in place on its own device, or the path of a .npy file (streamed as the command-line
+    tool streams it). See Accumulator for the options and what raises."""
+    if isinstance(x, (str, os.PathLike)):
+        return alpha_npy(x, first, last, method, backend, normalization=normalization,
+                         precision=precision, solver=solver)
+    with batch_view(x, stream=stream, what="x") as view:
+        device = view.device if view.on_device and view.device >= 0 else None
+        accumulator = Accumulator(view.cols, backend, precision=precision, solver=solver, device=device)
+        accumulator._add_view(view)
+    return accumulator.report(first, last, method, normalization=normalization)
+
+
+def alpha_npy(path: PathLike, first: int = 11, last: int = 100, method: str = "weighted",
+              backend: str = "auto", *, normalization: str = "n", precision: str = "float64",
+              solver: str = "float64", device: Any = None) -> Report:
+    """α of a float32/float64 .npy file (either byte order, C or Fortran order), streamed
+    in chunks so that files larger than memory work. Raises alphareq.FileError (an OSError
+    and a ValueError) naming the file for an unreadable or invalid file."""
+    return Report._from_dict(
+        _ext.compute_alpha_npy(os.fspath(path), str(backend), str(precision), str(solver),
+                               _device_ordinal(device), operator.index(first), operator.index(last),
+                               str(method), str(normalization))
+    )

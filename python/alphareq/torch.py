@@ -1,0 +1,201 @@
+"""PyTorch integration: α per layer, streamed from forward hooks.
+
+    monitor = alphareq.torch.LayerMonitor(model, layers=["layer1", "layer2", "fc"])
+    with torch.no_grad():
+        for images, _ in loader:
+            model(images)
+    for name, report in monitor.report().items():
+        print(name, report.alpha, report.r2)
+    monitor.remove()
+
+Each named layer's output is flattened per sample (``output.reshape(n, -1)``, as the α-ReQ
+reference code does) and added to that layer's covariance accumulator, which lives where
+the activations live: on the tensor's CUDA device (float16/bfloat16/float32/float64 read in
+place on the current stream, no host synchronisation) or on the CPU. No activation is
+stored, no autograd graph is kept (the hook reads ``output.detach()``) and nothing is
+copied to the host.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+
+import torch
+
+from ._accumulator import Accumulator
+from ._report import Report
+
+__all__ = ["LayerMonitor"]
+
+_HOST_DTYPES = (torch.float32, torch.float64)
+
+
+def _first_tensor(output: Any) -> Optional[torch.Tensor]:
+    """The output tensor of a layer: itself, or the first tensor in a tuple, list or dict
+    (e.g. a transformer block's (hidden_states, attention) or a ModelOutput)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (tuple, list)):
+        items: Iterable[Any] = output
+    elif isinstance(output, dict):
+        items = output.values()
+    else:
+        return None
+    for item in items:
+        tensor = _first_tensor(item)
+        if tensor is not None:
+            return tensor
+    return None
+
+
+class LayerMonitor:
+    """Forward hooks that stream named layers' activations into per-layer accumulators.
+
+    Args:
+        model: the ``torch.nn.Module``.
+        layers: names as in ``model.named_modules()`` (e.g. ``"layer3.1.conv2"``); one
+            accumulator each.
+        backend: ``"auto"`` (default) accumulates where each activation lives — the CUDA
+            backend on the tensor's device for CUDA tensors, the CPU for CPU tensors;
+            ``"cpu"`` or ``"cuda"`` force one.
+        precision, solver: as for :class:`alphareq.Accumulator`.
+        transform: optional callable applied to each (detached) output before it is
+            flattened, e.g. ``lambda y: y.mean(dim=(2, 3))`` to pool a convolution's
+            spatial dimensions (the D × D covariance of a flattened feature map can be
+            large: D = C·H·W).
+        first, last, method, normalization: defaults for :meth:`report`.
+
+    Outputs whose layout ``reshape(n, -1)`` cannot view (e.g. channels-last feature maps)
+    are flattened into a contiguous copy on the same device. CPU float16/bfloat16 outputs
+    are converted to float32 (the CPU backend reads float32/float64). The hooks run in
+    every forward pass while ``enabled`` is true; call :meth:`remove` (or use the monitor
+    as a context manager) to take them out.
+    """
+
+    def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
+                 backend: str = "auto", precision: str = "float64", solver: str = "float64",
+                 transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                 first: int = 11, last: int = 100, method: str = "weighted",
+                 normalization: str = "n") -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"LayerMonitor: expected a torch.nn.Module, got {type(model).__name__}")
+        names: List[str] = [layers] if isinstance(layers, str) else list(layers)
+        if not names:
+            raise ValueError("LayerMonitor: give at least one layer name")
+        if len(set(names)) != len(names):
+            raise ValueError(f"LayerMonitor: a layer is named twice in {names}")
+        modules = dict(model.named_modules())
+        missing = [name for name in names if name not in modules]
+        if missing:
+            available = [name for name in modules if name]
+            shown = ", ".join(repr(name) for name in available[:12])
+            more = f", ... ({len(available)} in all)" if len(available) > 12 else ""
+            raise ValueError(
+                f"LayerMonitor: the model has no module named {missing[0]!r}; names are as in "
+                f"model.named_modules(): {shown}{more}"
+            )
+        if backend not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"LayerMonitor: unknown backend {backend!r} (expected auto, cpu or cuda)")
+        self.layers = tuple(names)
+        self.backend = backend
+        self.precision = precision
+        self.solver = solver
+        self.transform = transform
+        self.first, self.last, self.method, self.normalization = first, last, method, normalization
+        #: The accumulator of each layer that has seen at least one batch.
+        self.accumulators: Dict[str, Accumulator] = {}
+        #: Hooks do nothing while False (e.g. during training steps).
+        self.enabled = True
+        self._handles = [modules[name].register_forward_hook(self._hook_for(name)) for name in names]
+
+    def _hook_for(self, name: str) -> Callable[..., None]:
+        def hook(module: torch.nn.Module, inputs: Any, output: Any) -> None:
+            if self.enabled:
+                self._observe(name, output)
+
+        return hook
+
+    def _observe(self, name: str, output: Any) -> None:
+        tensor = _first_tensor(output)
+        if tensor is None:
+            raise TypeError(f"LayerMonitor: layer {name!r} returned {type(output).__name__}, which holds no tensor")
+        with torch.no_grad():
+            x = tensor.detach()
+            if self.transform is not None:
+                x = self.transform(x).detach()
+            if x.dim() == 0:
+                raise ValueError(f"LayerMonitor: layer {name!r} returned a scalar; expected (n, ...) activations")
+            if not x.is_floating_point():
+                raise TypeError(f"LayerMonitor: layer {name!r} returned {x.dtype} activations; expected floating point")
+            x = x.reshape(x.shape[0], -1)  # a view whenever the layout allows
+            if not x.is_cuda and x.dtype not in _HOST_DTYPES:
+                x = x.float()
+            accumulator = self.accumulators.get(name)
+            if accumulator is None:
+                accumulator = self._new_accumulator(x)
+                self.accumulators[name] = accumulator
+            try:
+                accumulator.add(x)
+            except ValueError as error:
+                raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
+
+    def _new_accumulator(self, x: torch.Tensor) -> Accumulator:
+        backend = self.backend
+        if backend == "auto":
+            backend = "cuda" if x.is_cuda else "cpu"
+        device = x.device.index if (x.is_cuda and backend == "cuda") else None
+        return Accumulator(x.shape[1], backend, precision=self.precision, solver=self.solver, device=device)
+
+    def report(self, first: Optional[int] = None, last: Optional[int] = None,
+               method: Optional[str] = None, *, normalization: Optional[str] = None) -> Dict[str, Report]:
+        """α, R², eigenvalues and the rest per layer, in the order of ``layers``. Layers that
+        saw no forward pass yet are left out with a warning; ValueError when none has."""
+        first = self.first if first is None else first
+        last = self.last if last is None else last
+        method = self.method if method is None else method
+        normalization = self.normalization if normalization is None else normalization
+        if not self.accumulators:
+            raise ValueError("LayerMonitor: no activations yet; run forward passes through the model first")
+        silent = [name for name in self.layers if name not in self.accumulators]
+        if silent:
+            warnings.warn(f"LayerMonitor: no activations from {silent} (not run in any forward pass)",
+                          RuntimeWarning, stacklevel=2)
+        reports: Dict[str, Report] = {}
+        for name in self.layers:
+            accumulator = self.accumulators.get(name)
+            if accumulator is None:
+                continue
+            try:
+                reports[name] = accumulator.report(first, last, method, normalization=normalization)
+            except ValueError as error:
+                raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
+        return reports
+
+    def alphas(self, **options: Any) -> Dict[str, float]:
+        """α per layer (see :meth:`report` for the options)."""
+        return {name: report.alpha for name, report in self.report(**options).items()}
+
+    def counts(self) -> Dict[str, int]:
+        """Samples seen per layer."""
+        return {name: accumulator.n for name, accumulator in self.accumulators.items()}
+
+    def reset(self) -> None:
+        """Forgets every sample (the hooks stay)."""
+        self.accumulators = {}
+
+    def remove(self) -> None:
+        """Removes the hooks; the accumulators (and report()) stay."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self) -> "LayerMonitor":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        state = "hooked" if self._handles else "removed"
+        return f"alphareq.torch.LayerMonitor(layers={list(self.layers)}, {state}, counts={self.counts()})"

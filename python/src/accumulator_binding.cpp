@@ -1,0 +1,190 @@
+// alphareq._alphareq.Accumulator: the streaming accumulator behind the Python
+// alphareq.Accumulator. Batches arrive as raw views (pointer, dtype, shape, row stride,
+// memory space, stream) that the Python layer read from DLPack or an array interface.
+
+#include <nanobind/stl/string.h>
+
+#include <alphareq/error.hpp>
+#include <alphareq/matrix_view.hpp>
+#include <mutex>
+#include <utility>
+
+#include "bindings.hpp"
+
+#ifdef ALPHAREQ_HAS_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace nb = nanobind;
+
+namespace alphareq::python {
+namespace {
+
+DType parse_dtype(const std::string& name) {
+  if (name == "float16") return DType::float16;
+  if (name == "bfloat16") return DType::bfloat16;
+  if (name == "float32") return DType::float32;
+  if (name == "float64") return DType::float64;
+  throw invalid_input("unsupported dtype '" + name +
+                      "' (expected float16, bfloat16, float32 or float64)");
+}
+
+// The device a CUDA accumulator lives on: the one asked for, else the current one.
+int resolve_cuda_device(int requested) {
+#ifdef ALPHAREQ_HAS_CUDA
+  if (requested >= 0) return requested;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return device;
+#else
+  return requested;
+#endif
+}
+
+// One accumulator, serialised: the GIL is released during the numerical work, so two
+// Python threads could otherwise use the same C++ object at once.
+class Accumulator {
+ public:
+  Accumulator(std::int64_t dim, const std::string& backend, const std::string& precision,
+              const std::string& solver, int device)
+      : impl_(dim, make_options(backend, precision, solver, device)) {
+    device_ = impl_.backend() == Backend::cuda ? resolve_cuda_device(device) : -1;
+  }
+
+  Accumulator(const Accumulator& other) : impl_(other.locked_copy()), device_(other.device_) {}
+
+  void add(std::uintptr_t data, const std::string& dtype, std::int64_t rows, std::int64_t cols,
+           std::int64_t row_stride, bool on_device, std::uintptr_t stream) {
+    MatrixView view;
+    view.data = reinterpret_cast<const void*>(data);
+    view.rows = rows;
+    view.cols = cols;
+    view.row_stride = row_stride;
+    view.dtype = parse_dtype(dtype);
+    view.space = on_device ? MemorySpace::device : MemorySpace::host;
+    view.stream = reinterpret_cast<void*>(stream);
+    nb::gil_scoped_release unlocked;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    impl_.add_batch(view);
+  }
+
+  void merge(const Accumulator& other) {
+    if (&other == this) {
+      // Merging with itself: a snapshot keeps the read and the write apart.
+      const CovarianceAccumulator snapshot = locked_copy();
+      nb::gil_scoped_release unlocked;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      impl_.merge(snapshot);
+      return;
+    }
+    nb::gil_scoped_release unlocked;
+    const std::scoped_lock lock(mutex_, other.mutex_);
+    impl_.merge(other.impl_);
+  }
+
+  nb::dict report(std::int64_t first_rank, std::int64_t last_rank, const std::string& method,
+                  const std::string& normalization) const {
+    const FitOptions fit = make_fit_options(first_rank, last_rank, method);
+    const Normalization norm = parse_normalization(normalization);
+    AlphaReport result;
+    {
+      nb::gil_scoped_release unlocked;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      result = impl_.report(fit, norm);
+    }
+    return report_to_dict(std::move(result), norm);
+  }
+
+  nb::ndarray<nb::numpy, double> eigenvalues(const std::string& normalization) const {
+    const Normalization norm = parse_normalization(normalization);
+    std::vector<double> values;
+    {
+      nb::gil_scoped_release unlocked;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      values = impl_.eigenvalues(norm);
+    }
+    const std::size_t d = values.size();
+    return to_numpy(std::move(values), {d});
+  }
+
+  nb::ndarray<nb::numpy, double> mean() const {
+    std::vector<double> values;
+    {
+      nb::gil_scoped_release unlocked;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      values = impl_.mean();
+    }
+    const std::size_t d = values.size();
+    return to_numpy(std::move(values), {d});
+  }
+
+  nb::ndarray<nb::numpy, double> covariance(const std::string& normalization) const {
+    const Normalization norm = parse_normalization(normalization);
+    std::vector<double> values;
+    std::size_t d = 0;
+    {
+      nb::gil_scoped_release unlocked;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      values = impl_.covariance(norm);
+      d = static_cast<std::size_t>(impl_.dim());
+    }
+    return to_numpy(std::move(values), {d, d});
+  }
+
+  std::int64_t dim() const { return impl_.dim(); }
+  std::int64_t count() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return impl_.count();
+  }
+  std::string backend() const { return to_string(impl_.backend()); }
+  int device() const { return device_; }
+
+ private:
+  static AccumulatorOptions make_options(const std::string& backend, const std::string& precision,
+                                         const std::string& solver, int device) {
+    AccumulatorOptions options;
+    options.backend = parse_backend(backend);
+    options.precision = parse_precision(precision);
+    options.solver = parse_solver(solver);
+    options.device = device;
+    return options;
+  }
+
+  CovarianceAccumulator locked_copy() const {
+    nb::gil_scoped_release unlocked;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return impl_;
+  }
+
+  mutable std::mutex mutex_;
+  CovarianceAccumulator impl_;
+  int device_ = -1;
+};
+
+}  // namespace
+
+void bind_accumulator(nb::module_& module) {
+  nb::class_<Accumulator>(module, "Accumulator", "Streaming covariance accumulator (internal).")
+      .def(
+          nb::init<std::int64_t, const std::string&, const std::string&, const std::string&, int>(),
+          nb::arg("dim"), nb::arg("backend"), nb::arg("precision"), nb::arg("solver"),
+          nb::arg("device"))
+      .def("copy", [](const Accumulator& self) { return new Accumulator(self); })
+      .def("add", &Accumulator::add, nb::arg("data"), nb::arg("dtype"), nb::arg("rows"),
+           nb::arg("cols"), nb::arg("row_stride"), nb::arg("on_device"), nb::arg("stream"))
+      .def("merge", &Accumulator::merge, nb::arg("other"))
+      .def("report", &Accumulator::report, nb::arg("first_rank"), nb::arg("last_rank"),
+           nb::arg("method"), nb::arg("normalization"))
+      .def("eigenvalues", &Accumulator::eigenvalues, nb::arg("normalization"))
+      .def("mean", &Accumulator::mean)
+      .def("covariance", &Accumulator::covariance, nb::arg("normalization"))
+      .def_prop_ro("dim", &Accumulator::dim)
+      .def_prop_ro("count", &Accumulator::count)
+      .def_prop_ro("backend", &Accumulator::backend)
+      .def_prop_ro("device", &Accumulator::device);
+}
+
+}  // namespace alphareq::python

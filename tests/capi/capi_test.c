@@ -1,0 +1,316 @@
+/* The C API from a plain C11 program: create, add (strided, several batches), merge,
+ * report, one-call and .npy entry points, and the status and message of bad calls. */
+
+#include <alphareq/alphareq.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int checks_passed = 0;
+static int checks_failed = 0;
+
+#define CHECK(condition)                                                                \
+  do {                                                                                  \
+    if (condition) {                                                                    \
+      ++checks_passed;                                                                  \
+    } else {                                                                            \
+      ++checks_failed;                                                                  \
+      fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__, \
+              #condition, alphareq_last_error());                                       \
+    }                                                                                   \
+  } while (0)
+
+#define CHECK_OK(call) CHECK((call) == ALPHAREQ_OK)
+#define CHECK_STATUS(call, expected) CHECK((call) == (expected))
+
+enum { kRows = 3000, kCols = 40, kPaddedStride = kCols + 3 };
+
+/* Seeded Gaussian features whose population covariance is diag(i^-1), i = 1..kCols. */
+static void make_features(double* out) {
+  uint64_t state = 12345u;
+  for (int i = 0; i < kRows * kCols; i += 2) {
+    double u[2];
+    for (int k = 0; k < 2; ++k) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      u[k] = ((double)(state >> 11) + 0.5) / 9007199254740992.0;
+    }
+    const double radius = sqrt(-2.0 * log(u[0]));
+    out[i] = radius * cos(6.283185307179586 * u[1]);
+    out[i + 1] = radius * sin(6.283185307179586 * u[1]);
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kCols; ++c) out[r * kCols + c] = 5.0 + out[r * kCols + c] / sqrt(c + 1.0);
+  }
+}
+
+static int close_to(double a, double b, double tolerance) {
+  return fabs(a - b) <= tolerance * fmax(1.0, fabs(b));
+}
+
+/* A C-order little-endian float64 .npy file (format 1.0). */
+static int write_npy(const char* path, const double* data, int rows, int cols) {
+  char header[128];
+  int length =
+      snprintf(header, sizeof header,
+               "{'descr': '<f8', 'fortran_order': False, 'shape': (%d, %d), }", rows, cols);
+  const int total = 10 + length + 1;
+  const int padding = (64 - total % 64) % 64;
+  FILE* file = fopen(path, "wb");
+  if (file == NULL) return 0;
+  const uint16_t header_length = (uint16_t)(length + padding + 1);
+  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  const unsigned char length_bytes[2] = {(unsigned char)(header_length & 0xFF),
+                                         (unsigned char)(header_length >> 8)};
+  fwrite(magic, 1, 8, file);
+  fwrite(length_bytes, 1, 2, file);
+  fwrite(header, 1, (size_t)length, file);
+  for (int i = 0; i < padding; ++i) fputc(' ', file);
+  fputc('\n', file);
+  fwrite(data, sizeof(double), (size_t)rows * cols, file);
+  return fclose(file) == 0;
+}
+
+static void test_streaming_merge_and_one_call(const double* features) {
+  const int half = kRows / 2;
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  alphareq_fit_options fit = alphareq_fit_options_default();
+  CHECK(fit.method == ALPHAREQ_FIT_WEIGHTED && fit.first_rank == 11 && fit.last_rank == 100);
+  fit.first_rank = 2;
+  fit.last_rank = 30;
+
+  /* The second half goes in with a padded row stride. */
+  double* padded = calloc((size_t)half * kPaddedStride, sizeof(double));
+  for (int r = 0; r < half; ++r)
+    memcpy(padded + r * kPaddedStride, features + (half + r) * kCols, kCols * sizeof(double));
+
+  alphareq_accumulator* whole = NULL;
+  alphareq_accumulator* first = NULL;
+  alphareq_accumulator* second = NULL;
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &whole));
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &first));
+  CHECK_OK(alphareq_accumulator_create(kCols, NULL, &second));
+  CHECK(whole != NULL && first != NULL && second != NULL);
+  if (whole == NULL || first == NULL || second == NULL) return;
+
+  CHECK_OK(alphareq_accumulator_add_batch(whole, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols, 0,
+                                          ALPHAREQ_MEMORY_HOST, NULL));
+  CHECK_OK(alphareq_accumulator_add_batch(whole, padded, ALPHAREQ_DTYPE_FLOAT64, half, kCols,
+                                          kPaddedStride, ALPHAREQ_MEMORY_HOST, NULL));
+  CHECK_OK(alphareq_accumulator_add_batch(first, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols,
+                                          kCols, ALPHAREQ_MEMORY_HOST, NULL));
+  CHECK_OK(alphareq_accumulator_add_batch(second, features + half * kCols, ALPHAREQ_DTYPE_FLOAT64,
+                                          half, kCols, 0, ALPHAREQ_MEMORY_HOST, NULL));
+  CHECK_OK(alphareq_accumulator_merge(first, second));
+
+  int64_t value = -1;
+  CHECK_OK(alphareq_accumulator_dim(whole, &value));
+  CHECK(value == kCols);
+  CHECK_OK(alphareq_accumulator_count(first, &value));
+  CHECK(value == kRows);
+  CHECK_OK(alphareq_accumulator_count(second, &value));
+  CHECK(value == half);
+  alphareq_backend backend = ALPHAREQ_BACKEND_AUTO;
+  CHECK_OK(alphareq_accumulator_backend(whole, &backend));
+  CHECK(backend == ALPHAREQ_BACKEND_CPU);
+
+  alphareq_report* streamed = NULL;
+  alphareq_report* merged = NULL;
+  alphareq_report* one_call = NULL;
+  CHECK_OK(alphareq_accumulator_report(whole, &fit, ALPHAREQ_NORMALIZE_BY_N, &streamed));
+  CHECK_OK(alphareq_accumulator_report(first, &fit, ALPHAREQ_NORMALIZE_BY_N, &merged));
+  CHECK_OK(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, kRows, kCols, 0,
+                                  ALPHAREQ_MEMORY_HOST, NULL, &cpu, &fit, ALPHAREQ_NORMALIZE_BY_N,
+                                  &one_call));
+  if (streamed != NULL && merged != NULL && one_call != NULL) {
+    alphareq_report_values s, m, o;
+    CHECK_OK(alphareq_report_get_values(streamed, &s));
+    CHECK_OK(alphareq_report_get_values(merged, &m));
+    CHECK_OK(alphareq_report_get_values(one_call, &o));
+    CHECK(s.n == kRows && s.d == kCols);
+    CHECK(close_to(s.alpha, o.alpha, 1e-9) && close_to(m.alpha, o.alpha, 1e-9));
+    CHECK(close_to(s.r2, o.r2, 1e-9) && close_to(m.intercept, o.intercept, 1e-9));
+    CHECK(fabs(o.alpha - 1.0) < 0.15);
+    CHECK(o.r2 > 0.9);
+    CHECK(o.first_rank == 2 && o.last_rank == 30 && o.clipped == 0 &&
+          o.method == ALPHAREQ_FIT_WEIGHTED);
+    CHECK(o.total_ms >= 0.0);
+
+    const double* eigenvalues = NULL;
+    int64_t count = 0;
+    CHECK_OK(alphareq_report_eigenvalues(one_call, &eigenvalues, &count));
+    CHECK(count == kCols && eigenvalues != NULL);
+    for (int64_t i = 1; i < count; ++i) CHECK(eigenvalues[i] <= eigenvalues[i - 1]);
+    CHECK(close_to(eigenvalues[0], 1.0, 0.2)); /* λ_1 of diag(i^-1) is 1 */
+    const double* residuals = NULL;
+    CHECK_OK(alphareq_report_residuals(one_call, &residuals, &count));
+    CHECK(count == 29);
+    const char* text = NULL;
+    CHECK_OK(alphareq_report_backend(one_call, &text));
+    CHECK(text != NULL && strcmp(text, "cpu") == 0);
+    CHECK_OK(alphareq_report_clip_reason(one_call, &text));
+    CHECK(text != NULL && text[0] == '\0');
+  }
+  CHECK_OK(alphareq_report_free(streamed));
+  CHECK_OK(alphareq_report_free(merged));
+  CHECK_OK(alphareq_report_free(one_call));
+
+  /* The default window 11..100 is clipped to D = 40 ranks, and that is reported. */
+  alphareq_report* clipped = NULL;
+  CHECK_OK(alphareq_accumulator_report(whole, NULL, ALPHAREQ_NORMALIZE_BY_N_MINUS_ONE, &clipped));
+  if (clipped != NULL) {
+    alphareq_report_values c;
+    CHECK_OK(alphareq_report_get_values(clipped, &c));
+    CHECK(c.clipped == 1 && c.first_rank == 11 && c.last_rank <= kCols &&
+          c.requested_last_rank == 100);
+    const char* reason = NULL;
+    CHECK_OK(alphareq_report_clip_reason(clipped, &reason));
+    CHECK(reason != NULL && strlen(reason) > 0);
+  }
+  CHECK_OK(alphareq_report_free(clipped));
+
+  CHECK_OK(alphareq_accumulator_free(whole));
+  CHECK_OK(alphareq_accumulator_free(first));
+  CHECK_OK(alphareq_accumulator_free(second));
+  free(padded);
+}
+
+static void test_npy_file_matches_memory(const double* features) {
+  const char* path = "capi_test_features.npy";
+  CHECK(write_npy(path, features, kRows, kCols));
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  alphareq_report* from_file = NULL;
+  alphareq_report* from_memory = NULL;
+  CHECK_OK(alphareq_compute_alpha_npy(path, &cpu, NULL, ALPHAREQ_NORMALIZE_BY_N, &from_file));
+  CHECK_OK(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, kRows, kCols, 0,
+                                  ALPHAREQ_MEMORY_HOST, NULL, &cpu, NULL, ALPHAREQ_NORMALIZE_BY_N,
+                                  &from_memory));
+  if (from_file != NULL && from_memory != NULL) {
+    alphareq_report_values f, m;
+    CHECK_OK(alphareq_report_get_values(from_file, &f));
+    CHECK_OK(alphareq_report_get_values(from_memory, &m));
+    CHECK(f.n == kRows && f.d == kCols);
+    CHECK(close_to(f.alpha, m.alpha, 1e-12) && close_to(f.r2, m.r2, 1e-12));
+  }
+  alphareq_report_free(from_file);
+  alphareq_report_free(from_memory);
+  remove(path);
+}
+
+static void test_bad_calls_give_status_and_message(const double* features) {
+  alphareq_accumulator* accumulator = NULL;
+  alphareq_report* report = NULL;
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+
+  CHECK_STATUS(alphareq_accumulator_create(0, &cpu, &accumulator), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(accumulator == NULL && strstr(alphareq_last_error(), "features") != NULL);
+  CHECK_STATUS(alphareq_accumulator_create(kCols, &cpu, NULL), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "NULL") != NULL);
+  alphareq_accumulator_options bad = cpu;
+  bad.backend = 42;
+  CHECK_STATUS(alphareq_accumulator_create(kCols, &bad, &accumulator),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "backend") != NULL);
+
+  int cuda = 0;
+  CHECK_OK(alphareq_cuda_available(&cuda));
+  if (!cuda) {
+    alphareq_accumulator_options want_cuda = cpu;
+    want_cuda.backend = ALPHAREQ_BACKEND_CUDA;
+    CHECK_STATUS(alphareq_accumulator_create(kCols, &want_cuda, &accumulator),
+                 ALPHAREQ_ERROR_BACKEND_UNAVAILABLE);
+    CHECK(strlen(alphareq_last_error()) > 0);
+  }
+
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &accumulator));
+  if (accumulator == NULL) return;
+  CHECK_STATUS(alphareq_accumulator_report(accumulator, NULL, ALPHAREQ_NORMALIZE_BY_N, &report),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(report == NULL && strstr(alphareq_last_error(), "samples") != NULL);
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, 10,
+                                              kCols + 1, 0, ALPHAREQ_MEMORY_HOST, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "columns") != NULL);
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, NULL, ALPHAREQ_DTYPE_FLOAT64, 10, kCols,
+                                              0, ALPHAREQ_MEMORY_HOST, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, 10,
+                                              kCols, kCols - 1, ALPHAREQ_MEMORY_HOST, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, (alphareq_dtype)99, 10, kCols,
+                                              0, ALPHAREQ_MEMORY_HOST, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "dtype") != NULL);
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT16, 10,
+                                              kCols, 0, ALPHAREQ_MEMORY_HOST, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, 10,
+                                              kCols, 0, ALPHAREQ_MEMORY_DEVICE, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+
+  /* NaN: refused with its row and column, and the accumulator keeps its state. */
+  double rows_with_nan[3 * kCols];
+  memcpy(rows_with_nan, features, sizeof rows_with_nan);
+  rows_with_nan[2 * kCols + 7] = NAN;
+  CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, rows_with_nan, ALPHAREQ_DTYPE_FLOAT64, 3,
+                                              kCols, 0, ALPHAREQ_MEMORY_HOST, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "row") != NULL);
+  int64_t count = -1;
+  CHECK_OK(alphareq_accumulator_count(accumulator, &count));
+  CHECK(count == 0);
+
+  alphareq_accumulator* narrow = NULL;
+  CHECK_OK(alphareq_accumulator_create(kCols - 1, &cpu, &narrow));
+  CHECK_STATUS(alphareq_accumulator_merge(accumulator, narrow), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "widths") != NULL);
+  CHECK_STATUS(alphareq_accumulator_merge(accumulator, NULL), ALPHAREQ_ERROR_INVALID_INPUT);
+
+  CHECK_OK(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, 500, kCols,
+                                          0, ALPHAREQ_MEMORY_HOST, NULL));
+  alphareq_fit_options backwards = alphareq_fit_options_default();
+  backwards.first_rank = 20;
+  backwards.last_rank = 5;
+  CHECK_STATUS(
+      alphareq_accumulator_report(accumulator, &backwards, ALPHAREQ_NORMALIZE_BY_N, &report),
+      ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(report == NULL);
+  backwards.method = 7;
+  CHECK_STATUS(
+      alphareq_accumulator_report(accumulator, &backwards, ALPHAREQ_NORMALIZE_BY_N, &report),
+      ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_report(accumulator, NULL, (alphareq_normalization)5, &report),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+
+  CHECK_STATUS(alphareq_compute_alpha_npy("no/such/features.npy", &cpu, NULL,
+                                          ALPHAREQ_NORMALIZE_BY_N, &report),
+               ALPHAREQ_ERROR_FILE);
+  CHECK(report == NULL && strstr(alphareq_last_error(), "no/such/features.npy") != NULL);
+  CHECK_STATUS(alphareq_compute_alpha_npy(NULL, &cpu, NULL, ALPHAREQ_NORMALIZE_BY_N, &report),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_report_get_values(NULL, NULL), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_dim(NULL, &count), ALPHAREQ_ERROR_INVALID_INPUT);
+
+  CHECK_OK(alphareq_accumulator_free(narrow));
+  CHECK_OK(alphareq_accumulator_free(accumulator));
+  CHECK_OK(alphareq_accumulator_free(NULL));
+  CHECK_OK(alphareq_report_free(NULL));
+  CHECK(strcmp(alphareq_status_name(ALPHAREQ_ERROR_FILE), "ALPHAREQ_ERROR_FILE") == 0);
+  CHECK(strlen(alphareq_version()) >= 5);
+}
+
+int main(void) {
+  double* features = malloc(sizeof(double) * kRows * kCols);
+  if (features == NULL) return 1;
+  make_features(features);
+  test_streaming_merge_and_one_call(features);
+  test_npy_file_matches_memory(features);
+  test_bad_calls_give_status_and_message(features);
+  free(features);
+  printf("capi_test: %d checks passed, %d failed\n", checks_passed, checks_failed);
+  return checks_failed == 0 ? 0 : 1;
+}

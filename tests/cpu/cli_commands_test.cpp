@@ -1,0 +1,171 @@
+// `alphareq select` and `alphareq synthetic`, run as a user would: exit status, stdout and
+// stderr.
+
+#include "cli_runner.hpp"
+
+#include <alphareq/npy.hpp>
+#include <alphareq/synthetic.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace alphareq {
+namespace {
+
+using test::CliResult;
+using test::line_count;
+using test::slurp;
+
+CliResult run_cli(const std::string& arguments) { return test::run_cli(ALPHAREQ_CLI_PATH, arguments); }
+
+// A file in the test's own temporary directory (CTest runs cases in parallel).
+std::string temp_file(const std::string& name) { return test::test_temp_path("alphareq_cmd_", name); }
+
+std::string write_text(const std::string& name, const std::string& text) {
+  const std::string path = temp_file(name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(CliSelect, RanksByDistanceToTheGoldilocksZoneWithoutAccuracies) {
+  const std::string path = write_text("plain.json", R"({"candidates": [
+    {"name": "collapsed", "alpha": 2.4},
+    {"name": "dense", "alpha": 0.4},
+    {"name": "good", "alpha": 1.02},
+    {"name": "close", "alpha": 0.85}
+  ]})");
+  const CliResult r = run_cli("select " + path + " --top-k 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("default Goldilocks zone [0.8000, 1.2000]"), std::string::npos) << r.out;
+  const auto good = r.out.find("    1  good"), close = r.out.find("    2  close");
+  const auto dense = r.out.find("    3  dense"), collapsed = r.out.find("    4  collapsed");
+  EXPECT_NE(good, std::string::npos) << r.out;
+  EXPECT_LT(good, close);
+  EXPECT_LT(close, dense);
+  EXPECT_LT(dense, collapsed);
+  EXPECT_NE(r.out.find("chosen (the K candidates nearest the zone):\n    good"), std::string::npos) << r.out;
+  std::remove(path.c_str());
+}
+
+TEST(CliSelect, RunsAlgorithmOneWithAccuraciesAndPrintsJson) {
+  const std::string path = write_text("measured.json", R"([
+    {"name": "a", "alpha": 0.5, "accuracy": 60},
+    {"name": "b", "alpha": 1.0, "accuracy": 80},
+    {"name": "c", "alpha": 1.5, "accuracy": 70},
+    {"name": "d \"quoted\"", "alpha": 1.1, "accuracy": null}
+  ])");
+  const CliResult text = run_cli("select " + path);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("Algorithm 1 interval  [1.0000, 1.0000]   (from [0.0000, inf], top K = 3)"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("most accurate first):\n    b   alpha 1.0000, accuracy 80\n    c "), std::string::npos)
+      << text.out;
+
+  const CliResult json = run_cli("select " + path + " --json --top-k 1");
+  ASSERT_EQ(json.status, 0) << json.err;
+  EXPECT_EQ(line_count(json.out), 1u);
+  for (const char* key : {"\"interval\": {\"min\": 1, \"max\": 1, \"empty\": false}",
+                          "\"previous_interval\": {\"min\": 0, \"max\": null, \"empty\": false}",
+                          "\"zone_from_accuracies\": true", "\"chosen\": [\"b\"]",
+                          "{\"rank\": 2, \"name\": \"d \\\"quoted\\\"\", \"alpha\": 1.1000000000000001, "
+                          "\"accuracy\": null"}) {
+    EXPECT_NE(json.out.find(key), std::string::npos) << key << " missing in " << json.out;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(CliSelect, ComputesAlphaOfAFeatureFileRelativeToTheCandidatesFile) {
+  SyntheticSpec spec;
+  spec.n = 4000;
+  spec.d = 128;
+  spec.alpha = 1.5;
+  const std::vector<double> features = synthetic_power_law_features(spec);
+  const std::string npy = temp_file("features.npy");
+  save_npy(npy, features.data(), {spec.n, spec.d});
+  const std::string base = npy.substr(npy.find_last_of('/') + 1);
+  const std::string path = write_text("files.json", "{\"candidates\": [{\"name\": \"from-file\", \"features\": \"" +
+                                                        base + "\"}, {\"name\": \"given\", \"alpha\": 1.0}]}");
+  const CliResult r = run_cli("select " + path + " --json --backend cpu --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string key = "\"name\": \"from-file\", \"alpha\": ";
+  const auto at = r.out.find(key);
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_NEAR(std::stod(r.out.substr(at + key.size())), 1.5, 0.1) << r.out;
+  EXPECT_NE(r.out.find("\"features\": \"" + npy + "\""), std::string::npos) << r.out;
+  std::remove(npy.c_str());
+  std::remove(path.c_str());
+}
+
+TEST(CliSelect, BadCandidatesFileNamesTheLineAndColumn) {
+  const std::string trailing = write_text("trailing.json", "[\n  {\"name\": \"a\", \"alpha\": 1.0},\n]");
+  CliResult r = run_cli("select " + trailing);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("alphareq: error: " + trailing + ":3:1: unexpected ']'"), std::string::npos) << r.err;
+
+  const std::string typo = write_text("typo.json", "[{\"name\": \"a\", \"alpah\": 1.0}]");
+  r = run_cli("select " + typo);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(typo + ":1:25: unknown key \"alpah\""), std::string::npos) << r.err;
+
+  const std::string both = write_text("both.json", "[{\"name\": \"a\", \"alpha\": 1, \"features\": \"x.npy\"}]");
+  r = run_cli("select " + both);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(both + ":1:2: candidate 'a' needs exactly one of \"alpha\" and \"features\""),
+            std::string::npos)
+      << r.err;
+  for (const std::string& p : {trailing, typo, both}) std::remove(p.c_str());
+}
+
+TEST(CliSelect, UsageErrors) {
+  EXPECT_EQ(run_cli("select").status, 2);
+  const std::string path = write_text("ok.json", "[{\"name\": \"a\", \"alpha\": 1.0}]");
+  EXPECT_EQ(run_cli("select " + path + " --top-k 0").status, 2);
+  EXPECT_EQ(run_cli("select " + path + " --zone 1.2,0.8").status, 2);
+  EXPECT_EQ(run_cli("select " + path + " --frobnicate").status, 2);
+  EXPECT_EQ(run_cli("select " + path + " " + path).status, 2);
+  std::remove(path.c_str());
+}
+
+TEST(CliSynthetic, PrintsATableAndTheLowestTestMse) {
+  const CliResult r = run_cli("synthetic --d 300 --n 60 --test-n 300 --steps 300 --alphas 0,1,3 --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("D = 300, n = 60 (overparameterised)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("   alpha   lambda_max     train MSE      test MSE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n    3.00 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lowest test MSE: alpha = "), std::string::npos) << r.out;
+}
+
+TEST(CliSynthetic, JsonAndSvgPlot) {
+  const std::string svg = temp_file("figure2.svg");
+  const CliResult r = run_cli("synthetic --d 200 --n 40 --test-n 200 --steps 100 --alphas 0.5,1.5 --json "
+                              "--quiet --plot " + svg);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(line_count(r.out), 1u);
+  for (const char* key : {"\"features\": 200", "\"train_samples\": 40", "\"teacher\": \"fixed-task\"",
+                          "\"rows\": [{\"alpha\": 0.5, ", "\"steps_to_threshold\": ", "\"curve\": [{\"step\": 0, ",
+                          "\"best_alpha\": "}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
+  }
+  const std::string picture = slurp(svg);
+  EXPECT_EQ(picture.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << picture.substr(0, 80);
+  EXPECT_NE(picture.find("<polyline"), std::string::npos);
+  EXPECT_NE(picture.find("test MSE"), std::string::npos);
+  EXPECT_NE(picture.find("</svg>"), std::string::npos);
+  std::remove(svg.c_str());
+}
+
+TEST(CliSynthetic, BadArgumentsAreUsageOrInputErrors) {
+  EXPECT_EQ(run_cli("synthetic --alphas 0,x").status, 2);
+  EXPECT_EQ(run_cli("synthetic --teacher gaussian").status, 2);
+  EXPECT_EQ(run_cli("synthetic --steps").status, 2);
+  const CliResult r = run_cli("synthetic --d 50 --n 10 --lr-scale 2.5 --quiet");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("learning-rate scale must lie in (0, 2)"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace alphareq

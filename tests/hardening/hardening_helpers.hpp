@@ -1,0 +1,85 @@
+#pragma once
+// Helpers of the hardening tests: CPU accumulators, an independent long-double power-law
+// fit, and the "nothing in the report is NaN or Inf" check.
+
+#include <gtest/gtest.h>
+
+#include <alphareq/accumulator.hpp>
+#include <alphareq/spectrum.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "reference.hpp"
+
+namespace alphareq::test {
+
+inline CovarianceAccumulator cpu_accumulator(
+    std::int64_t d, AccumulationPrecision precision = AccumulationPrecision::float64) {
+  return CovarianceAccumulator(d, AccumulatorOptions{Backend::cpu, precision});
+}
+
+/// Least squares of log λ_i on log i over ranks [first, last] (weights 1/i when `weighted`),
+/// by the 2 × 2 normal equations in long double: independent of fit_power_law's centred form.
+struct ReferenceFit {
+  double alpha = 0.0;
+  double intercept = 0.0;
+};
+inline ReferenceFit reference_fit(const std::vector<double>& eigenvalues, std::int64_t first,
+                                  std::int64_t last, bool weighted = true) {
+  long double s = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::int64_t i = first; i <= last; ++i) {
+    const long double w = weighted ? 1.0L / i : 1.0L;
+    const long double x = std::log(static_cast<long double>(i));
+    const long double y = std::log(static_cast<long double>(eigenvalues[i - 1]));
+    s += w, sx += w * x, sy += w * y, sxx += w * x * x, sxy += w * x * y;
+  }
+  const long double det = s * sxx - sx * sx;
+  const long double slope = (s * sxy - sx * sy) / det;
+  return ReferenceFit{static_cast<double>(-slope), static_cast<double>((sy - slope * sx) / s)};
+}
+
+/// Eigenvalues (descending, dsyev) of the long-double two-pass covariance of `x`.
+inline std::vector<double> reference_eigenvalues(const std::vector<double>& x, std::int64_t n,
+                                                 std::int64_t d, double divisor) {
+  return dsyev_eigenvalues(two_pass_covariance(x, n, d, divisor), d);
+}
+
+/// The numerical-zero threshold of the fit: λ_1 · D · ε.
+inline double zero_threshold(const std::vector<double>& eigenvalues_descending) {
+  return eigenvalues_descending.front() * static_cast<double>(eigenvalues_descending.size()) *
+         std::numeric_limits<double>::epsilon();
+}
+
+/// Every number a report carries is finite: eigenvalues, the fit (α, intercept, R², residuals),
+/// the spectrum metrics, the fit diagnostics and the timings.
+inline void expect_report_finite(const AlphaReport& report) {
+  for (std::size_t i = 0; i < report.eigenvalues.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(report.eigenvalues[i])) << "eigenvalue " << i + 1;
+  }
+  EXPECT_TRUE(std::isfinite(report.fit.alpha));
+  EXPECT_TRUE(std::isfinite(report.fit.intercept));
+  EXPECT_TRUE(std::isfinite(report.fit.r2));
+  EXPECT_LE(report.fit.r2, 1.0);
+  for (double residual : report.fit.residuals) EXPECT_TRUE(std::isfinite(residual));
+  const SpectrumMetrics& m = report.metrics;
+  EXPECT_TRUE(std::isfinite(m.effective_rank));
+  EXPECT_TRUE(std::isfinite(m.participation_ratio));
+  EXPECT_TRUE(std::isfinite(m.stable_rank));
+  EXPECT_TRUE(std::isfinite(m.tail_ratio));
+  const FitDiagnostics& g = report.diagnostics;
+  EXPECT_TRUE(std::isfinite(g.robust_alpha));
+  EXPECT_TRUE(std::isfinite(g.suggested_alpha));
+  EXPECT_TRUE(std::isfinite(report.timings.total_ms));
+}
+
+inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+}  // namespace alphareq::test

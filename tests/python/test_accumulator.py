@@ -1,0 +1,79 @@
+"""alphareq.Accumulator: streaming, merging and copying agree with one-shot results."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import alphareq
+from numpy_reference import reference_report
+
+
+def test_batches_of_mixed_dtypes_equal_one_shot(features):
+    x = features(3000, 140, seed=11, mean=-4.0)
+    accumulator = alphareq.Accumulator(140, backend="cpu")
+    for start, stop in [(0, 1), (1, 700), (700, 1999), (1999, 3000)]:
+        batch = x[start:stop]
+        accumulator.add(batch.astype(np.float32) if start == 700 else batch)
+    expected_input = x.copy()
+    expected_input[700:1999] = x[700:1999].astype(np.float32)
+    report = accumulator.report()
+    reference = reference_report(expected_input)
+    assert accumulator.n == 3000 and accumulator.d == 140 and accumulator.backend == "cpu"
+    assert report.alpha == pytest.approx(reference["alpha"], abs=1e-9)
+    np.testing.assert_allclose(accumulator.mean(), expected_input.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(accumulator.covariance(), np.cov(expected_input, rowvar=False, bias=True),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(accumulator.eigenvalues("n-1"), reference["eigenvalues"] * 3000 / 2999, rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_merge_equals_one_accumulator_and_leaves_the_other_unchanged(features):
+    x = features(2000, 120, seed=12)
+    left = alphareq.Accumulator(120, backend="cpu").add(x[:800])
+    right = alphareq.Accumulator(120, backend="cpu").add(x[800:])
+    whole = alphareq.Accumulator(120, backend="cpu").add(x)
+    assert left.merge(right) is left
+    assert (left.n, right.n) == (2000, 1200)
+    assert left.report().alpha == pytest.approx(whole.report().alpha, abs=1e-10)
+    doubled = whole.copy().merge(whole)  # duplicating every sample keeps the covariance
+    assert doubled.n == 4000
+    np.testing.assert_allclose(doubled.eigenvalues(), whole.eigenvalues(), rtol=1e-10)
+
+
+def test_copy_is_independent_and_report_does_not_consume(features):
+    x = features(1000, 110, seed=13)
+    accumulator = alphareq.Accumulator(110, backend="cpu").add(x[:500])
+    snapshot = accumulator.copy()
+    first = accumulator.report()
+    assert accumulator.report().alpha == first.alpha
+    accumulator.add(x[500:])
+    assert (accumulator.n, snapshot.n) == (1000, 500)
+    assert snapshot.report().alpha == first.alpha
+    assert "n=500" in repr(snapshot) and snapshot.device is None
+
+
+def test_concurrent_adds_to_one_accumulator_are_serialised(features):
+    x = features(4000, 100, seed=14)
+    shared = alphareq.Accumulator(100, backend="cpu")
+    chunks = np.array_split(x, 16)
+
+    def work(part):
+        for chunk in part:
+            shared.add(chunk)
+
+    threads = [threading.Thread(target=work, args=(chunks[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert shared.n == 4000
+    assert shared.report().alpha == pytest.approx(reference_report(x)["alpha"], abs=1e-9)
+
+
+def test_package_metadata():
+    assert alphareq.__version__.count(".") == 2
+    assert isinstance(alphareq.cuda_available(), bool)
+    assert alphareq.cuda_available() or alphareq.cuda_unavailable_reason()

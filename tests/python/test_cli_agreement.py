@@ -1,0 +1,65 @@
+"""The Python package and the C++ command-line tool agree on the same .npy file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+import alphareq
+
+
+def run_cli(cli: str, path, *options: str) -> dict:
+    completed = subprocess.run([cli, str(path), "--json", "--quiet", "--backend", "cpu", *options],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def assert_same(report: alphareq.Report, cli_result: dict, rel: float) -> None:
+    for key in ("alpha", "intercept", "r2"):
+        assert getattr(report, key) == pytest.approx(cli_result[key], rel=rel, abs=rel), key
+    for key in ("first_rank", "last_rank", "requested_first_rank", "requested_last_rank", "rank_limit", "n", "d"):
+        assert getattr(report, key) == cli_result[key], key
+    assert report.clipped == cli_result["window_clipped"]
+    assert report.method == cli_result["method"] and report.normalization == cli_result["normalization"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3000, 150), (2000, 6, 5, 4)])
+def test_python_equals_cli_on_the_same_file(cli, tmp_path, features, dtype, shape):
+    x = features(shape[0], int(np.prod(shape[1:])), seed=7, mean=2.0, dtype=dtype).reshape(shape)
+    path = tmp_path / "features.npy"
+    np.save(path, x)
+    expected = run_cli(cli, path)
+    assert_same(alphareq.alpha(str(path), backend="cpu"), expected, rel=0.0)  # same streamed pipeline
+    assert_same(alphareq.alpha(np.load(path), backend="cpu"), expected, rel=1e-12)
+
+
+def test_options_reach_both_the_same_way(cli, tmp_path, features):
+    path = tmp_path / "features.npy"
+    np.save(path, features(1200, 90, seed=8))
+    expected = run_cli(cli, path, "--first", "4", "--last", "70", "--method", "ols", "--normalization", "n-1")
+    report = alphareq.alpha_npy(path, first=4, last=70, method="ols", backend="cpu", normalization="n-1")
+    assert_same(report, expected, rel=0.0)
+
+
+def test_fortran_order_file_streams_like_the_cli(cli, tmp_path, features):
+    path = tmp_path / "fortran.npy"
+    np.save(path, np.asfortranarray(features(1000, 120, seed=9)))
+    expected = run_cli(cli, path)
+    assert_same(alphareq.alpha(path, backend="cpu"), expected, rel=0.0)
+
+
+def test_bad_file_is_an_error_in_both(cli, tmp_path):
+    path = tmp_path / "broken.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00garbage")
+    completed = subprocess.run([cli, str(path), "--quiet"], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 1
+    with pytest.raises(alphareq.FileError, match="broken.npy") as caught:
+        alphareq.alpha(path)
+    assert isinstance(caught.value, OSError) and isinstance(caught.value, ValueError)
+    with pytest.raises(alphareq.FileError, match="missing.npy"):
+        alphareq.alpha_npy(tmp_path / "missing.npy")

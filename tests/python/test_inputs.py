@@ -1,0 +1,221 @@
+"""Arrays are read in place through the array interface, DLPack and the buffer protocol;
+inputs that cannot be read raise ValueError/TypeError with a message, never crash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import alphareq
+import alphareq._alphareq as extension
+from alphareq._arrays import batch_view
+from numpy_reference import reference_report
+
+
+class DLPackOnly:
+    """Exposes only the DLPack protocol of a NumPy array, recording the stream asked for."""
+
+    def __init__(self, array, device=(1, 0), legacy=False):
+        self.array, self.device, self.legacy, self.streams = array, device, legacy, []
+
+    def __dlpack_device__(self):
+        return self.device
+
+    def __dlpack__(self, *, stream=None, **keywords):
+        if self.legacy and keywords:
+            raise TypeError("__dlpack__() got an unexpected keyword argument")
+        self.streams.append(stream)
+        return self.array.__dlpack__(**({} if self.legacy else {"max_version": (1, 0)}))
+
+
+class ArrayInterfaceOnly:
+    def __init__(self, array):
+        self.array = array
+        self.__array_interface__ = array.__array_interface__
+
+
+def test_numpy_arrays_are_read_in_place(features):
+    x = features(100, 20)
+    with batch_view(x) as view:
+        assert view.data == x.ctypes.data and view.source == "array_interface"
+        assert (view.rows, view.cols, view.row_stride, view.dtype, view.on_device) == (100, 20, 20, "float64", False)
+
+
+def test_row_strided_views_need_no_copy_and_give_the_same_alpha(features):
+    base = features(2000, 150, seed=1)
+    every_other_row = base[::2]
+    first_columns = base[:, :120]
+    with batch_view(every_other_row) as view:
+        assert view.row_stride == 300 and view.data == base.ctypes.data
+    with batch_view(first_columns) as view:
+        assert view.row_stride == 150 and view.cols == 120
+    for strided in (every_other_row, first_columns):
+        expected = alphareq.alpha(np.ascontiguousarray(strided), backend="cpu")
+        assert alphareq.alpha(strided, backend="cpu").alpha == pytest.approx(expected.alpha, rel=1e-12)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_dlpack_producers_are_read_in_place(features, legacy):
+    x = features(1500, 130, seed=2)
+    wrapped = DLPackOnly(x, legacy=legacy)
+    with batch_view(wrapped) as view:
+        assert view.source == "dlpack" and view.data == x.ctypes.data
+    assert wrapped.streams == [None]  # host data: no stream
+    report = alphareq.alpha(wrapped, backend="cpu")
+    assert report.alpha == pytest.approx(reference_report(x)["alpha"], abs=1e-9)
+
+
+def test_array_interface_and_buffer_protocol_objects(features):
+    x = features(1000, 110, seed=3, dtype=np.float32)
+    expected = alphareq.alpha(x, backend="cpu").alpha
+    assert alphareq.alpha(ArrayInterfaceOnly(x), backend="cpu").alpha == expected
+    assert alphareq.alpha(memoryview(x), backend="cpu").alpha == expected
+
+
+def test_read_only_memory_mapped_file(tmp_path, features):
+    path = tmp_path / "x.npy"
+    np.save(path, features(900, 100, seed=4))
+    mapped = np.load(path, mmap_mode="r")
+    assert not mapped.flags.writeable
+    assert alphareq.alpha(mapped, backend="cpu").alpha == alphareq.alpha(path, backend="cpu").alpha
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: np.asfortranarray(x),
+    lambda x: x.T.copy().T,
+    lambda x: x.reshape(100, 6, 5).transpose(0, 2, 1),
+    lambda x: x[:, ::2],
+])
+def test_feature_layouts_without_one_row_stride_raise(features, make):
+    with pytest.raises(ValueError, match="not contiguous"):
+        alphareq.alpha(make(features(100, 30)))
+
+
+def test_reversed_rows_raise(features):
+    with pytest.raises(ValueError, match="backwards"):
+        alphareq.alpha(features(100, 30)[::-1])
+
+
+@pytest.mark.parametrize("x, message", [
+    (np.ones(50), "shape"),
+    (np.float64(3.0), "shape"),
+    (np.ones((0, 5)), "empty"),
+    (np.ones((5, 0)), "empty"),
+])
+def test_bad_shapes_raise_value_error(x, message):
+    with pytest.raises(ValueError, match=message):
+        alphareq.alpha(x)
+
+
+@pytest.mark.parametrize("dtype, message", [
+    (np.int64, "unsupported dtype"),
+    (np.complex128, "unsupported dtype"),
+    (np.bool_, "unsupported dtype"),
+    (np.float16, "device memory only"),
+])
+def test_bad_dtypes_raise_type_error(dtype, message):
+    with pytest.raises(TypeError, match=message):
+        alphareq.alpha(np.ones((10, 4), dtype=dtype))
+
+
+def test_other_byte_order_raises():
+    with pytest.raises(ValueError, match="endian"):
+        alphareq.alpha(np.ones((10, 4), dtype=np.dtype(np.float64).newbyteorder()))
+
+
+def test_misaligned_data_raises():
+    raw = np.zeros(8 * 40 + 1, dtype=np.uint8)
+    misaligned = np.frombuffer(raw.data, dtype=np.float64, count=40, offset=1).reshape(10, 4)
+    with pytest.raises(ValueError, match="aligned"):
+        alphareq.alpha(misaligned)
+
+
+@pytest.mark.parametrize("x", [[[1.0, 2.0], [3.0, 4.0]], None, 3.5, object()])
+def test_non_arrays_raise_type_error(x):
+    with pytest.raises(TypeError, match="expected an array"):
+        alphareq.Accumulator(2).add(x)
+
+
+def test_nan_and_inf_name_row_and_column(features):
+    x = features(100, 20)
+    x[37, 11] = np.nan
+    with pytest.raises(ValueError, match=r"row 37.*column 11|column 11.*row 37"):
+        alphareq.alpha(x, backend="cpu")
+    accumulator = alphareq.Accumulator(20, backend="cpu")
+    y = features(10, 20)
+    y[2, 3] = np.inf
+    with pytest.raises(ValueError):
+        accumulator.add(y)
+    assert accumulator.n == 0  # unchanged
+
+
+def test_too_few_samples_and_bad_windows(features):
+    with pytest.raises(ValueError, match="2 samples"):
+        alphareq.alpha(features(1, 20))
+    x = features(300, 40)
+    with pytest.raises(ValueError, match="first rank"):
+        alphareq.alpha(x, first=0)
+    with pytest.raises(ValueError, match="below first rank"):
+        alphareq.alpha(x, first=20, last=10)
+    with pytest.raises(ValueError, match="at least 3"):
+        alphareq.alpha(features(300, 12))
+
+
+def test_bad_option_names_raise_value_error(features):
+    x = features(300, 40)
+    for keywords, message in [({"backend": "gpu"}, "backend"), ({"method": "lasso"}, "method"),
+                              ({"normalization": "n+1"}, "normalization"), ({"precision": "float8"}, "precision"),
+                              ({"solver": "float16"}, "solver")]:
+        with pytest.raises(ValueError, match=message):
+            alphareq.alpha(x, first=2, last=30, **keywords)
+
+
+@pytest.mark.skipif(alphareq.cuda_available(), reason="a CUDA device is present")
+def test_cuda_backend_without_a_device_raises_backend_unavailable():
+    with pytest.raises(alphareq.BackendUnavailableError) as caught:
+        alphareq.Accumulator(10, backend="cuda")
+    assert isinstance(caught.value, RuntimeError) and "cuda" in str(caught.value)
+
+
+def test_device_array_for_a_cpu_accumulator_raises_and_dlpack_gets_the_legacy_stream(features):
+    fake_cuda = DLPackOnly(features(10, 5), device=(2, 0))
+    with pytest.raises(ValueError, match="CPU backend"):
+        alphareq.Accumulator(5, backend="cpu").add(fake_cuda)
+    assert fake_cuda.streams == [1]  # DLPack's legacy default stream: ordered after the producer
+    explicit = DLPackOnly(features(10, 5), device=(2, 0))
+    with batch_view(explicit, stream=0x1234) as view:
+        assert view.on_device and view.stream == 0x1234 and view.device == 0
+    assert explicit.streams == [0x1234]
+
+
+def test_unsupported_devices_raise(features):
+    with pytest.raises(ValueError, match="rocm"):
+        alphareq.alpha(DLPackOnly(features(10, 5), device=(10, 0)))
+
+
+def test_a_consumed_capsule_cannot_be_read_twice(features):
+    capsule = features(10, 5).__dlpack__()
+    with extension.DLPackTensor(capsule) as tensor:
+        assert tensor.shape == (10, 5) and tensor.strides == (5, 1) and tensor.dtype == "float64"
+    with pytest.raises(ValueError, match="consumed"):
+        extension.DLPackTensor(capsule)
+    with pytest.raises(TypeError):
+        extension.DLPackTensor(object())
+
+
+def test_accumulator_argument_errors(features):
+    with pytest.raises(ValueError, match="features"):
+        alphareq.Accumulator(0)
+    with pytest.raises(TypeError):
+        alphareq.Accumulator("3")
+    accumulator = alphareq.Accumulator(10, backend="cpu")
+    with pytest.raises(ValueError, match="11 features per sample"):
+        accumulator.add(features(5, 11))
+    with pytest.raises(TypeError):
+        accumulator.merge(features(5, 10))
+    with pytest.raises(ValueError, match="widths"):
+        accumulator.merge(alphareq.Accumulator(9, backend="cpu"))
+    with pytest.raises(ValueError, match="samples"):
+        accumulator.report()
+    with pytest.raises(TypeError):
+        accumulator.add(features(5, 10), stream="default")

@@ -1,0 +1,79 @@
+"""alphareq.alpha on NumPy arrays against the float64 NumPy reference (tolerance 1e-9)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import alphareq
+from numpy_reference import reference_report
+
+TOLERANCE = 1e-9
+
+
+def assert_matches_reference(report: alphareq.Report, reference: dict) -> None:
+    assert report.n == reference["n"] and report.d == reference["d"]
+    assert report.first_rank == reference["first_rank"]
+    assert report.last_rank == reference["last_rank"]
+    assert report.rank_limit == reference["rank_limit"]
+    assert abs(report.alpha - reference["alpha"]) <= TOLERANCE
+    assert abs(report.intercept - reference["intercept"]) <= TOLERANCE
+    assert abs(report.r2 - reference["r2"]) <= TOLERANCE
+    top = reference["eigenvalues"][0]
+    np.testing.assert_allclose(report.eigenvalues, reference["eigenvalues"], rtol=TOLERANCE, atol=TOLERANCE * top)
+    np.testing.assert_allclose(report.residuals, reference["residuals"], rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("method", ["weighted", "ols"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_alpha_matches_float64_numpy_reference(features, method, dtype):
+    x = features(4000, 160, alpha=1.2, seed=1, mean=3.0, dtype=dtype)
+    report = alphareq.alpha(x, method=method, backend="cpu")
+    assert_matches_reference(report, reference_report(x, method=method))
+    assert report.method == method and report.backend == "cpu" and not report.clipped
+
+
+def test_window_and_normalization_options_match_reference(features):
+    x = features(1500, 120, alpha=0.8, seed=2)
+    report = alphareq.alpha(x, first=5, last=60, method="ols", backend="cpu", normalization="n-1")
+    assert_matches_reference(report, reference_report(x, first=5, last=60, method="ols", normalization="n-1"))
+    assert report.normalization == "n-1"
+    assert (report.requested_first_rank, report.requested_last_rank) == (5, 60)
+
+
+def test_short_spectrum_clips_the_window_and_says_why(features):
+    x = features(800, 50, seed=3)
+    report = alphareq.alpha(x, backend="cpu")
+    assert report.clipped and report.last_rank == 50 and report.requested_last_rank == 100
+    assert "D = 50" in report.clip_reason
+    assert_matches_reference(report, reference_report(x))
+
+
+def test_n_dimensional_input_is_read_as_rows_of_flattened_features(features):
+    x = features(1000, 4 * 5 * 6, seed=4).reshape(1000, 4, 5, 6)
+    report = alphareq.alpha(x, backend="cpu")
+    assert report.d == 120
+    assert_matches_reference(report, reference_report(x.reshape(1000, -1)))
+
+
+def test_report_fields_types_and_immutability(features):
+    report = alphareq.alpha(features(600, 130, seed=5), backend="cpu")
+    assert isinstance(report.alpha, float) and isinstance(report.n, int) and isinstance(report.clipped, bool)
+    assert report.eigenvalues.dtype == np.float64 and report.eigenvalues.shape == (130,)
+    assert np.all(np.diff(report.eigenvalues) <= 0)
+    with pytest.raises(ValueError):
+        report.eigenvalues[0] = 1.0  # read-only
+    assert set(report.timings) == {"accumulate_ms", "eigenvalues_ms", "fit_ms", "total_ms"}
+    assert all(value >= 0 for value in report.timings.values())
+    assert report.clip_reason is None
+    assert "effective_rank" in report.metrics
+    plain = report.to_dict()
+    assert "eigenvalues" not in plain and plain["alpha"] == report.alpha
+    assert len(report.to_dict(eigenvalues=True)["eigenvalues"]) == 130
+    assert "alpha=" in repr(report)
+
+
+def test_alpha_recovers_the_population_exponent(features):
+    report = alphareq.alpha(features(20000, 256, alpha=1.0, seed=6))
+    assert report.alpha == pytest.approx(1.0, abs=0.05)
+    assert report.r2 > 0.99

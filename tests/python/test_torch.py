@@ -1,0 +1,225 @@
+"""PyTorch tensors (CPU and CUDA) and alphareq.torch.LayerMonitor. Skipped without PyTorch;
+the CUDA cases run where a GPU is present."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import alphareq
+from alphareq._arrays import batch_view
+from numpy_reference import reference_report
+
+torch = pytest.importorskip("torch")
+from alphareq.torch import LayerMonitor  # noqa: E402  (needs torch)
+
+CUDA = torch.cuda.is_available() and alphareq.cuda_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device and alphareq's CUDA backend")
+
+
+def small_cnn() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10),
+    )
+
+
+LAYERS = ["1", "3", "5", "7"]  # ReLU, ReLU, Flatten, ReLU: D = 8·6·6, 8·6·6, 32, 64
+
+
+def stored_activations(model, batches, layers):
+    """The reference: every layer's activations kept and flattened (what the monitor avoids)."""
+    stored = {name: [] for name in layers}
+    modules = dict(model.named_modules())
+    handles = [modules[name].register_forward_hook(
+        lambda module, inputs, output, name=name: stored[name].append(output.detach().reshape(output.shape[0], -1).cpu()))
+        for name in layers]
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+    for handle in handles:
+        handle.remove()
+    return {name: torch.cat(values).double().numpy() for name, values in stored.items()}
+
+
+def test_cpu_tensor_that_requires_grad_is_read_in_place():
+    x = torch.randn(500, 40, requires_grad=True)
+    with batch_view(x) as view:
+        assert view.data == x.data_ptr() and view.source == "dlpack" and not view.on_device
+    report = alphareq.alpha(x, first=2, last=30, backend="cpu")
+    assert report.alpha == pytest.approx(reference_report(x.detach().numpy(), 2, 30)["alpha"], abs=1e-9)
+
+
+def test_cpu_tensor_errors():
+    with pytest.raises(ValueError, match="not contiguous"):
+        alphareq.alpha(torch.randn(40, 500).t())
+    with pytest.raises(TypeError, match="device memory only"):
+        alphareq.alpha(torch.randn(50, 20, dtype=torch.bfloat16))
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        alphareq.alpha(torch.ones(50, 20, dtype=torch.int32))
+
+
+def test_layer_monitor_matches_stored_activations_on_cpu():
+    model = small_cnn()
+    torch.manual_seed(1)
+    batches = [torch.randn(96, 3, 6, 6) for _ in range(4)]
+    with LayerMonitor(model, layers=LAYERS, first=2, last=30) as monitor:
+        with torch.no_grad():
+            for batch in batches:
+                model(batch)
+        reports = monitor.report()
+    assert list(reports) == LAYERS
+    assert monitor.counts() == {name: 384 for name in LAYERS}
+    assert [reports[name].d for name in LAYERS] == [288, 288, 32, 64]
+    expected = stored_activations(model, batches, LAYERS)
+    for name in LAYERS:
+        assert reports[name].backend == "cpu"
+        assert reports[name].alpha == pytest.approx(reference_report(expected[name], 2, 30)["alpha"], abs=1e-9)
+    assert monitor.alphas(first=2, last=30) == {name: reports[name].alpha for name in LAYERS}
+
+
+def test_layer_monitor_keeps_no_graph_and_no_activation():
+    model = small_cnn()
+    outputs = []
+    monitor = LayerMonitor(model, layers=["7"])
+    # Registered after the monitor's hook: sees the same output tensor.
+    dict(model.named_modules())["7"].register_forward_hook(
+        lambda module, inputs, output: outputs.append(weakref.ref(output)))
+    loss = model(torch.randn(64, 3, 6, 6)).square().mean()
+    loss.backward()  # a training step: the graph is built and freed as usual
+    del loss
+    gc.collect()
+    assert outputs and outputs[0]() is None  # the monitor did not keep the activation alive
+    assert monitor.counts() == {"7": 64}
+
+
+def test_layer_monitor_transform_enable_reset_and_remove():
+    model = small_cnn()
+    monitor = LayerMonitor(model, layers="3", transform=lambda y: y.mean(dim=(2, 3)), first=2, last=6)
+    with torch.no_grad():
+        model(torch.randn(50, 3, 6, 6))
+        monitor.enabled = False
+        model(torch.randn(50, 3, 6, 6))
+        monitor.enabled = True
+        model(torch.randn(50, 3, 6, 6))
+    assert monitor.counts() == {"3": 100} and monitor.accumulators["3"].d == 8
+    monitor.reset()
+    with pytest.raises(ValueError, match="no activations"):
+        monitor.report()
+    monitor.remove()
+    with torch.no_grad():
+        model(torch.randn(50, 3, 6, 6))
+    assert monitor.counts() == {}
+    assert "removed" in repr(monitor)
+
+
+def test_layer_monitor_channels_last_and_tuple_outputs():
+    class TupleBlock(torch.nn.Module):
+        def forward(self, x):
+            return x * 2.0, "attention"
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), TupleBlock())
+    model = model.to(memory_format=torch.channels_last)
+    x = torch.randn(200, 3, 5, 5).to(memory_format=torch.channels_last)
+    monitor = LayerMonitor(model, layers=["0", "1"], first=2, last=50)
+    with torch.no_grad():
+        model(x)
+    reports = monitor.report()
+    expected = stored_activations(model, [x], ["0"])["0"]
+    assert reports["0"].alpha == pytest.approx(reference_report(expected, 2, 50)["alpha"], abs=1e-9)
+    assert reports["1"].d == 100
+
+
+def test_layer_monitor_argument_errors():
+    model = small_cnn()
+    with pytest.raises(ValueError, match="no module named 'conv9'"):
+        LayerMonitor(model, layers=["conv9"])
+    with pytest.raises(ValueError, match="at least one"):
+        LayerMonitor(model, layers=[])
+    with pytest.raises(ValueError, match="twice"):
+        LayerMonitor(model, layers=["1", "1"])
+    with pytest.raises(TypeError):
+        LayerMonitor(object(), layers=["1"])
+    monitor = LayerMonitor(model, layers=["1", "3"])
+    with torch.no_grad():
+        model[:2](torch.randn(30, 3, 6, 6))  # only layer "1" runs
+    with pytest.warns(RuntimeWarning, match="no activations from"):
+        assert list(monitor.report(first=2, last=20)) == ["1"]
+
+
+# ---- CUDA: read in place on the tensor's stream, accumulators on the device -------------
+
+@needs_cuda
+def test_cuda_tensor_is_read_without_a_copy():
+    x = torch.randn(4096, 256, device="cuda")
+    accumulator = alphareq.Accumulator(256, backend="cuda", device=x.device)
+    torch.cuda.synchronize()
+    allocated = torch.cuda.memory_allocated()
+    with batch_view(x) as view:
+        assert view.on_device and view.data == x.data_ptr() and view.device == x.device.index
+        assert view.stream == torch.cuda.current_stream().cuda_stream
+        accumulator._add_view(view)
+    assert torch.cuda.memory_allocated() == allocated  # PyTorch allocated no copy
+    assert accumulator.report().alpha == pytest.approx(
+        reference_report(x.double().cpu().numpy())["alpha"], abs=1e-9)
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_cuda_dtypes_match_the_float64_reference_of_the_same_values(dtype):
+    torch.manual_seed(2)
+    scales = torch.arange(1, 161, dtype=torch.float64) ** -0.5
+    x = (torch.randn(3000, 160, dtype=torch.float64) * scales).to(getattr(torch, dtype)).cuda()
+    report = alphareq.alpha(x)
+    assert report.backend == "cuda"
+    assert report.alpha == pytest.approx(reference_report(x.double().cpu().numpy())["alpha"], abs=1e-9)
+
+
+@needs_cuda
+def test_cuda_tensor_on_a_side_stream_is_read_in_that_stream_order():
+    side = torch.cuda.Stream()
+    accumulator = alphareq.Accumulator(128, backend="cuda")
+    with torch.cuda.stream(side):
+        x = torch.randn(8192, 128, device="cuda")
+        x.mul_(torch.arange(1, 129, device="cuda", dtype=torch.float32) ** -0.5)  # still queued when add() is called
+        with batch_view(x) as view:
+            assert view.stream == side.cuda_stream
+        accumulator.add(x)
+        x.zero_()  # ordered after the accumulator's read by the library's event
+    torch.cuda.synchronize()
+    assert accumulator.n == 8192 and accumulator.report().alpha > 0.5
+
+
+@needs_cuda
+def test_layer_monitor_on_cuda_matches_cpu_and_never_copies_to_the_host(monkeypatch):
+    model = small_cnn()
+    torch.manual_seed(3)
+    batches = [torch.randn(128, 3, 6, 6) for _ in range(3)]
+    cpu_monitor = LayerMonitor(model, layers=LAYERS, first=2, last=30)
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+    cpu_monitor.remove()
+    model = model.cuda()
+    cuda_batches = [batch.cuda() for batch in batches]
+    monitor = LayerMonitor(model, layers=LAYERS, first=2, last=30)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("an activation was copied to the host")
+
+    with monkeypatch.context() as patch:
+        for method in ("cpu", "numpy", "tolist", "item"):
+            patch.setattr(torch.Tensor, method, forbidden)
+        with torch.no_grad():
+            for batch in cuda_batches:
+                model(batch)
+    cpu_reports, cuda_reports = cpu_monitor.report(), monitor.report()
+    for name in LAYERS:
+        assert monitor.accumulators[name].backend == "cuda"
+        assert cuda_reports[name].alpha == pytest.approx(cpu_reports[name].alpha, abs=1e-6)
