@@ -6,7 +6,6 @@
 #include <cstdlib>
 
 namespace alphareq::cli {
-namespace {
 
 std::int64_t parse_integer(const std::string& option, const std::string& text) {
   errno = 0;
@@ -27,6 +26,8 @@ double parse_real(const std::string& option, const std::string& text) {
   }
   return value;
 }
+
+namespace {
 
 // Options that apply to any command; returns false when `option` is not one of them.
 bool apply_common_option(Arguments& parsed, const std::string& option, const std::string& value) {

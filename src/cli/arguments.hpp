@@ -29,6 +29,10 @@ struct Arguments {
   std::string plot;                 // .svg or .png picture of the spectrum; empty: none
 };
 
+/// `text` as a whole integer (or real number), or UsageError naming `option`.
+std::int64_t parse_integer(const std::string& option, const std::string& text);
+double parse_real(const std::string& option, const std::string& text);
+
 /// Parses argv[1..]. Throws UsageError with a message naming the offending argument.
 Arguments parse_arguments(const std::vector<std::string>& args);
 

@@ -5,9 +5,7 @@
 #include <alphareq/alphareq.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <numeric>
 
@@ -26,22 +24,12 @@ std::string OptionList::value(const std::string& name, const std::string& fallba
 
 std::int64_t OptionList::integer(const std::string& name, std::int64_t fallback) const {
   const std::string text = value(name);
-  if (text.empty()) return fallback;
-  errno = 0;
-  char* end = nullptr;
-  const long long parsed = std::strtoll(text.c_str(), &end, 10);
-  if (*end != '\0' || errno == ERANGE) throw UsageError(name + " expects an integer, got '" + text + "'");
-  return parsed;
+  return text.empty() ? fallback : parse_integer(name, text);
 }
 
 double OptionList::real(const std::string& name, double fallback) const {
   const std::string text = value(name);
-  if (text.empty()) return fallback;
-  errno = 0;
-  char* end = nullptr;
-  const double parsed = std::strtod(text.c_str(), &end);
-  if (*end != '\0' || errno == ERANGE) throw UsageError(name + " expects a number, got '" + text + "'");
-  return parsed;
+  return text.empty() ? fallback : parse_real(name, text);
 }
 
 OptionList parse_option_list(const std::vector<std::string>& args,

@@ -10,6 +10,24 @@
 
 namespace alphareq {
 
+namespace {
+
+// Runs `work` and prefixes the file's path to its input errors. A file_error names the file
+// already; NaN/Inf rows count from the start of the file, since the accumulator numbers
+// them over everything added, which is exactly the rows read before.
+template <typename Work>
+auto naming_file(const std::string& path, Work&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const file_error&) {
+    throw;
+  } catch (const invalid_input& e) {
+    throw invalid_input(path + ": " + e.what());
+  }
+}
+
+}  // namespace
+
 AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& options) {
   check_view_shape(features, "features");
   if (features.rows < 2) {
@@ -39,7 +57,8 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
     replicates = std::make_unique<detail::BootstrapReplicates>(reader.cols(), options);
   }
   if (progress) progress(0, reader.data_bytes());
-  try {
+  // The try spans report() too: the CUDA backend reports NaN/Inf from there.
+  return naming_file(path, [&] {
     for (MatrixView chunk = reader.next_chunk(chunk_rows); chunk.rows > 0;
          chunk = reader.next_chunk(chunk_rows)) {
       accumulator.add_batch(chunk);
@@ -50,14 +69,7 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
     AlphaReport report = accumulator.report(options.fit, options.normalization);
     if (replicates) replicates->summarise(report);
     return report;
-  } catch (const file_error&) {
-    throw;  // names the file already
-  } catch (const invalid_input& e) {
-    // Rows in a NaN/Inf message count from the start of the file: the accumulator numbers
-    // them over everything added, which here is exactly the rows read before. (The CUDA
-    // backend reports them from report(), hence the try around both.)
-    throw invalid_input(path + ": " + e.what());
-  }
+  });
 }
 
 std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
@@ -107,24 +119,16 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
   for (std::int64_t first = 0; first < readers.front()->rows(); first += chunk_rows) {
     for (std::size_t i = 0; i < readers.size(); ++i) {
       const MatrixView chunk = readers[i]->next_chunk(chunk_rows);
-      try {
-        accumulators[i].add_batch(chunk);
-      } catch (const file_error&) {
-        throw;
-      } catch (const invalid_input& e) {
-        throw invalid_input(paths[i] + ": " + e.what());
-      }
+      naming_file(paths[i], [&] { accumulators[i].add_batch(chunk); });
       done += static_cast<std::uint64_t>(chunk.rows * chunk.cols) * size_of(chunk.dtype);
     }
     if (progress) progress(done, total_bytes);
   }
   std::vector<AlphaReport> reports;
   for (std::size_t i = 0; i < accumulators.size(); ++i) {
-    try {
-      reports.push_back(accumulators[i].report(options.fit, options.normalization));
-    } catch (const invalid_input& e) {
-      throw invalid_input(paths[i] + ": " + e.what());
-    }
+    reports.push_back(naming_file(paths[i], [&] {
+      return accumulators[i].report(options.fit, options.normalization);
+    }));
   }
   return reports;
 }
