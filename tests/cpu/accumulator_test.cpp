@@ -18,6 +18,7 @@ namespace {
 
 using test::random_matrix;
 using test::relative_error;
+using test::invalid_input_of;
 using test::two_pass_covariance;
 
 // Adds rows [first, first + rows) of a row-major n × d matrix as one batch.
@@ -185,15 +186,6 @@ TEST(Accumulator, CopiesAreIndependent) {
 
 // ---- bad input: a clear error and the state as it was --------------------------------
 
-template <typename Call>
-std::string error_of(Call&& call) {
-  try {
-    call();
-  } catch (const invalid_input& e) {
-    return e.what();
-  }
-  return "<no invalid_input thrown>";
-}
 
 TEST(AccumulatorErrors, NaNNamesGlobalRowAndColumnAndLeavesStateIntact) {
   constexpr std::int64_t d = 7;
@@ -203,7 +195,7 @@ TEST(AccumulatorErrors, NaNNamesGlobalRowAndColumnAndLeavesStateIntact) {
   const auto before = acc.covariance();
   x[(12 + 5) * d + 3] = std::numeric_limits<double>::quiet_NaN();
   x[(12 + 9) * d + 1] = std::numeric_limits<double>::infinity();  // later: not the first
-  const std::string message = error_of([&] { add_rows(acc, x, d, 12, 18); });
+  const std::string message = invalid_input_of([&] { add_rows(acc, x, d, 12, 18); });
   EXPECT_NE(message.find("NaN"), std::string::npos) << message;
   EXPECT_NE(message.find("row 17, column 3"), std::string::npos) << message;
   EXPECT_EQ(acc.count(), 12);
@@ -215,7 +207,7 @@ TEST(AccumulatorErrors, InfInFloat32InputIsNamed) {
   auto x = test::to_float(random_matrix(10, d, 43));
   x[2 * d + 2] = -std::numeric_limits<float>::infinity();
   auto acc = cpu_accumulator(d);
-  const std::string message = error_of([&] { acc.add_batch(host_matrix(x.data(), 10, d)); });
+  const std::string message = invalid_input_of([&] { acc.add_batch(host_matrix(x.data(), 10, d)); });
   EXPECT_NE(message.find("Inf in the features at row 2, column 2"), std::string::npos) << message;
   EXPECT_EQ(acc.count(), 0);
 }
@@ -223,7 +215,7 @@ TEST(AccumulatorErrors, InfInFloat32InputIsNamed) {
 TEST(AccumulatorErrors, WrongWidthIsRefused) {
   const auto x = random_matrix(10, 6, 47);
   auto acc = cpu_accumulator(5);
-  const std::string message = error_of([&] { acc.add_batch(host_matrix(x.data(), 10, 6)); });
+  const std::string message = invalid_input_of([&] { acc.add_batch(host_matrix(x.data(), 10, 6)); });
   EXPECT_NE(message.find("6 columns but the accumulator has 5 features"), std::string::npos)
       << message;
 }
@@ -231,37 +223,37 @@ TEST(AccumulatorErrors, WrongWidthIsRefused) {
 TEST(AccumulatorErrors, MalformedViewsAreRefused) {
   const auto x = random_matrix(10, 6, 53);
   auto acc = cpu_accumulator(6);
-  EXPECT_NE(error_of([&] { acc.add_batch(host_matrix(x.data(), 10, 6, 4)); }).find("row_stride 4"),
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(host_matrix(x.data(), 10, 6, 4)); }).find("row_stride 4"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { acc.add_batch(host_matrix(static_cast<const double*>(nullptr), 10, 6)); })
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(host_matrix(static_cast<const double*>(nullptr), 10, 6)); })
                 .find("null"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { acc.add_batch(host_matrix(x.data(), 0, 6)); }).find("at least 1 row"),
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(host_matrix(x.data(), 0, 6)); }).find("at least 1 row"),
             std::string::npos);
   MatrixView device = host_matrix(x.data(), 10, 6);
   device.space = MemorySpace::device;
-  EXPECT_NE(error_of([&] { acc.add_batch(device); }).find("device pointer"), std::string::npos);
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(device); }).find("device pointer"), std::string::npos);
   MatrixView half = host_matrix(x.data(), 10, 6);
   half.dtype = DType::float16;
-  EXPECT_NE(error_of([&] { acc.add_batch(half); }).find("float16"), std::string::npos);
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(half); }).find("float16"), std::string::npos);
   EXPECT_EQ(acc.count(), 0);
 }
 
 TEST(AccumulatorErrors, TooFewSamplesForTheAskedResult) {
   const auto x = random_matrix(1, 3, 59);
   auto acc = cpu_accumulator(3);
-  EXPECT_NE(error_of([&] { acc.mean(); }).find("at least 1 samples"), std::string::npos);
+  EXPECT_NE(invalid_input_of([&] { acc.mean(); }).find("at least 1 samples"), std::string::npos);
   add_rows(acc, x, 3, 0, 1);
   EXPECT_NO_THROW(acc.covariance(Normalization::by_n));
-  EXPECT_NE(error_of([&] { acc.covariance(Normalization::by_n_minus_one); }).find("at least 2"),
+  EXPECT_NE(invalid_input_of([&] { acc.covariance(Normalization::by_n_minus_one); }).find("at least 2"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { acc.eigenvalues(); }).find("at least 2"), std::string::npos);
-  EXPECT_NE(error_of([&] { acc.report(); }).find("at least 2"), std::string::npos);
+  EXPECT_NE(invalid_input_of([&] { acc.eigenvalues(); }).find("at least 2"), std::string::npos);
+  EXPECT_NE(invalid_input_of([&] { acc.report(); }).find("at least 2"), std::string::npos);
 }
 
 TEST(AccumulatorErrors, MergeOfDifferentWidthsIsRefused) {
   auto a = cpu_accumulator(3), b = cpu_accumulator(4);
-  EXPECT_NE(error_of([&] { a.merge(b); }).find("different widths (3 and 4"), std::string::npos);
+  EXPECT_NE(invalid_input_of([&] { a.merge(b); }).find("different widths (3 and 4"), std::string::npos);
 }
 
 TEST(AccumulatorErrors, NonPositiveWidthIsRefused) {

@@ -3,11 +3,14 @@
 // double, LAPACK dsyev (the QR algorithm, not the dsyevd the library uses) and seeded
 // random data.
 
+#include <alphareq/error.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 extern "C" void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
@@ -78,6 +81,18 @@ inline double relative_error(const std::vector<double>& a, const std::vector<dou
     scale = std::max(scale, std::abs(b[i]));
   }
   return diff / scale;
+}
+
+/// The message of the alphareq::invalid_input that `call` throws, or a marker that fails
+/// every find() a test makes when it throws none.
+template <typename Call>
+std::string invalid_input_of(Call&& call) {
+  try {
+    call();
+  } catch (const alphareq::invalid_input& e) {
+    return e.what();
+  }
+  return "<no invalid_input thrown>";
 }
 
 inline std::vector<float> to_float(const std::vector<double>& x) {

@@ -57,14 +57,16 @@ std::string lower(std::string text) {
   return text;
 }
 
-template <typename Call>
-std::string invalid_input_of(Call&& call) {
-  try {
-    call();
-  } catch (const invalid_input& e) {
-    return e.what();
-  }
-  return "<no invalid_input thrown>";
+using test::invalid_input_of;
+
+// The n × d row-major `x` placed at column `first_column` of rows of `stride` elements whose
+// other columns hold NaN: reading outside the view, or misplacing a row, shows.
+std::vector<double> nan_padded(const std::vector<double>& x, std::int64_t n, std::int64_t d,
+                               std::int64_t stride, std::int64_t first_column) {
+  std::vector<double> wide(static_cast<std::size_t>(n * stride), kNaN);
+  for (std::int64_t r = 0; r < n; ++r)
+    for (std::int64_t c = 0; c < d; ++c) wide[r * stride + first_column + c] = x[r * d + c];
+  return wide;
 }
 
 // Adds rows [first, first + rows) of the row-major n × d host matrix `x` as a host batch
@@ -152,9 +154,7 @@ TEST_P(CudaDeviceBatches, MatchReferenceAndCpuBackendForAnySplitStrideAndNormali
   constexpr std::int64_t n = 1000, d = 37;
   const std::int64_t stride = strided ? 41 : d, first_column = strided ? 3 : 0;
   const auto x = rounded_to(random_matrix(n, d, 11, 3.0, 2.0), dtype);
-  std::vector<double> wide(static_cast<std::size_t>(n * stride), kNaN);
-  for (std::int64_t r = 0; r < n; ++r)
-    for (std::int64_t c = 0; c < d; ++c) wide[r * stride + first_column + c] = x[r * d + c];
+  const std::vector<double> wide = nan_padded(x, n, d, stride, first_column);
   const DeviceBuffer buffer = upload(wide, dtype);
 
   auto gpu = cuda_accumulator(d);
@@ -204,9 +204,7 @@ TEST_P(CudaHalfPrecisionInput, MatchesReferenceOnTheSameRoundedValues) {
   constexpr std::int64_t n = 1000, d = 37;
   const std::int64_t stride = strided ? 45 : d, first_column = strided ? 5 : 0;
   const auto x = rounded_to(random_matrix(n, d, 19, 3.0, 2.0), dtype);
-  std::vector<double> wide(static_cast<std::size_t>(n * stride), kNaN);
-  for (std::int64_t r = 0; r < n; ++r)
-    for (std::int64_t c = 0; c < d; ++c) wide[r * stride + first_column + c] = x[r * d + c];
+  const std::vector<double> wide = nan_padded(x, n, d, stride, first_column);
   const DeviceBuffer buffer = upload(wide, dtype);
 
   auto gpu = cuda_accumulator(d);
@@ -331,9 +329,7 @@ TEST(CudaAccumulator, DeviceBatchLargerThanTheScratchMatchesCpuBackend) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 150000, d = 64, stride = 67, first_column = 2;
   const auto x = rounded_to(random_matrix(n, d, 103, 0.5, 1.5), DType::float32);
-  std::vector<double> wide(static_cast<std::size_t>(n * stride), kNaN);
-  for (std::int64_t r = 0; r < n; ++r)
-    for (std::int64_t c = 0; c < d; ++c) wide[r * stride + first_column + c] = x[r * d + c];
+  const std::vector<double> wide = nan_padded(x, n, d, stride, first_column);
   const DeviceBuffer buffer = upload(wide, DType::float32);
   auto gpu = cuda_accumulator(d);
   gpu.add_batch(device_view(buffer, DType::float32, 0, n, d, stride, first_column));

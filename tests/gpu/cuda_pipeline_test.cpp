@@ -52,15 +52,7 @@ bool sorted_descending(const std::vector<double>& values) {
   return std::is_sorted(values.begin(), values.end(), std::greater<double>());
 }
 
-template <typename Call>
-std::string invalid_input_of(Call&& call) {
-  try {
-    call();
-  } catch (const invalid_input& e) {
-    return e.what();
-  }
-  return "<no invalid_input thrown>";
-}
+using test::invalid_input_of;
 
 // ---- eigenvalues ------------------------------------------------------------------------
 
