@@ -12,5 +12,8 @@ apt-get download libgtest-dev googletest libbenchmark-dev libbenchmark1debian \
 ls -la
 # Pure-Python build and test tools for `pip install .` and pytest there (no registry).
 python3 -m pip download --quiet --no-deps -d wheels scikit-build-core nanobind pytest pluggy \
-  iniconfig packaging pathspec 2>&1 | tail -n 2
+  iniconfig packaging pathspec exceptiongroup typing_extensions 2>&1 | tail -n 2
+# tomli (Python < 3.11): the pure wheel, not this machine's compiled one.
+python3 -m pip download --quiet --no-deps --only-binary=:all: --platform any --python-version 3.10 \
+  -d wheels tomli 2>&1 | tail -n 2
 ls wheels

@@ -1,65 +1,131 @@
 #!/usr/bin/env bash
-# Run ON THE GPU MACHINE (device tool), from the repository root, with .deps carried:
-#   bash scripts/gpu_session.sh [tests|sanitize|bench|all]
-# Unpacks GoogleTest, Google Benchmark and OpenBLAS into /tmp/deps (never into /), builds
-# for sm_90 in Release, then runs the GPU tests, compute-sanitizer, and the benchmarks.
-# Logs and results go to $OUT (the device tool brings them back).
+# Run ON THE GPU MACHINE (device tool), from the repository root, with .deps carried
+# (made here by scripts/fetch_gpu_deps.sh):
+#   bash scripts/gpu_session.sh PHASE [PHASE ...]
+# Phases: tests     the GPU and CPU ctest suites (incl. the CUDA example built against the
+#                   installed package), pytest with CUDA tensors, CuPy and JAX
+#         sanitize  compute-sanitizer memcheck, racecheck, synccheck, initcheck
+#         bench     bench_cuda_backend, the PyTorch baselines, bench_cpu_backend, table1
+#         profile   Nsight Compute over one device-resident pipeline run
+#         all       tests sanitize bench
+# The device tool limits a command to 10 minutes: give each call the phases that fit
+# (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 6), e.g. `tests sanitize`, then
+# `bench profile`. Each phase runs under its own time limit so one that hangs cannot eat
+# the others'. GoogleTest, Google Benchmark and OpenBLAS are unpacked into /tmp/deps (never
+# into /). Logs and results go to $OUT, which the device tool brings back.
 set -uo pipefail
-what=${1:-all}
+cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
+summary=$out/summary.txt
+note() { echo "$*" | tee -a "$summary"; }
+
+phases=("$@")
+[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench)
+wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
+
+# --- dependencies: what Debian's postinst scripts would do, under /tmp/deps -------------
 deps=/tmp/deps
-if [[ ! -d $deps/usr ]]; then
-  for deb in .deps/*.deb; do dpkg -x "$deb" "$deps"; done
-fi
 multiarch=$deps/usr/lib/x86_64-linux-gnu
+if [[ ! -d $deps/usr ]]; then
+  for deb in .deps/*.deb; do dpkg -x "$deb" "$deps" || { note "dpkg -x $deb failed"; exit 1; }; done
+  # update-alternatives would link these: FindBLAS (also in the installed package's config,
+  # used by the example) looks for libopenblas in the multiarch folder itself.
+  for lib in libopenblas.so libopenblas.so.0 libblas.so libblas.so.3 liblapack.so liblapack.so.3; do
+    ln -sf "openblas-pthread/$lib" "$multiarch/$lib"
+  done
+fi
 export CMAKE_PREFIX_PATH=$deps/usr
 export LD_LIBRARY_PATH=$multiarch/openblas-pthread:$multiarch:${LD_LIBRARY_PATH:-}
-{ nvidia-smi; nvcc --version; } > "$out/machine.txt" 2>&1
+export PATH=$PATH:/usr/local/cuda/bin
+{ date -u; nvidia-smi; nvcc --version; cmake --version | head -n 1; python3 --version; } \
+  > "$out/machine.txt" 2>&1
+note "$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1)"
 
+# --- build (Release, sm_90 only) ----------------------------------------------------------
+start=$(date +%s)
 cmake -S . -B build-sm90 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DALPHAREQ_WITH_CUDA=ON \
-  -DBLAS_LIBRARIES=$multiarch/openblas-pthread/libopenblas.so \
-  -DLAPACK_LIBRARIES=$multiarch/openblas-pthread/libopenblas.so \
-  -DGTest_DIR=$multiarch/cmake/GTest -Dbenchmark_DIR=$multiarch/cmake/benchmark \
+  -DALPHAREQ_WITH_CUDA=ON -DGTest_DIR=$multiarch/cmake/GTest -Dbenchmark_DIR=$multiarch/cmake/benchmark \
   > "$out/configure.log" 2>&1 || { tail -n 40 "$out/configure.log"; exit 1; }
+grep -E "BLAS|LAPACK" build-sm90/CMakeCache.txt | grep -E "_LIBRARIES|openblas" | head -n 4 >> "$out/configure.log"
 cmake --build build-sm90 -j 16 > "$out/build.log" 2>&1 || { tail -n 60 "$out/build.log"; exit 1; }
-echo "build ok"
+note "build ok in $(($(date +%s) - start)) s"
 
-if [[ $what == tests || $what == all ]]; then
-  ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 > "$out/ctest-gpu.log" 2>&1
-  tail -n 15 "$out/ctest-gpu.log"
-  ctest --test-dir build-sm90 -L cpu -j 8 > "$out/ctest-cpu.log" 2>&1
-  tail -n 3 "$out/ctest-cpu.log"
-fi
-if [[ $what == tests || $what == all ]]; then
-  # The Python package on the GPU: CUDA tensors read in place, LayerMonitor on CUDA.
+# Runs a command under a time limit, its output to a log; notes the exit status.
+run_logged() {  # run_logged SECONDS LOG COMMAND...
+  local limit=$1 log=$2; shift 2
+  timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
+  local status=$?
+  [[ $status -eq 124 || $status -eq 137 ]] && note "TIMED OUT after ${limit}s: $*"
+  return $status
+}
+
+if wants tests; then
+  run_logged 240 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
+  note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log")"
+  grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|Exception|SEGFAULT)" "$out/ctest-gpu.log" | head -n 20 | tee -a "$summary"
+  # How many GPU cases were skipped: on a GPU machine it should be only the two-device ones.
+  note "ctest gpu skipped: $(grep -c 'Skipped' "$out/ctest-gpu.log")"
+  run_logged 240 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
+  note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log")"
+
+  # The Python package on the GPU: CUDA tensors read in place, CuPy, JAX, LayerMonitor.
   python3 -m venv --system-site-packages /tmp/venv > /dev/null 2>&1
   { /tmp/venv/bin/pip install --no-index --find-links .deps/wheels scikit-build-core nanobind pytest &&
-    /tmp/venv/bin/pip install --no-index --no-build-isolation \
-      -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr \
-      -Ccmake.define.BLAS_LIBRARIES=$multiarch/openblas-pthread/libopenblas.so \
-      -Ccmake.define.LAPACK_LIBRARIES=$multiarch/openblas-pthread/libopenblas.so . ; } \
-    > "$out/pip.log" 2>&1 || tail -n 30 "$out/pip.log"
-  /tmp/venv/bin/python -m pytest tests/python -q -rs > "$out/pytest.log" 2>&1
-  tail -n 15 "$out/pytest.log"
+    /tmp/venv/bin/pip install --no-index --no-build-isolation -C build-dir=build-python-sm90 \
+      -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr . ; } \
+    > "$out/pip.log" 2>&1 || { note "pip install failed:"; tail -n 30 "$out/pip.log"; }
+  ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 300 "$out/pytest.log" \
+    /tmp/venv/bin/python -m pytest tests/python -q -rs
+  note "pytest: $(tail -n 1 "$out/pytest.log")"
+  grep -E "^(FAILED|ERROR|SKIPPED)" "$out/pytest.log" | head -n 20 | tee -a "$summary"
 fi
-if [[ $what == sanitize || $what == all ]]; then
+
+if wants sanitize; then
+  # memcheck over every GPU binary; the other tools over the accumulator, pipeline and probe
+  # tests (the CLI test's kernels run in child processes, which the tools do not follow).
+  gpu_binaries=$(ls build-sm90/tests/cuda_*_test build-sm90/tests/capi_gpu_test 2>/dev/null)
   for tool in memcheck racecheck synccheck initcheck; do
-    for binary in cuda_accumulator_test cuda_pipeline_test cuda_probe_test; do
-      compute-sanitizer --tool $tool --error-exitcode 9 build-sm90/tests/$binary \
-        --gtest_brief=1 > "$out/sanitizer-$tool-$binary.log" 2>&1
-      echo "$tool $binary: exit $? ($(grep -c 'ERROR SUMMARY: 0' "$out/sanitizer-$tool-$binary.log") clean summaries)"
+    for binary in $gpu_binaries; do
+      name=$(basename "$binary")
+      [[ $tool != memcheck && $name == cuda_cli_test ]] && continue
+      log=$out/sanitizer-$tool-$name.log
+      run_logged 150 "$log" compute-sanitizer --tool $tool --error-exitcode 9 "$binary" --gtest_brief=1
+      note "$tool $name: exit $? ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
     done
   done
 fi
-if [[ $what == bench || $what == all ]]; then
-  build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
-    --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json > "$out/bench_cuda.txt" 2>&1
-  grep median "$out/bench_cuda.txt" | head -n 60
-  build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
-    --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json > "$out/bench_cpu.txt" 2>&1
+
+if wants bench; then
+  run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
+    --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
+  grep -E "median|TIMED" "$out/bench_cuda.txt" | head -n 80
+  if [[ -f bench/torch_pipeline.py ]]; then
+    run_logged 240 "$out/torch_pipeline.md" /tmp/venv/bin/python bench/torch_pipeline.py --device cuda \
+      --json "$out/torch_pipeline.json"
+    cat "$out/torch_pipeline.md"
+  fi
+  run_logged 120 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
   grep median "$out/bench_cpu.txt"
-  build-sm90/alphareq table1 --backend cuda --quiet > "$out/table1_cuda.md" 2>&1; cat "$out/table1_cuda.md"
-  build-sm90/alphareq table1 --backend cpu --quiet --repeats 1 > "$out/table1_cpu.md" 2>&1; cat "$out/table1_cpu.md"
+  run_logged 300 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
+  cat "$out/table1_cuda.md"
+  if [[ -f bench/torch_probe.py ]]; then
+    run_logged 240 "$out/torch_probe.md" /tmp/venv/bin/python bench/torch_probe.py --device cuda \
+      --json "$out/torch_probe.json"
+    cat "$out/torch_probe.md"
+  fi
+  run_logged 240 "$out/table1_cpu.md" build-sm90/alphareq table1 --backend cpu --quiet --repeats 1
+  cat "$out/table1_cpu.md"
 fi
+
+if wants profile; then
+  # What bounds each stage: one device-resident pipeline at n = 10,000, D = 2,048.
+  run_logged 300 "$out/ncu.txt" ncu --set full --launch-count 40 -o "$out/pipeline" \
+    build-sm90/bench/bench_cuda_backend --benchmark_filter='BM_CudaPipelineDeviceResident/10000/2048/0/' \
+    --benchmark_min_time=0.01
+  tail -n 20 "$out/ncu.txt"
+  [[ -f $out/pipeline.ncu-rep ]] && ncu --import "$out/pipeline.ncu-rep" --page details --csv \
+    > "$out/ncu-details.csv" 2>&1
+fi
+note "phases ${phases[*]} done in $(($(date +%s) - start)) s"
