@@ -1,7 +1,8 @@
 #pragma once
 // Host batches reach the device through two pinned buffers used in turn: while the device
 // works on chunk k, the host packs chunk k + 1 and its copy runs on a second stream, so
-// the transfer overlaps the product.
+// the transfer overlaps the product. Batches already in page-locked memory skip the packing
+// (a host memcpy that would otherwise bound the stream at host memory bandwidth).
 
 #include "cuda/device_memory.hpp"
 
@@ -19,7 +20,8 @@ class HostStager {
   /// Packs rows [first_row, first_row + rows) of the host view into the next pinned buffer,
   /// queues its copy to the device and makes `compute` wait for it. Returns the device copy
   /// (contiguous rows, same dtype). Blocks the host only while that buffer's previous copy
-  /// is still running.
+  /// is still running. A page-locked view is not packed: it is copied directly, and the
+  /// call returns once that copy has read it (the caller may then reuse its memory).
   const void* stage(const MatrixView& host, std::int64_t first_row, std::int64_t rows,
                     cudaStream_t compute);
 

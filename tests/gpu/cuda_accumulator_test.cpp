@@ -323,6 +323,36 @@ INSTANTIATE_TEST_SUITE_P(
              std::to_string(std::get<1>(std::get<1>(info.param)));
     });
 
+// Page-locked host batches skip the packing and are copied straight from the caller's
+// memory: contiguous and strided (NaN padding around the view), spanning several staging
+// chunks, and the memory scribbled over with NaN as soon as add_batch returns.
+TEST(CudaHostBatches, PageLockedBatchesAreCopiedDirectlyAndMayBeReusedOnReturn) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  constexpr std::int64_t n = 60000, d = 96, stride = 101, first_column = 3;
+  const auto x = random_matrix(n, d, 67, 2.0, 1.5);
+  const auto wide = nan_padded(x, n, d, stride, first_column);
+  test::PinnedBuffer contiguous(x.size() * sizeof(double)), strided(wide.size() * sizeof(double));
+  auto* contiguous_data = static_cast<double*>(contiguous.get());
+  auto* strided_data = static_cast<double*>(strided.get());
+  std::copy(x.begin(), x.end(), contiguous_data);
+  std::copy(wide.begin(), wide.end(), strided_data);
+
+  auto from_contiguous = cuda_accumulator(d);
+  from_contiguous.add_batch(host_matrix(contiguous_data, n, d));
+  std::fill(contiguous_data, contiguous_data + x.size(), kNaN);
+  auto from_strided = cuda_accumulator(d);
+  from_strided.add_batch(host_matrix(strided_data + first_column, n, d, stride));
+  std::fill(strided_data, strided_data + wide.size(), kNaN);
+  auto cpu = cpu_accumulator(d);
+  cpu.add_batch(host_matrix(x.data(), n, d));
+
+  for (const CovarianceAccumulator* gpu : {&from_contiguous, &from_strided}) {
+    EXPECT_EQ(gpu->count(), n);
+    EXPECT_LT(relative_error(gpu->covariance(), cpu.covariance()), 1e-12);
+    EXPECT_LT(relative_error(gpu->mean(), cpu.mean()), 1e-13);
+  }
+}
+
 // One device batch of 150000 strided rows (over 40 MB): more rows than one pass of any
 // reasonable scratch buffer, so the batch is consumed in pieces; the padding holds NaN.
 TEST(CudaAccumulator, DeviceBatchLargerThanTheScratchMatchesCpuBackend) {
