@@ -5,12 +5,13 @@
 # Phases: tests     the GPU and CPU ctest suites (incl. the CUDA example built against the
 #                   installed package), pytest with CUDA tensors, CuPy and JAX
 #         sanitize  compute-sanitizer memcheck, racecheck, synccheck, initcheck
-#         bench     bench_cuda_backend, the PyTorch baselines, bench_cpu_backend, table1
+#         bench     bench_cuda_backend, the PyTorch pipeline beside alphareq.alpha, bench_cpu_backend
+#         table1    `alphareq table1` at full size (CUDA, then CPU), a plain PyTorch probe loop
 #         profile   Nsight Compute over one device-resident pipeline run
-#         all       tests sanitize bench
+#         all       tests sanitize bench table1
 # The device tool limits a command to 10 minutes: give each call the phases that fit
-# (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 6), e.g. `tests sanitize`, then
-# `bench profile`. Each phase runs under its own time limit so one that hangs cannot eat
+# (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 5; table1 ≈ 5; profile ≈ 2), e.g.
+# `tests sanitize`, then `bench profile`, then `table1`. Each phase runs under its own time limit so one that hangs cannot eat
 # the others'. GoogleTest, Google Benchmark and OpenBLAS are unpacked into /tmp/deps (never
 # into /). Logs and results go to $OUT, which the device tool brings back.
 set -uo pipefail
@@ -21,7 +22,7 @@ summary=$out/summary.txt
 note() { echo "$*" | tee -a "$summary"; }
 
 phases=("$@")
-[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench)
+[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1)
 wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 
 # --- dependencies: what Debian's postinst scripts would do, under /tmp/deps -------------
@@ -60,6 +61,16 @@ run_logged() {  # run_logged SECONDS LOG COMMAND...
   return $status
 }
 
+# The Python package in a venv that sees the machine's PyTorch, CuPy and JAX.
+python_package() {
+  [[ -x /tmp/venv/bin/python ]] && /tmp/venv/bin/python -c "import alphareq" 2>/dev/null && return 0
+  python3 -m venv --system-site-packages /tmp/venv > /dev/null 2>&1
+  { /tmp/venv/bin/pip install --no-index --find-links .deps/wheels scikit-build-core nanobind pytest &&
+    /tmp/venv/bin/pip install --no-index --no-build-isolation -C build-dir=build-python-sm90 \
+      -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr . ; } \
+    > "$out/pip.log" 2>&1 || { note "pip install failed:"; tail -n 30 "$out/pip.log"; }
+}
+
 if wants tests; then
   run_logged 240 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
   note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log")"
@@ -70,11 +81,7 @@ if wants tests; then
   note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log")"
 
   # The Python package on the GPU: CUDA tensors read in place, CuPy, JAX, LayerMonitor.
-  python3 -m venv --system-site-packages /tmp/venv > /dev/null 2>&1
-  { /tmp/venv/bin/pip install --no-index --find-links .deps/wheels scikit-build-core nanobind pytest &&
-    /tmp/venv/bin/pip install --no-index --no-build-isolation -C build-dir=build-python-sm90 \
-      -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr . ; } \
-    > "$out/pip.log" 2>&1 || { note "pip install failed:"; tail -n 30 "$out/pip.log"; }
+  python_package
   ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 300 "$out/pytest.log" \
     /tmp/venv/bin/python -m pytest tests/python -q -rs
   note "pytest: $(tail -n 1 "$out/pytest.log")"
@@ -100,21 +107,24 @@ if wants bench; then
   run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
   grep -E "median|TIMED" "$out/bench_cuda.txt" | head -n 80
-  if [[ -f bench/torch_pipeline.py ]]; then
-    run_logged 240 "$out/torch_pipeline.md" /tmp/venv/bin/python bench/torch_pipeline.py --device cuda \
-      --json "$out/torch_pipeline.json"
-    cat "$out/torch_pipeline.md"
-  fi
+  # What a PyTorch user would write instead, beside alphareq.alpha on the same tensors.
+  python_package
+  run_logged 300 "$out/torch_pipeline.md" /tmp/venv/bin/python bench/torch_pipeline.py --device cuda \
+    --json "$out/torch_pipeline.json"
+  cat "$out/torch_pipeline.md"
   run_logged 120 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
   grep median "$out/bench_cpu.txt"
+fi
+
+if wants table1; then
+  python_package
   run_logged 300 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
   cat "$out/table1_cuda.md"
-  if [[ -f bench/torch_probe.py ]]; then
-    run_logged 240 "$out/torch_probe.md" /tmp/venv/bin/python bench/torch_probe.py --device cuda \
-      --json "$out/torch_probe.json"
-    cat "$out/torch_probe.md"
-  fi
+  # A plain PyTorch probe loop against `alphareq probe` on the same device-resident data.
+  run_logged 240 "$out/torch_probe.md" /tmp/venv/bin/python bench/torch_probe.py --device cuda \
+    --alphareq-cli build-sm90/alphareq --json "$out/torch_probe.json"
+  cat "$out/torch_probe.md"
   run_logged 240 "$out/table1_cpu.md" build-sm90/alphareq table1 --backend cpu --quiet --repeats 1
   cat "$out/table1_cpu.md"
 fi
