@@ -11,9 +11,10 @@
 #         all       tests sanitize bench table1
 # The device tool limits a command to 10 minutes: give each call the phases that fit
 # (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 5; table1 ≈ 5; profile ≈ 2), e.g.
-# `tests sanitize`, then `bench profile`, then `table1`. Each phase runs under its own time limit so one that hangs cannot eat
-# the others'. GoogleTest, Google Benchmark and OpenBLAS are unpacked into /tmp/deps (never
-# into /). Logs and results go to $OUT, which the device tool brings back.
+# `tests sanitize`, then `bench profile`, then `table1`. Each phase runs under its own time
+# limit, so one that hangs cannot eat the others'. GoogleTest, Google Benchmark and OpenBLAS
+# are unpacked into /tmp/deps (never into /). Logs and results go to $OUT, which the device
+# tool brings back; $OUT/summary.txt has one line per step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/out}
