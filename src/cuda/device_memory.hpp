@@ -133,19 +133,27 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
-/// Makes `device` current for a scope and restores the caller's device afterwards.
+/// Makes `device` current for a scope and restores the caller's device afterwards. Touches
+/// nothing when `device` is current already: setting device 0 back on a thread that never
+/// chose one would create a context there (hundreds of MB on GPU 0).
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device) {
     ALPHAREQ_CUDA_TRY(cudaGetDevice(&previous_));
-    if (device != previous_) ALPHAREQ_CUDA_TRY(cudaSetDevice(device));
+    if (device != previous_) {
+      ALPHAREQ_CUDA_TRY(cudaSetDevice(device));
+      changed_ = true;
+    }
   }
-  ~DeviceGuard() { cudaSetDevice(previous_); }
+  ~DeviceGuard() {
+    if (changed_) cudaSetDevice(previous_);
+  }
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
   int previous_ = 0;
+  bool changed_ = false;
 };
 
 }  // namespace alphareq::cuda

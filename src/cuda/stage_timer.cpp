@@ -26,7 +26,10 @@ void StageTimer::collect(bool wait) {
     Piece& piece = *pending_.front();
     if (!wait) {
       const cudaError_t status = cudaEventQuery(piece.stop.get());
-      if (status == cudaErrorNotReady) return;
+      if (status == cudaErrorNotReady) {
+        cudaGetLastError();  // not an error: it must not surface at the next launch check
+        return;
+      }
       ALPHAREQ_CUDA_TRY(status);
     }
     finished_ms_ += elapsed_ms(piece.start, piece.stop);

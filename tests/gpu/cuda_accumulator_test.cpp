@@ -289,8 +289,8 @@ INSTANTIATE_TEST_SUITE_P(
 class CudaHostBatches
     : public ::testing::TestWithParam<std::tuple<DType, std::tuple<std::int64_t, std::int64_t>>> {};
 
-// Batches large enough to span several staging chunks (the larger shapes hold over 100 MB
-// of float64, several times any reasonable staging buffer); the host buffer is overwritten
+// Batches from within one staging chunk (32 MiB) to several (the larger shapes hold over
+// 100 MB of float64: four chunks, so both slots are reused); the host buffer is overwritten
 // with NaN as soon as each add_batch returns.
 TEST_P(CudaHostBatches, SpanningSeveralStagingChunksMatchCpuBackend) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
@@ -324,11 +324,12 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // Page-locked host batches skip the packing and are copied straight from the caller's
-// memory: contiguous and strided (NaN padding around the view), spanning several staging
-// chunks, and the memory scribbled over with NaN as soon as add_batch returns.
+// memory: contiguous and strided (NaN padding around the view), over four staging chunks
+// (of 32 MiB / (8 · 96) = 43690 rows) so that both device slots are reused, and the memory
+// scribbled over with NaN as soon as add_batch returns.
 TEST(CudaHostBatches, PageLockedBatchesAreCopiedDirectlyAndMayBeReusedOnReturn) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 60000, d = 96, stride = 101, first_column = 3;
+  constexpr std::int64_t n = 140000, d = 96, stride = 101, first_column = 3;
   const auto x = random_matrix(n, d, 67, 2.0, 1.5);
   const auto wide = nan_padded(x, n, d, stride, first_column);
   test::PinnedBuffer contiguous(x.size() * sizeof(double)), strided(wide.size() * sizeof(double));
