@@ -1,6 +1,7 @@
 #include "batch_conversion.cuh"
 
 #include "cuda/cuda_check.hpp"
+#include "float32_scaling.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -25,17 +26,48 @@ template <typename In, typename Out>
 __global__ void shift_and_convert_kernel(const In* __restrict__ src, std::int64_t rows,
                                          std::int64_t cols, std::int64_t row_stride,
                                          const double* __restrict__ shift, Out* __restrict__ dst,
-                                         unsigned long long* first_bad, std::int64_t first_row) {
+                                         unsigned long long* first_bad, std::int64_t first_row,
+                                         int* largest_exponent) {
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const double offset = shift[c];
+  int largest = kNoExponent;
   for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const double x = to_double(src[r * row_stride + c]);
     if (!isfinite(x)) {
       atomicMin(first_bad + (isnan(x) ? 0 : 1),
                 static_cast<unsigned long long>((first_row + r) * cols + c));
     }
-    dst[r * cols + c] = static_cast<Out>(x - offset);
+    const double centred = x - offset;
+    if (largest_exponent != nullptr && centred != 0.0 && isfinite(centred)) {
+      int exponent = 0;
+      frexp(centred, &exponent);
+      largest = exponent > largest ? exponent : largest;
+    }
+    dst[r * cols + c] = static_cast<Out>(centred);
+  }
+  // One atomic per thread at most, and none once another thread of the column has raised the
+  // slot as high: the maximum does not depend on the order.
+  if (largest_exponent != nullptr && largest != kNoExponent &&
+      largest > *static_cast<volatile int*>(largest_exponent + c)) {
+    atomicMax(largest_exponent + c, largest);
+  }
+}
+
+template <typename In>
+__global__ void rescale_float32_columns_kernel(const In* __restrict__ src, std::int64_t rows,
+                                               std::int64_t cols, std::int64_t row_stride,
+                                               const double* __restrict__ shift,
+                                               const int* __restrict__ largest_exponent,
+                                               float* __restrict__ dst) {
+  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  const int exponent = float32_scale_exponent(largest_exponent[c]);
+  if (exponent == 0) return;  // the column is within range: already right
+  const double offset = shift[c];
+  for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const double centred = to_double(src[r * row_stride + c]) - offset;
+    dst[r * cols + c] = static_cast<float>(ldexp(centred, -exponent));
   }
 }
 
@@ -56,15 +88,30 @@ unsigned int column_blocks(std::int64_t cols) {
   return static_cast<unsigned int>((cols + kThreads - 1) / kThreads);
 }
 
+// Enough rows in flight to fill the device; each block loops over its share of rows.
+dim3 batch_grid(std::int64_t rows, std::int64_t cols) {
+  return dim3(column_blocks(cols), static_cast<unsigned int>(std::min<std::int64_t>(rows, 4096)));
+}
+
 template <typename In, typename Out>
 void launch_typed(const void* src, std::int64_t rows, std::int64_t cols, std::int64_t row_stride,
                   const double* shift, Out* dst, unsigned long long* first_bad,
-                  std::int64_t first_row, cudaStream_t stream) {
-  // Enough rows in flight to fill the device; each block loops over its share of rows.
-  const unsigned int row_blocks = static_cast<unsigned int>(std::min<std::int64_t>(rows, 4096));
-  const dim3 grid(column_blocks(cols), row_blocks);
-  shift_and_convert_kernel<In, Out><<<grid, kThreads, 0, stream>>>(
-      static_cast<const In*>(src), rows, cols, row_stride, shift, dst, first_bad, first_row);
+                  std::int64_t first_row, cudaStream_t stream, int* largest_exponent) {
+  shift_and_convert_kernel<In, Out><<<batch_grid(rows, cols), kThreads, 0, stream>>>(
+      static_cast<const In*>(src), rows, cols, row_stride, shift, dst, first_bad, first_row,
+      largest_exponent);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template <typename In>
+void launch_rescale_typed(const void* src, std::int64_t rows, std::int64_t cols,
+                          std::int64_t row_stride, const double* shift,
+                          const int* largest_exponent, float* dst, cudaStream_t stream) {
+  // Almost always every thread returns at once (no column out of range): a small grid keeps
+  // that launch cheap; the rare rescale then loops over more rows per block.
+  const dim3 grid(column_blocks(cols), static_cast<unsigned int>(std::min<std::int64_t>(rows, 128)));
+  rescale_float32_columns_kernel<In><<<grid, kThreads, 0, stream>>>(
+      static_cast<const In*>(src), rows, cols, row_stride, shift, largest_exponent, dst);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -74,26 +121,48 @@ template <typename Out>
 void launch_shift_and_convert(const void* src, DType dtype, std::int64_t rows, std::int64_t cols,
                               std::int64_t row_stride, const double* shift, Out* dst,
                               unsigned long long* first_bad, std::int64_t first_row,
-                              cudaStream_t stream) {
+                              cudaStream_t stream, int* largest_exponent) {
   switch (dtype) {
     case DType::float16:
-      return launch_typed<__half, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row, stream);
+      return launch_typed<__half, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row,
+                                       stream, largest_exponent);
     case DType::bfloat16:
       return launch_typed<__nv_bfloat16, Out>(src, rows, cols, row_stride, shift, dst, first_bad,
-                                              first_row, stream);
+                                              first_row, stream, largest_exponent);
     case DType::float32:
-      return launch_typed<float, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row, stream);
+      return launch_typed<float, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row,
+                                      stream, largest_exponent);
     case DType::float64:
-      return launch_typed<double, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row, stream);
+      return launch_typed<double, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row,
+                                       stream, largest_exponent);
   }
 }
 
 template void launch_shift_and_convert<float>(const void*, DType, std::int64_t, std::int64_t,
                                               std::int64_t, const double*, float*,
-                                              unsigned long long*, std::int64_t, cudaStream_t);
+                                              unsigned long long*, std::int64_t, cudaStream_t,
+                                              int*);
 template void launch_shift_and_convert<double>(const void*, DType, std::int64_t, std::int64_t,
                                                std::int64_t, const double*, double*,
-                                               unsigned long long*, std::int64_t, cudaStream_t);
+                                               unsigned long long*, std::int64_t, cudaStream_t,
+                                               int*);
+
+void launch_rescale_float32_columns(const void* src, DType dtype, std::int64_t rows,
+                                    std::int64_t cols, std::int64_t row_stride,
+                                    const double* shift, const int* largest_exponent, float* dst,
+                                    cudaStream_t stream) {
+  switch (dtype) {
+    case DType::float16:
+      return launch_rescale_typed<__half>(src, rows, cols, row_stride, shift, largest_exponent, dst, stream);
+    case DType::bfloat16:
+      return launch_rescale_typed<__nv_bfloat16>(src, rows, cols, row_stride, shift, largest_exponent,
+                                                 dst, stream);
+    case DType::float32:
+      return launch_rescale_typed<float>(src, rows, cols, row_stride, shift, largest_exponent, dst, stream);
+    case DType::float64:
+      return launch_rescale_typed<double>(src, rows, cols, row_stride, shift, largest_exponent, dst, stream);
+  }
+}
 
 void launch_shift_from_first_row(const void* src, DType dtype, std::int64_t cols, double* shift,
                                  cudaStream_t stream) {

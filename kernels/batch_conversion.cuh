@@ -18,11 +18,23 @@ constexpr unsigned long long kNoBadElement = ~0ULL;
 /// src is a row-major view of `dtype` with `row_stride` elements between rows. Each NaN
 /// lowers first_bad[0], each ±Inf first_bad[1], to its flat index (first_row + r) · cols + c,
 /// so after any number of batches they hold the first of each in row-major order.
+/// `largest_exponent` (float output only; may be null): per column, raised to the largest
+/// frexp exponent of the finite nonzero |src − shift| (set it to kNoExponent bytes first);
+/// launch_rescale_float32_columns then scales the columns that need it
+/// (kernels/float32_scaling.cuh). Order-independent (a maximum), hence deterministic.
 template <typename Out>
 void launch_shift_and_convert(const void* src, DType dtype, std::int64_t rows, std::int64_t cols,
                               std::int64_t row_stride, const double* shift, Out* dst,
                               unsigned long long* first_bad, std::int64_t first_row,
-                              cudaStream_t stream);
+                              cudaStream_t stream, int* largest_exponent = nullptr);
+
+/// After launch_shift_and_convert<float> with `largest_exponent`: the columns whose extent
+/// is outside float32's safe range for products are converted again as
+/// (src − shift) · 2^-e (e = float32_scale_exponent); the others are left as they are.
+void launch_rescale_float32_columns(const void* src, DType dtype, std::int64_t rows,
+                                    std::int64_t cols, std::int64_t row_stride,
+                                    const double* shift, const int* largest_exponent, float* dst,
+                                    cudaStream_t stream);
 
 /// shift[c] = src[0, c] as float64: the offset every later sample is centred on. Any one
 /// sample is a valid shift for the shifted-data algorithm; its error factor is

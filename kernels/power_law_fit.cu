@@ -35,12 +35,13 @@ __device__ Sums3 block_sum(Sums3 value, typename BlockReduce3::TempStorage& stor
   return result;
 }
 
+// The fit of one spectrum by the whole block; every thread must call it. `residuals` may
+// be null (the bootstrap's replicates need only α).
 template <typename T>
-__global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long dim,
-                                     long long sample_count, long long first_rank,
-                                     long long requested_last, int residual_method,
-                                     double* __restrict__ residuals,
-                                     DeviceFitResult* __restrict__ result) {
+__device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
+                             long long sample_count, long long first_rank, long long requested_last,
+                             int residual_method, double* __restrict__ residuals,
+                             DeviceFitResult* __restrict__ result) {
   __shared__ typename BlockReduce3::TempStorage storage;
   __shared__ typename BlockReduceCount::TempStorage count_storage;
   __shared__ Sums3 broadcast;
@@ -49,7 +50,10 @@ __global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long 
   // λ at 1-based rank i.
   const auto lambda = [&](long long rank) { return static_cast<double>(ascending[dim - rank]); };
   const double largest = lambda(1);
-  const double threshold = largest * static_cast<double>(dim) * DBL_EPSILON;
+  // ε of the solver's precision: a float32 solver leaves rounding noise near 1e-7 · λ_1,
+  // which float64's ε would count as rank.
+  const double epsilon = sizeof(T) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON;
+  const double threshold = largest * static_cast<double>(dim) * epsilon;
 
   // Eigenvalues are sorted, so those above the threshold are exactly ranks 1..count.
   long long local = 0;
@@ -102,7 +106,7 @@ __global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long 
     for (long long rank = first_rank + threadIdx.x; rank <= last_rank; rank += blockDim.x) {
       const double residual = log(lambda(rank)) - (intercept + slope * log(static_cast<double>(rank)));
       residual_ss.a += weight(rank) * residual * residual;
-      if (method == residual_method) residuals[rank - first_rank] = residual;
+      if (method == residual_method && residuals != nullptr) residuals[rank - first_rank] = residual;
     }
     const double ss_res = block_sum(residual_ss, storage, broadcast).a;
     if (threadIdx.x == 0) {
@@ -112,6 +116,31 @@ __global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long 
       result->intercept[method] = intercept;
       result->r2[method] = second.c > rounding_ss ? 1.0 - ss_res / second.c : 1.0;
     }
+  }
+}
+
+template <typename T>
+__global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long dim,
+                                     long long sample_count, long long first_rank,
+                                     long long requested_last, int residual_method,
+                                     double* __restrict__ residuals,
+                                     DeviceFitResult* __restrict__ result) {
+  fit_spectrum(ascending, dim, sample_count, first_rank, requested_last, residual_method,
+               residuals, result);
+}
+
+// Block b fits spectrum b (a grid-stride loop over spectra beyond the grid). The loop
+// bound is uniform across the block, as fit_spectrum's barriers require.
+template <typename T>
+__global__ void power_law_fit_batched_kernel(const T* __restrict__ ascending, long long dim,
+                                             long long batch,
+                                             const unsigned long long* __restrict__ sample_counts,
+                                             long long first_rank, long long requested_last,
+                                             DeviceFitResult* __restrict__ results) {
+  for (long long b = blockIdx.x; b < batch; b += gridDim.x) {
+    fit_spectrum(ascending + b * dim, dim, static_cast<long long>(sample_counts[b]), first_rank,
+                 requested_last, 0, static_cast<double*>(nullptr), results + b);
+    __syncthreads();  // the shared storage is reused by the next spectrum
   }
 }
 
@@ -132,5 +161,25 @@ template void launch_power_law_fit<float>(const float*, std::int64_t, std::int64
                                           std::int64_t, int, double*, DeviceFitResult*, cudaStream_t);
 template void launch_power_law_fit<double>(const double*, std::int64_t, std::int64_t, std::int64_t,
                                            std::int64_t, int, double*, DeviceFitResult*, cudaStream_t);
+
+template <typename T>
+void launch_power_law_fit_batched(const T* eigenvalues_ascending, std::int64_t dim,
+                                  std::int64_t batch, const unsigned long long* sample_counts,
+                                  std::int64_t first_rank, std::int64_t last_rank,
+                                  DeviceFitResult* results, cudaStream_t stream) {
+  if (batch < 1) return;
+  constexpr std::int64_t kMaxBlocks = 65535;
+  const unsigned int blocks = static_cast<unsigned int>(batch < kMaxBlocks ? batch : kMaxBlocks);
+  power_law_fit_batched_kernel<T><<<blocks, kThreads, 0, stream>>>(
+      eigenvalues_ascending, dim, batch, sample_counts, first_rank, last_rank, results);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template void launch_power_law_fit_batched<float>(const float*, std::int64_t, std::int64_t,
+                                                  const unsigned long long*, std::int64_t,
+                                                  std::int64_t, DeviceFitResult*, cudaStream_t);
+template void launch_power_law_fit_batched<double>(const double*, std::int64_t, std::int64_t,
+                                                   const unsigned long long*, std::int64_t,
+                                                   std::int64_t, DeviceFitResult*, cudaStream_t);
 
 }  // namespace alphareq::kernels

@@ -16,7 +16,7 @@ struct DeviceFitResult {
   long long first_rank;      ///< window used (1-based, inclusive)
   long long last_rank;
   long long positive_count;  ///< eigenvalues above λ_1 · D · ε
-  double zero_threshold;     ///< λ_1 · D · ε
+  double zero_threshold;     ///< λ_1 · D · ε, ε of the eigenvalues' type (float or double)
   int fitted;                ///< 0 when the window held fewer than 3 ranks (nothing fitted)
 };
 
@@ -30,5 +30,15 @@ void launch_power_law_fit(const T* eigenvalues_ascending, std::int64_t dim,
                           std::int64_t sample_count, std::int64_t first_rank,
                           std::int64_t last_rank, int residual_method, double* residuals,
                           DeviceFitResult* result, cudaStream_t stream);
+
+/// The same fit of `batch` spectra in one launch (the bootstrap's replicates): spectrum b
+/// is eigenvalues_ascending[b · dim, (b + 1) · dim), its sample count sample_counts[b]
+/// (device memory), its result results[b]; the same window and clipping rules, both
+/// methods, no residuals. One block per spectrum.
+template <typename T>
+void launch_power_law_fit_batched(const T* eigenvalues_ascending, std::int64_t dim,
+                                  std::int64_t batch, const unsigned long long* sample_counts,
+                                  std::int64_t first_rank, std::int64_t last_rank,
+                                  DeviceFitResult* results, cudaStream_t stream);
 
 }  // namespace alphareq::kernels

@@ -67,6 +67,24 @@ struct AccumulatorOptions {
   /// accumulators on one stream; it must outlive the accumulator. nullptr: the accumulator
   /// creates its own non-blocking stream. Ignored by the CPU backend.
   void* stream = nullptr;
+  /// Bit-identical results run to run. With the same input (the same batches, in the same
+  /// order and sizes), the same options, the same GPU model and SM count (a MIG slice has
+  /// fewer SMs), driver and cuBLAS/cuSOLVER versions, the CUDA backend then gives
+  /// bit-identical count, mean, covariance, eigenvalues and α, whatever else runs on the
+  /// device (other accumulators, on other streams or threads, included). How: cuBLAS
+  /// promises identical bits only while one stream is active, because concurrent streams
+  /// share its default workspace pool and it may then pick other kernels; a deterministic
+  /// accumulator gives its cuBLAS handle a workspace of its own (cublasSetWorkspace, so
+  /// neither other streams nor CUBLAS_WORKSPACE_CONFIG matter), forbids cuBLAS atomics
+  /// (CUBLAS_ATOMICS_NOT_ALLOWED, also the default), sets CUSOLVER_DETERMINISTIC_RESULTS
+  /// on its cuSOLVER handle, and ignores ALPHAREQ_CUDA_PRODUCT (SYRK and GEMM round
+  /// differently). Cost: one more device buffer per accumulator, cuBLAS's recommended
+  /// workspace (32 MiB on Hopper and later, 4 MiB before); no slowdown is expected, since
+  /// the library's own kernels use no order-dependent atomics and the defaults already
+  /// avoid cuBLAS's. Bits still differ between GPU models, library versions and precisions,
+  /// and from the CPU backend's. The CPU backend is deterministic always (for a fixed
+  /// OpenBLAS thread count) and accepts the option without effect.
+  bool deterministic = false;
 };
 
 /// True when this build has the CUDA backend and a CUDA device can be used. Otherwise
@@ -85,9 +103,11 @@ bool cuda_available(std::string* why = nullptr);
 /// stay accurate when the mean is many orders of magnitude above the spread.
 ///
 /// Errors: bad shapes, widths, dtypes and memory spaces are refused before anything
-/// changes. NaN/Inf: the CPU backend refuses the batch and keeps its state; the CUDA
-/// backend finds them on the device and reports them (same message) from the next call
-/// that returns results, after which the accumulator gives no results.
+/// changes. NaN/Inf, and features so large that the covariance would overflow float64
+/// (beyond about 1e150): the CPU backend refuses the batch and keeps its state; the CUDA
+/// backend finds them on the device and reports them (same words) from the next call that
+/// returns results, after which the accumulator gives no results. A merge that would
+/// overflow is refused by both, leaving the target unchanged.
 ///
 /// Thread safety: distinct accumulators may be used from different threads at once; one
 /// accumulator must not be used from two threads at once without external locking. No call

@@ -27,7 +27,9 @@ struct AlphaOptions {
   Normalization normalization = Normalization::by_n;
   FitOptions fit;
   /// Resampling is the Poisson bootstrap (each sample enters each resample k ~ Poisson(1)
-  /// times), the streaming form of drawing n with replacement. Host features only.
+  /// times), the streaming form of drawing n with replacement. On the CUDA backend the
+  /// replicates accumulate on the GPU as a batch (device views included); on the CPU,
+  /// host float32/float64 features.
   BootstrapOptions bootstrap;
 };
 

@@ -104,6 +104,11 @@ typedef struct alphareq_accumulator_options {
   int32_t precision; /**< alphareq_precision */
   int32_t solver;    /**< alphareq_solver_precision */
   int32_t device;    /**< CUDA device ordinal; -1: the device current on the calling thread */
+  /** 1: bit-identical results run to run on the CUDA backend too (same input, options, GPU
+   *  model, driver and toolkit), even beside other work on the device; costs one 32 MiB
+   *  cuBLAS workspace per accumulator (see AccumulatorOptions::deterministic). The CPU
+   *  backend is deterministic always. 0 (default) or 1. */
+  int32_t deterministic;
 } alphareq_accumulator_options;
 
 /** The window and method of the fit. Start from alphareq_fit_options_default(). */

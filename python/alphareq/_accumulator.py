@@ -48,7 +48,9 @@ class Accumulator:
     present, else the CPU), ``"cpu"`` or ``"cuda"``. ``precision`` ("float64", "float32",
     "tf32") is that of each batch's product (the running sum is float64 always); ``solver``
     ("float64", "float32") that of the eigensolver; ``device`` the CUDA device (default:
-    the current one).
+    the current one). ``deterministic=True`` makes the CUDA backend bit-identical run to run
+    (same input, options, GPU model, driver and toolkit), even beside other work on the
+    device, for one 32 MiB cuBLAS workspace per accumulator; the CPU backend always is.
 
     Batches are (n, d) arrays — or (n, ...) arrays read as (n, prod(...)) — from NumPy,
     PyTorch, CuPy, JAX or anything with ``__dlpack__`` or an array interface, read in place.
@@ -60,12 +62,13 @@ class Accumulator:
     """
 
     def __init__(self, d: int, backend: str = "auto", *, precision: str = "float64",
-                 solver: str = "float64", device: Any = None) -> None:
+                 solver: str = "float64", device: Any = None, deterministic: bool = False) -> None:
         try:
             dim = operator.index(d)
         except TypeError:
             raise TypeError(f"d: expected the number of features (an int), got {type(d).__name__}") from None
-        self._impl = _ext.Accumulator(dim, str(backend), str(precision), str(solver), _device_ordinal(device))
+        self._impl = _ext.Accumulator(dim, str(backend), str(precision), str(solver), _device_ordinal(device),
+                                      bool(deterministic))
 
     @classmethod
     def _wrap(cls, impl: Any) -> "Accumulator":
@@ -165,28 +168,29 @@ class Accumulator:
 
 def alpha(x: Any, first: int = 11, last: int = 100, method: str = "weighted", backend: str = "auto",
           *, normalization: str = "n", precision: str = "float64", solver: str = "float64",
-          stream: Any = None) -> Report:
+          stream: Any = None, deterministic: bool = False) -> Report:
     """α of the features `x`: an (n, D) array (or (n, ...) read as (n, prod(...))), read
     in place on its own device, or the path of a .npy file (streamed as the command-line
     tool streams it). See Accumulator for the options and what raises."""
     if isinstance(x, (str, os.PathLike)):
         return alpha_npy(x, first, last, method, backend, normalization=normalization,
-                         precision=precision, solver=solver)
+                         precision=precision, solver=solver, deterministic=deterministic)
     with batch_view(x, stream=stream, what="x") as view:
         device = view.device if view.on_device and view.device >= 0 else None
-        accumulator = Accumulator(view.cols, backend, precision=precision, solver=solver, device=device)
+        accumulator = Accumulator(view.cols, backend, precision=precision, solver=solver, device=device,
+                                  deterministic=deterministic)
         accumulator._add_view(view)
     return accumulator.report(first, last, method, normalization=normalization)
 
 
 def alpha_npy(path: PathLike, first: int = 11, last: int = 100, method: str = "weighted",
               backend: str = "auto", *, normalization: str = "n", precision: str = "float64",
-              solver: str = "float64", device: Any = None) -> Report:
+              solver: str = "float64", device: Any = None, deterministic: bool = False) -> Report:
     """α of a float32/float64 .npy file (either byte order, C or Fortran order), streamed
     in chunks so that files larger than memory work. Raises alphareq.FileError (an OSError
     and a ValueError) naming the file for an unreadable or invalid file."""
     return Report._from_dict(
         _ext.compute_alpha_npy(os.fspath(path), str(backend), str(precision), str(solver),
                                _device_ordinal(device), operator.index(first), operator.index(last),
-                               str(method), str(normalization))
+                               str(method), str(normalization), bool(deterministic))
     )

@@ -59,7 +59,7 @@ class LayerMonitor:
         backend: ``"auto"`` (default) accumulates where each activation lives — the CUDA
             backend on the tensor's device for CUDA tensors, the CPU for CPU tensors;
             ``"cpu"`` or ``"cuda"`` force one.
-        precision, solver: as for :class:`alphareq.Accumulator`.
+        precision, solver, deterministic: as for :class:`alphareq.Accumulator`.
         transform: optional callable applied to each (detached) output before it is
             flattened, e.g. ``lambda y: y.mean(dim=(2, 3))`` to pool a convolution's
             spatial dimensions (the D × D covariance of a flattened feature map can be
@@ -75,6 +75,7 @@ class LayerMonitor:
 
     def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
                  backend: str = "auto", precision: str = "float64", solver: str = "float64",
+                 deterministic: bool = False,
                  transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
                  first: int = 11, last: int = 100, method: str = "weighted",
                  normalization: str = "n") -> None:
@@ -101,6 +102,7 @@ class LayerMonitor:
         self.backend = backend
         self.precision = precision
         self.solver = solver
+        self.deterministic = deterministic
         self.transform = transform
         self.first, self.last, self.method, self.normalization = first, last, method, normalization
         #: The accumulator of each layer that has seen at least one batch.
@@ -145,7 +147,8 @@ class LayerMonitor:
         if backend == "auto":
             backend = "cuda" if x.is_cuda else "cpu"
         device = x.device.index if (x.is_cuda and backend == "cuda") else None
-        return Accumulator(x.shape[1], backend, precision=self.precision, solver=self.solver, device=device)
+        return Accumulator(x.shape[1], backend, precision=self.precision, solver=self.solver, device=device,
+                           deterministic=self.deterministic)
 
     def report(self, first: Optional[int] = None, last: Optional[int] = None,
                method: Optional[str] = None, *, normalization: Optional[str] = None) -> Dict[str, Report]:

@@ -49,8 +49,8 @@ int resolve_cuda_device(int requested) {
 class Accumulator {
  public:
   Accumulator(std::int64_t dim, const std::string& backend, const std::string& precision,
-              const std::string& solver, int device)
-      : impl_(dim, make_options(backend, precision, solver, device)) {
+              const std::string& solver, int device, bool deterministic)
+      : impl_(dim, make_options(backend, precision, solver, device, deterministic)) {
     device_ = impl_.backend() == Backend::cuda ? resolve_cuda_device(device) : -1;
   }
 
@@ -144,12 +144,13 @@ class Accumulator {
 
  private:
   static AccumulatorOptions make_options(const std::string& backend, const std::string& precision,
-                                         const std::string& solver, int device) {
+                                         const std::string& solver, int device, bool deterministic) {
     AccumulatorOptions options;
     options.backend = parse_backend(backend);
     options.precision = parse_precision(precision);
     options.solver = parse_solver(solver);
     options.device = device;
+    options.deterministic = deterministic;
     return options;
   }
 
@@ -169,9 +170,10 @@ class Accumulator {
 void bind_accumulator(nb::module_& module) {
   nb::class_<Accumulator>(module, "Accumulator", "Streaming covariance accumulator (internal).")
       .def(
-          nb::init<std::int64_t, const std::string&, const std::string&, const std::string&, int>(),
+          nb::init<std::int64_t, const std::string&, const std::string&, const std::string&, int,
+                   bool>(),
           nb::arg("dim"), nb::arg("backend"), nb::arg("precision"), nb::arg("solver"),
-          nb::arg("device"))
+          nb::arg("device"), nb::arg("deterministic") = false)
       .def("copy", [](const Accumulator& self) { return new Accumulator(self); })
       .def("add", &Accumulator::add, nb::arg("data"), nb::arg("dtype"), nb::arg("rows"),
            nb::arg("cols"), nb::arg("row_stride"), nb::arg("on_device"), nb::arg("stream"))

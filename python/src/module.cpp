@@ -120,12 +120,14 @@ void translate_exception(const std::exception_ptr& pointer, void*) {
 nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& backend,
                                    const std::string& precision, const std::string& solver,
                                    int device, std::int64_t first_rank, std::int64_t last_rank,
-                                   const std::string& method, const std::string& normalization) {
+                                   const std::string& method, const std::string& normalization,
+                                   bool deterministic) {
   AlphaOptions options;
   options.accumulator.backend = parse_backend(backend);
   options.accumulator.precision = parse_precision(precision);
   options.accumulator.solver = parse_solver(solver);
   options.accumulator.device = device;
+  options.accumulator.deterministic = deterministic;
   options.fit = make_fit_options(first_rank, last_rank, method);
   options.normalization = parse_normalization(normalization);
   AlphaReport report;
@@ -181,7 +183,8 @@ NB_MODULE(_alphareq, m) {
 
   m.def("compute_alpha_npy", &compute_alpha_npy_binding, nb::arg("path"), nb::arg("backend"),
         nb::arg("precision"), nb::arg("solver"), nb::arg("device"), nb::arg("first_rank"),
-        nb::arg("last_rank"), nb::arg("method"), nb::arg("normalization"));
+        nb::arg("last_rank"), nb::arg("method"), nb::arg("normalization"),
+        nb::arg("deterministic") = false);
   m.def("cuda_available", &cuda_available_binding,
         "(available, reason): whether the CUDA backend is built and a device can be used.");
   m.def("current_cuda_device", &current_cuda_device,

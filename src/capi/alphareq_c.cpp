@@ -109,6 +109,11 @@ alphareq::AccumulatorOptions to_options(const alphareq_accumulator_options* opti
                                     std::to_string(options->solver));
   }
   result.device = options->device;
+  if (options->deterministic != 0 && options->deterministic != 1) {
+    throw alphareq::invalid_input("options.deterministic: expected 0 or 1, got " +
+                                  std::to_string(options->deterministic));
+  }
+  result.deterministic = options->deterministic == 1;
   return result;
 }
 
@@ -230,7 +235,7 @@ alphareq_status alphareq_cuda_available(int* available) {
 
 alphareq_accumulator_options alphareq_accumulator_options_default(void) {
   return alphareq_accumulator_options{ALPHAREQ_BACKEND_AUTO, ALPHAREQ_PRECISION_FLOAT64,
-                                      ALPHAREQ_SOLVER_FLOAT64, -1};
+                                      ALPHAREQ_SOLVER_FLOAT64, -1, 0};
 }
 
 alphareq_fit_options alphareq_fit_options_default(void) {

@@ -70,8 +70,8 @@ bool apply_demo_option(SyntheticSpec& demo, const std::string& option, const std
 }
 
 bool is_flag(const std::string& option) {
-  return option == "--json" || option == "--quiet" || option == "--help" || option == "-h" ||
-         option == "--version";
+  return option == "--json" || option == "--quiet" || option == "--deterministic" ||
+         option == "--help" || option == "-h" || option == "--version";
 }
 
 }  // namespace
@@ -92,6 +92,7 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     if (is_flag(option)) {
       if (option == "--json") parsed.json = true;
       else if (option == "--quiet") parsed.quiet = true;
+      else if (option == "--deterministic") parsed.options.accumulator.deterministic = true;
       else if (option == "--version") parsed.command = Command::version;
       else parsed.command = Command::help;
       continue;
@@ -165,6 +166,9 @@ Options:
   --normalization n|n-1  covariance divided by n (default, the paper's) or n - 1
   --precision float64|float32
                          precision of each batch's product (the running sum is float64)
+  --deterministic        bit-identical results run to run on the CUDA backend too (same
+                         input, options, GPU model, driver and toolkit), even beside other
+                         GPU work; costs a 32 MiB cuBLAS workspace. The CPU backend always is.
   --json                 print one JSON object instead of text
   --eigenvalues-out F    write all eigenvalues (descending, float64) to the .npy file F
   --plot F.svg|F.png     draw the spectrum, log-log, with the fitted line (PNG: rsvg-convert)

@@ -49,6 +49,8 @@ namespace detail {
 std::unique_ptr<AccumulatorBackend> make_accumulator_backend(std::int64_t dim,
                                                               const AccumulatorOptions& options) {
   switch (resolve_backend(options.backend)) {
+    // The CPU backend is bit-reproducible always (a fixed order of float64 operations), so
+    // options.deterministic asks nothing more of it; device and stream do not apply.
     case Backend::cpu: return std::make_unique<cpu::CpuAccumulator>(dim, options.precision);
 #ifdef ALPHAREQ_HAS_CUDA
     case Backend::cuda: return std::make_unique<cuda::CudaAccumulator>(dim, options);

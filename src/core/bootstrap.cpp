@@ -1,7 +1,11 @@
 #include "core/bootstrap.hpp"
 
+#include "core/bootstrap_draw.hpp"
+#ifdef ALPHAREQ_HAS_CUDA
+#include "cuda/cuda_bootstrap.hpp"
+#endif
+
 #include <alphareq/error.hpp>
-#include <alphareq/synthetic.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -10,21 +14,6 @@
 namespace alphareq::detail {
 namespace {
 
-// Poisson(1) by inversion: few draws, since P(k > 5) < 0.001.
-std::int64_t poisson_one(std::uint64_t seed, std::int64_t replicate, std::int64_t sample) {
-  NormalGenerator random(seed ^ (static_cast<std::uint64_t>(replicate) * 0x9E3779B97F4A7C15ULL) ^
-                         (static_cast<std::uint64_t>(sample) * 0xD1B54A32D192ED03ULL));
-  double u = random.next_uniform();
-  double p = std::exp(-1.0), cumulative = p;
-  std::int64_t k = 0;
-  while (u > cumulative && k < 64) {
-    ++k;
-    p /= static_cast<double>(k);
-    cumulative += p;
-  }
-  return k;
-}
-
 double quantile(const std::vector<double>& sorted, double q) {
   const double position = q * static_cast<double>(sorted.size() - 1);
   const std::size_t below = static_cast<std::size_t>(std::floor(position));
@@ -32,32 +21,62 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[below] + (position - static_cast<double>(below)) * (sorted[above] - sorted[below]);
 }
 
-}  // namespace
-
-BootstrapReplicates::BootstrapReplicates(std::int64_t dim, const AlphaOptions& options)
-    : options_(options) {
-  const BootstrapOptions& b = options.bootstrap;
-  if (b.resamples < 2) throw invalid_input("bootstrap: needs at least 2 resamples, got " + std::to_string(b.resamples));
-  if (!(b.confidence > 0.0 && b.confidence < 1.0)) {
-    throw invalid_input("bootstrap: confidence must be in (0, 1)");
+std::unique_ptr<BootstrapResampler> make_resampler(std::int64_t dim, const AlphaOptions& options,
+                                                   Backend backend, std::int64_t first_replicate,
+                                                   std::int64_t replicates) {
+#ifdef ALPHAREQ_HAS_CUDA
+  if (backend == Backend::cuda) {
+    return std::make_unique<cuda::CudaBootstrap>(dim, options, first_replicate, replicates);
   }
-  for (std::int64_t i = 0; i < b.resamples; ++i) replicates_.emplace_back(dim, options.accumulator);
+#endif
+  if (backend != Backend::cpu) {
+    throw backend_unavailable("bootstrap: backend " + to_string(backend) + " is not available");
+  }
+  return std::make_unique<CpuBootstrap>(dim, options, first_replicate, replicates);
 }
 
-void BootstrapReplicates::add_chunk(const MatrixView& chunk, std::int64_t first_sample) {
-  if (chunk.space != MemorySpace::host || (chunk.dtype != DType::float32 && chunk.dtype != DType::float64)) {
-    throw invalid_input("bootstrap: resampling needs float32/float64 features in host memory");
+}  // namespace
+
+void check_bootstrap_options(const BootstrapOptions& options) {
+  if (options.resamples < 2) {
+    throw invalid_input("bootstrap: needs at least 2 resamples, got " +
+                        std::to_string(options.resamples));
+  }
+  if (!(options.confidence > 0.0 && options.confidence < 1.0)) {
+    throw invalid_input("bootstrap: confidence must be in (0, 1)");
+  }
+}
+
+CpuBootstrap::CpuBootstrap(std::int64_t dim, const AlphaOptions& options,
+                           std::int64_t first_replicate, std::int64_t replicates)
+    : options_(options), first_replicate_(first_replicate) {
+  check_bootstrap_options(options.bootstrap);
+  // Whatever the caller's accumulator runs on, these replicates are CPU accumulators.
+  options_.accumulator.backend = Backend::cpu;
+  replicates_.reserve(static_cast<std::size_t>(replicates));
+  for (std::int64_t i = 0; i < replicates; ++i) replicates_.emplace_back(dim, options_.accumulator);
+}
+
+void CpuBootstrap::add_chunk(const MatrixView& chunk, std::int64_t first_sample) {
+  if (chunk.space != MemorySpace::host ||
+      (chunk.dtype != DType::float32 && chunk.dtype != DType::float64)) {
+    throw invalid_input(
+        "bootstrap: the CPU backend resamples float32/float64 features in host "
+        "memory only (device features need the CUDA backend)");
   }
   const std::int64_t d = chunk.cols;
   for (std::size_t b = 0; b < replicates_.size(); ++b) {
+    const std::uint64_t key = bootstrap_replicate_key(
+        options_.bootstrap.seed, first_replicate_ + static_cast<std::int64_t>(b));
     scratch_.clear();
     for (std::int64_t r = 0; r < chunk.rows; ++r) {
-      const std::int64_t copies = poisson_one(options_.bootstrap.seed, static_cast<std::int64_t>(b), first_sample + r);
-      for (std::int64_t k = 0; k < copies; ++k) {
+      const int copies = bootstrap_multiplicity(key, first_sample + r);
+      for (int k = 0; k < copies; ++k) {
         for (std::int64_t c = 0; c < d; ++c) {
-          scratch_.push_back(chunk.dtype == DType::float32
-                                 ? static_cast<const float*>(chunk.data)[r * chunk.row_stride + c]
-                                 : static_cast<const double*>(chunk.data)[r * chunk.row_stride + c]);
+          scratch_.push_back(
+              chunk.dtype == DType::float32
+                  ? static_cast<const float*>(chunk.data)[r * chunk.row_stride + c]
+                  : static_cast<const double*>(chunk.data)[r * chunk.row_stride + c]);
         }
       }
     }
@@ -66,25 +85,76 @@ void BootstrapReplicates::add_chunk(const MatrixView& chunk, std::int64_t first_
   }
 }
 
-void BootstrapReplicates::summarise(AlphaReport& report) const {
+std::vector<double> CpuBootstrap::replicate_alphas() {
   std::vector<double> alphas;
+  alphas.reserve(replicates_.size());
   for (const CovarianceAccumulator& replicate : replicates_) {
-    alphas.push_back(replicate.report(options_.fit, options_.normalization).fit.alpha);
+    alphas.push_back(fit_power_law(replicate.eigenvalues(options_.normalization), replicate.count(),
+                                   options_.fit)
+                         .alpha);
   }
+  return alphas;
+}
+
+BootstrapReplicates::BootstrapReplicates(std::int64_t dim, const AlphaOptions& options,
+                                         Backend backend)
+    : options_(options.bootstrap) {
+  check_bootstrap_options(options.bootstrap);
+  resampler_ = make_resampler(dim, options, backend, 0, options.bootstrap.resamples);
+}
+
+void BootstrapReplicates::add_chunk(const MatrixView& chunk, std::int64_t first_sample) {
+  resampler_->add_chunk(chunk, first_sample);
+}
+
+void BootstrapReplicates::summarise(AlphaReport& report) {
+  summarise_bootstrap(resampler_->replicate_alphas(), options_, report);
+}
+
+void bootstrap_in_memory(const MatrixView& features, const AlphaOptions& options, Backend backend,
+                         AlphaReport& report, std::int64_t max_group) {
+  check_bootstrap_options(options.bootstrap);
+  const std::int64_t resamples = options.bootstrap.resamples;
+  std::int64_t group = resamples;
+#ifdef ALPHAREQ_HAS_CUDA
+  // The features stay in memory, so replicates that do not fit on the device at once run
+  // in groups, one pass over the features each. With less than one replicate's room the
+  // resampler refuses with out_of_memory.
+  if (backend == Backend::cuda) {
+    group = std::clamp<std::int64_t>(cuda::bootstrap_replicates_fitting(features.cols, options), 1,
+                                     resamples);
+  }
+#endif
+  if (max_group > 0) group = std::min(group, max_group);
+  std::vector<double> alphas;
+  alphas.reserve(static_cast<std::size_t>(resamples));
+  for (std::int64_t first = 0; first < resamples; first += group) {
+    const std::unique_ptr<BootstrapResampler> resampler =
+        make_resampler(features.cols, options, backend, first, std::min(group, resamples - first));
+    resampler->add_chunk(features, 0);
+    const std::vector<double> part = resampler->replicate_alphas();
+    alphas.insert(alphas.end(), part.begin(), part.end());
+  }
+  summarise_bootstrap(std::move(alphas), options.bootstrap, report);
+}
+
+void summarise_bootstrap(std::vector<double> alphas, const BootstrapOptions& options,
+                         AlphaReport& report) {
   std::sort(alphas.begin(), alphas.end());
+  const double count = static_cast<double>(alphas.size());
   double mean = 0.0, variance = 0.0;
-  for (double a : alphas) mean += a / static_cast<double>(alphas.size());
-  for (double a : alphas) variance += (a - mean) * (a - mean) / static_cast<double>(alphas.size() - 1);
+  for (double a : alphas) mean += a / count;
+  for (double a : alphas) variance += (a - mean) * (a - mean) / (count - 1.0);
   FitDiagnostics& d = report.diagnostics;
   d.bootstrap_resamples = static_cast<std::int64_t>(alphas.size());
-  d.bootstrap_confidence = options_.bootstrap.confidence;
+  d.bootstrap_confidence = options.confidence;
   // The basic (reverse-percentile) interval 2α̂ − q: resamples repeat samples, which
   // spreads a sample spectrum as fewer distinct samples would and biases the resampled α
   // upwards; reflecting the quantiles around α̂ removes that bias to first order, where the
   // plain percentile interval can miss α̂ altogether.
   const double estimate = report.fit.alpha;
-  d.alpha_interval_low = 2.0 * estimate - quantile(alphas, (1.0 + options_.bootstrap.confidence) / 2.0);
-  d.alpha_interval_high = 2.0 * estimate - quantile(alphas, (1.0 - options_.bootstrap.confidence) / 2.0);
+  d.alpha_interval_low = 2.0 * estimate - quantile(alphas, (1.0 + options.confidence) / 2.0);
+  d.alpha_interval_high = 2.0 * estimate - quantile(alphas, (1.0 - options.confidence) / 2.0);
   d.alpha_standard_error = std::sqrt(variance);
   d.bootstrap_bias = mean - estimate;
 }

@@ -37,10 +37,10 @@ AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& option
   CovarianceAccumulator accumulator(features.cols, options.accumulator);
   accumulator.add_batch(features);
   AlphaReport report = accumulator.report(options.fit, options.normalization);
+  // Resampling runs where the accumulation ran: on the GPU for a CUDA accumulator (device
+  // views included), else on the CPU.
   if (options.bootstrap.resamples > 0) {
-    detail::BootstrapReplicates replicates(features.cols, options);
-    replicates.add_chunk(features, 0);
-    replicates.summarise(report);
+    detail::bootstrap_in_memory(features, options, accumulator.backend(), report);
   }
   return report;
 }
@@ -54,7 +54,9 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
   CovarianceAccumulator accumulator(reader.cols(), options.accumulator);
   std::unique_ptr<detail::BootstrapReplicates> replicates;
   if (options.bootstrap.resamples > 0) {
-    replicates = std::make_unique<detail::BootstrapReplicates>(reader.cols(), options);
+    // Built before any data is read, so a bootstrap that cannot fit fails at once.
+    replicates = std::make_unique<detail::BootstrapReplicates>(reader.cols(), options,
+                                                               accumulator.backend());
   }
   if (progress) progress(0, reader.data_bytes());
   // The try spans report() too: the CUDA backend reports NaN/Inf from there.

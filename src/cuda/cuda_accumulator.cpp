@@ -8,6 +8,7 @@
 #include <alphareq/error.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -41,13 +42,16 @@ void require_device_memory(std::int64_t dim, const AccumulatorOptions& options, 
                  + square * solver_element_size(options.solver)     // the solver's copy
                  + static_cast<double>(chunk_rows) * dim * compute_element_size(options.precision);
   if (single_precision(options.precision)) bytes += square * sizeof(float);  // batch product
+  if (options.deterministic) bytes += static_cast<double>(deterministic_cublas_workspace_bytes());
   std::size_t free_bytes = 0, total_bytes = 0;
   ALPHAREQ_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (bytes > static_cast<double>(free_bytes)) {
     throw out_of_memory("CUDA device " + std::to_string(device) + ": D = " + std::to_string(dim) +
                         " needs " + detail::format_bytes(bytes) +
                         " of device memory (the float64 D x D accumulator, the eigensolver's "
-                        "copy and the batch scratch), but only " +
+                        "copy and the batch scratch" +
+                        std::string(options.deterministic ? ", and the deterministic cuBLAS workspace" : "") +
+                        "), but only " +
                         detail::format_bytes(static_cast<double>(free_bytes)) + " of " +
                         detail::format_bytes(static_cast<double>(total_bytes)) + " are free");
   }
@@ -61,8 +65,11 @@ std::int64_t chunk_rows_for(std::int64_t dim, AccumulationPrecision precision) {
 
 }  // namespace
 
-ProductRoutine choose_product_routine(AccumulationPrecision precision) {
-  if (const char* forced = std::getenv("ALPHAREQ_CUDA_PRODUCT")) {
+ProductRoutine choose_product_routine(AccumulationPrecision precision, bool deterministic) {
+  // SYRK and GEMM round differently: an environment variable must not change the bits of a
+  // deterministic accumulator.
+  const char* forced = deterministic ? nullptr : std::getenv("ALPHAREQ_CUDA_PRODUCT");
+  if (forced != nullptr) {
     if (std::strcmp(forced, "syrk") == 0) return ProductRoutine::syrk;
     if (std::strcmp(forced, "gemm") == 0) return ProductRoutine::gemm;
     throw invalid_input(std::string("ALPHAREQ_CUDA_PRODUCT must be syrk or gemm, got '") + forced + "'");
@@ -87,7 +94,7 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
     : dim_(dim),
       options_(options),
       device_(resolve_device(options)),
-      product_(choose_product_routine(options.precision)),
+      product_(choose_product_routine(options.precision, options.deterministic)),
       chunk_rows_(chunk_rows_for(dim, options.precision)) {
   if (dim < 1) throw invalid_input("accumulator: the number of features must be >= 1");
   options_.device = device_;
@@ -99,9 +106,11 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
     stream_ = std::make_unique<Stream>();
     stream_handle_ = stream_->get();
   }
-  cublas_ = std::make_unique<CublasHandle>(stream(), options.precision == AccumulationPrecision::tf32
-                                                         ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                         : CUBLAS_DEFAULT_MATH);
+  cublas_ = std::make_unique<CublasHandle>(stream(),
+                                           options.precision == AccumulationPrecision::tf32
+                                               ? CUBLAS_TF32_TENSOR_OP_MATH
+                                               : CUBLAS_DEFAULT_MATH,
+                                           options.deterministic);
   caller_ready_ = std::make_unique<Event>();
   batch_done_ = std::make_unique<Event>();
   accumulate_timer_ = std::make_unique<StageTimer>();
@@ -111,14 +120,15 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
   cross_ = DeviceBuffer<double>(d * d, "the float64 D x D accumulator" + width);
   // The solver's workspace is sized now, so a width cuSOLVER cannot handle fails here,
   // before any data is streamed.
-  solver_ = std::make_unique<SolverWorkspace>(dim, options.solver, stream());
+  solver_ = std::make_unique<SolverWorkspace>(dim, options.solver, stream(), options.deterministic);
   shift_ = DeviceBuffer<double>(d, "the shift");
   sums_ = DeviceBuffer<double>(d, "the column sums");
-  first_bad_ = DeviceBuffer<unsigned long long>(2, "the NaN/Inf flags");
+  first_bad_ = DeviceBuffer<unsigned long long>(kFlagCount, "the NaN/Inf and overflow flags");
   ALPHAREQ_CUDA_TRY(cudaMemsetAsync(cross_.data(), 0, d * d * sizeof(double), stream()));
   ALPHAREQ_CUDA_TRY(cudaMemsetAsync(sums_.data(), 0, d * sizeof(double), stream()));
   ALPHAREQ_CUDA_TRY(cudaMemsetAsync(shift_.data(), 0, d * sizeof(double), stream()));
-  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(first_bad_.data(), 0xFF, 2 * sizeof(unsigned long long), stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(first_bad_.data(), 0xFF, kFlagCount * sizeof(unsigned long long),
+                                    stream()));
 
   const std::size_t rows = static_cast<std::size_t>(chunk_rows_);
   if (single_precision(options.precision)) {
@@ -126,6 +136,7 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
     ones32_ = DeviceBuffer<float>(rows, "the ones vector");
     product32_ = DeviceBuffer<float>(d * d, "the float32 batch product" + width);
     sums32_ = DeviceBuffer<float>(d, "the batch column sums");
+    largest_exponent_ = DeviceBuffer<int>(d, "the batch column exponents");
     kernels::launch_fill(ones32_.data(), chunk_rows_, 1.0f, stream());
   } else {
     centred64_ = DeviceBuffer<double>(rows * d, "the batch scratch");
@@ -134,6 +145,8 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
   }
   fit_result_ = DeviceBuffer<kernels::DeviceFitResult>(1, "the fit result");
   residuals_ = DeviceBuffer<double>(d, "the fit residuals");
+  solver_scale_ = DeviceBuffer<int>(1, "the solver scale");
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(solver_scale_.data(), 0, sizeof(int), stream()));
   // Copied back whole although the fit writes only part of them: defined contents keep
   // compute-sanitizer's initcheck quiet and the host from reading garbage.
   ALPHAREQ_CUDA_TRY(cudaMemsetAsync(residuals_.data(), 0, d * sizeof(double), stream()));
@@ -164,8 +177,10 @@ CudaAccumulator::~CudaAccumulator() {
     ones32_ = {};
     product32_ = {};
     sums32_ = {};
+    largest_exponent_ = {};
     fit_result_ = {};
     residuals_ = {};
+    solver_scale_ = {};
     stream_.reset();
   } catch (...) {
     // A destructor must not throw; what is left is released by the members' destructors.
@@ -185,7 +200,8 @@ std::unique_ptr<detail::AccumulatorBackend> CudaAccumulator::clone() const {
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(copy->shift_.data(), shift_.data(), d * sizeof(double),
                                     cudaMemcpyDeviceToDevice, target));
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(copy->first_bad_.data(), first_bad_.data(),
-                                    2 * sizeof(unsigned long long), cudaMemcpyDeviceToDevice, target));
+                                    kFlagCount * sizeof(unsigned long long), cudaMemcpyDeviceToDevice,
+                                    target));
   copy->count_ = count_;
   copy->shift_set_ = shift_set_;
   copy->accumulate_timer_ = std::make_unique<StageTimer>(accumulate_timer_->total_ms());
@@ -249,8 +265,14 @@ void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64
                                     ones64_.data(), 1, &one, sums_.data(), 1));
   } else {
     float* y = centred32_.data();
+    // Columns whose centred values would overflow float32 products or sink into subnormals
+    // are scaled by a power of two (kernels/float32_scaling.cuh); the others keep their bits.
+    int* exponents = largest_exponent_.data();
+    ALPHAREQ_CUDA_TRY(cudaMemsetAsync(exponents, 0x80, static_cast<std::size_t>(dim_) * sizeof(int), s));
     kernels::launch_shift_and_convert<float>(data, dtype, rows, dim_, row_stride, shift_.data(), y,
-                                             first_bad_.data(), count_, s);
+                                             first_bad_.data(), count_, s, exponents);
+    kernels::launch_rescale_float32_columns(data, dtype, rows, dim_, row_stride, shift_.data(),
+                                            exponents, y, s);
     const float one = 1.0f, zero = 0.0f;
     if (product_ == ProductRoutine::syrk) {
       ALPHAREQ_CUBLAS_TRY(cublasSsyrk(cublas_->get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, n, k,
@@ -267,8 +289,11 @@ void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64
                                     1, &zero, sums32_.data(), 1));
     // Each batch's product is float32; the sum over batches is float64.
     kernels::launch_add_float32_batch(product32_.data(), sums32_.data(), cross_.data(),
-                                      sums_.data(), dim_, s);
+                                      sums_.data(), dim_, s, exponents);
   }
+  // The CPU refuses such a batch at once; here it is found on the device and reported by
+  // the next call that returns results, as NaN/Inf are.
+  kernels::launch_flag_trace_overflow(cross_.data(), dim_, first_bad_.data() + 2, count_, s);
   count_ += rows;
 }
 
@@ -303,9 +328,43 @@ void CudaAccumulator::add_batch(const MatrixView& batch) {
   accumulate_timer_->end(stream());
 }
 
+void CudaAccumulator::check_merge_fits(const detail::Moments& other) const {
+  // The trace of cross after the merge: Σ cross_ii + Σ m2_ii + count · Σ (mean_i − K_i)².
+  // It bounds every entry and eigenvalue (as in the CPU backend's merge check).
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  std::vector<double> shift(d, 0.0), diagonal(d, 0.0);
+  if (shift_set_) {
+    ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(shift.data(), shift_.data(), d * sizeof(double),
+                                      cudaMemcpyDeviceToHost, stream()));
+    ALPHAREQ_CUDA_TRY(cudaMemcpy2DAsync(diagonal.data(), sizeof(double), cross_.data(),
+                                        (d + 1) * sizeof(double), sizeof(double), d,
+                                        cudaMemcpyDeviceToHost, stream()));
+  }
+  unsigned long long flags[kFlagCount];
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(flags, first_bad_.data(), sizeof flags, cudaMemcpyDeviceToHost, stream()));
+  ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
+  // An accumulator that already holds NaN/Inf or an overflow gives no results whatever is
+  // merged; its next result call says why.
+  for (unsigned long long flag : flags) {
+    if (flag != kernels::kNoBadElement) return;
+  }
+  const double count = static_cast<double>(other.count);
+  double trace = 0.0;
+  for (std::size_t i = 0; i < d; ++i) {
+    const double delta = shift_set_ ? other.mean[i] - shift[i] : 0.0;
+    trace += diagonal[i] + other.m2_upper[i * d + i] + count * delta * delta;
+  }
+  if (!std::isfinite(trace)) {
+    throw invalid_input("merge: features too large: the merged covariance would overflow "
+                        "float64 (values or means beyond about 1e150); scale them down, alpha "
+                        "does not depend on the scale");
+  }
+}
+
 void CudaAccumulator::merge_moments(const detail::Moments& other) {
   if (other.count == 0) return;
   const DeviceGuard guard(device_);
+  check_merge_fits(other);
   const std::size_t d = static_cast<std::size_t>(dim_);
   DeviceBuffer<double> mean(d, "the merged mean");
   DeviceBuffer<double> m2(d * d, "the merged D x D second moment");
@@ -329,7 +388,14 @@ void CudaAccumulator::merge_moments(const detail::Moments& other) {
 
 void CudaAccumulator::throw_if_bad(const unsigned long long* first_bad_host) const {
   const unsigned long long first = std::min(first_bad_host[0], first_bad_host[1]);
-  if (first == kernels::kNoBadElement) return;
+  if (first == kernels::kNoBadElement) {
+    if (first_bad_host[2] == kernels::kNoBadElement) return;
+    throw invalid_input("features too large: their covariance would overflow float64 (values "
+                        "or means beyond about 1e150; found on the device in the rows from " +
+                        std::to_string(first_bad_host[2]) +
+                        " on, after they were queued, so this accumulator holds them and can "
+                        "give no results); scale them down, alpha does not depend on the scale");
+  }
   const unsigned long long d = static_cast<unsigned long long>(dim_);
   throw invalid_input(std::string(first == first_bad_host[0] ? "NaN" : "Inf") +
                       " in the features at row " + std::to_string(first / d) + ", column " +
@@ -340,7 +406,7 @@ void CudaAccumulator::throw_if_bad(const unsigned long long* first_bad_host) con
 
 void CudaAccumulator::synchronize_and_check() const {
   const DeviceGuard guard(device_);
-  unsigned long long flags[2];
+  unsigned long long flags[kFlagCount];
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(flags, first_bad_.data(), sizeof flags, cudaMemcpyDeviceToHost, stream()));
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
   throw_if_bad(flags);
@@ -354,6 +420,8 @@ detail::Moments CudaAccumulator::moments() const {
   const DeviceGuard guard(device_);
   DeviceBuffer<double> mean(d, "the exported mean");
   DeviceBuffer<double> m2(d * d, "the exported D x D second moment");
+  // Only the upper triangle is formed; the rest goes to the host too, so it must be defined.
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(m2.data(), 0, d * d * sizeof(double), stream()));
   kernels::launch_export_moments(cross_.data(), sums_.data(), shift_.data(), count_, mean.data(),
                                  m2.data(), dim_, stream());
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.mean.data(), mean.data(), d * sizeof(double),

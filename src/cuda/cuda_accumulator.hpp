@@ -7,7 +7,12 @@
 // cross = Σ (x − K)(x − K)ᵀ in float64. Then mean = K + sums / n and
 // M2 = cross − sums sumsᵀ / n, where the subtraction loses little because K is a sample
 // of the data (the shifted-data algorithm); the float64 master keeps the error of float32
-// batch products from growing with the number of batches.
+// batch products from growing with the number of batches, and columns beyond float32's range
+// for products are scaled by powers of two (kernels/float32_scaling.cuh).
+//
+// Device data is not read on the host: NaN/Inf and a covariance overflowing float64 are
+// flagged on the device and reported by the next call that returns results.
+// options.deterministic: see AccumulatorOptions (cublas_handle.hpp, solver_workspace.hpp).
 
 #include "core/accumulator_backend.hpp"
 #include "cuda/device_memory.hpp"
@@ -47,10 +52,13 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   void check_batch(const MatrixView& batch) const;
   void accumulate_chunk(const void* data, DType dtype, std::int64_t rows, std::int64_t row_stride);
   cudaStream_t stream() const { return stream_handle_; }
-  // Throws the deferred NaN/Inf error if a batch had one (flags copied to the host).
+  // Throws the deferred NaN/Inf or overflow error if a batch had one (the kFlagCount flags
+  // copied to the host).
   void throw_if_bad(const unsigned long long* first_bad_host) const;
-  // Waits for the stream; throws the deferred NaN/Inf error.
+  // Waits for the stream; throws the deferred NaN/Inf or overflow error.
   void synchronize_and_check() const;
+  // Throws invalid_input, before anything changes, when merging `other` would overflow.
+  void check_merge_fits(const detail::Moments& other) const;
   // Covariance, eigensolver and (when `fit` is not null) the device fit, with one wait
   // for all results (cuda_spectrum.cpp).
   void run_spectrum(double divisor, const FitOptions* fit, AlphaReport& report) const;
@@ -76,7 +84,10 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   DeviceBuffer<double> shift_;
   DeviceBuffer<double> sums_;
   DeviceBuffer<double> cross_;
-  DeviceBuffer<unsigned long long> first_bad_;  // [0]: first NaN, [1]: first Inf
+  // [0]: first NaN, [1]: first Inf (flat indices), [2]: first row of the chunk from which on
+  // the covariance overflows float64; kernels::kNoBadElement where none.
+  static constexpr std::size_t kFlagCount = 3;
+  DeviceBuffer<unsigned long long> first_bad_;
   // Per-chunk scratch in the compute precision (double for float64, float otherwise).
   DeviceBuffer<double> centred64_;
   DeviceBuffer<double> ones64_;
@@ -84,26 +95,30 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   DeviceBuffer<float> ones32_;
   DeviceBuffer<float> product32_;
   DeviceBuffer<float> sums32_;
+  DeviceBuffer<int> largest_exponent_;  // per column of a float32 chunk (float32_scaling.cuh)
   // Fit results, and their pinned landing place on the host.
   DeviceBuffer<kernels::DeviceFitResult> fit_result_;
   DeviceBuffer<double> residuals_;
+  // The float32 solver's power-of-two scale (covariance_update.cuh).
+  DeviceBuffer<int> solver_scale_;
   struct ResultLanding {
     explicit ResultLanding(std::size_t dim)
-        : flags(2, "the NaN/Inf flags"), info(1, "the solver status"),
+        : flags(kFlagCount, "the NaN/Inf and overflow flags"), info(1, "the solver status"),
           fit(1, "the fit result"), eigenvalues(dim, "the eigenvalues"),
-          residuals(dim, "the fit residuals") {}
+          residuals(dim, "the fit residuals"), solver_scale(1, "the solver scale") {}
     PinnedBuffer<unsigned long long> flags;
     PinnedBuffer<int> info;
     PinnedBuffer<kernels::DeviceFitResult> fit;
     PinnedBuffer<double> eigenvalues;  // float or double, as the solver wrote them
     PinnedBuffer<double> residuals;
+    PinnedBuffer<int> solver_scale;
   };
   std::unique_ptr<ResultLanding> landing_;
 };
 
 /// The product routine for a precision, overridable with ALPHAREQ_CUDA_PRODUCT=syrk|gemm
-/// (for benchmarks that compare the two).
-ProductRoutine choose_product_routine(AccumulationPrecision precision);
+/// (for benchmarks that compare the two) unless `deterministic`, which ignores the variable.
+ProductRoutine choose_product_routine(AccumulationPrecision precision, bool deterministic = false);
 
 /// The device an accumulator with `options` runs on (validated).
 int resolve_device(const AccumulatorOptions& options);

@@ -10,24 +10,36 @@
 #include <alphareq/error.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace alphareq::cuda {
 namespace {
 
+// `scale_exponent` (float32 solver): the covariance goes to the solver times 2^-e, e chosen on
+// the device, so that a covariance beyond float32's range (features beyond ~1e19 or below
+// ~1e-19) neither overflows nor flushes to zero; the eigenvalues come back times 2^-e.
+// `flags`: the accumulator's NaN/Inf/overflow flags, which zero the matrix when set.
 template <typename T>
 void queue_spectrum(const double* cross, const double* sums, std::int64_t count, double divisor,
-                    std::int64_t dim, SolverWorkspace& solver, cudaStream_t stream) {
+                    std::int64_t dim, SolverWorkspace& solver, cudaStream_t stream,
+                    int* scale_exponent, const unsigned long long* flags, int flag_count) {
+  if (scale_exponent != nullptr) {
+    kernels::launch_choose_float32_solver_scale(cross, sums, count, divisor, dim, scale_exponent, stream);
+  }
   kernels::launch_form_covariance<T>(cross, sums, count, divisor, static_cast<T*>(solver.matrix()),
-                                     dim, stream);
+                                     dim, stream, scale_exponent, flags, flag_count);
   solver.solve();
 }
 
+// Descending float64 eigenvalues, times 2^scale_exponent (exact).
 template <typename T>
-std::vector<double> descending(const void* ascending, std::int64_t dim) {
+std::vector<double> descending(const void* ascending, std::int64_t dim, int scale_exponent) {
   const T* values = static_cast<const T*>(ascending);
   std::vector<double> result(static_cast<std::size_t>(dim));
-  for (std::int64_t i = 0; i < dim; ++i) result[i] = static_cast<double>(values[dim - 1 - i]);
+  for (std::int64_t i = 0; i < dim; ++i) {
+    result[i] = std::ldexp(static_cast<double>(values[dim - 1 - i]), scale_exponent);
+  }
   return result;
 }
 
@@ -43,9 +55,11 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
 
   start.record(s);
   if (float64) {
-    queue_spectrum<double>(cross_.data(), sums_.data(), count_, divisor, dim_, *solver_, s);
+    queue_spectrum<double>(cross_.data(), sums_.data(), count_, divisor, dim_, *solver_, s, nullptr,
+                           first_bad_.data(), kFlagCount);
   } else {
-    queue_spectrum<float>(cross_.data(), sums_.data(), count_, divisor, dim_, *solver_, s);
+    queue_spectrum<float>(cross_.data(), sums_.data(), count_, divisor, dim_, *solver_, s,
+                          solver_scale_.data(), first_bad_.data(), kFlagCount);
   }
   solved.record(s);
   if (fit != nullptr) {
@@ -63,10 +77,12 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   fitted.record(s);
   ResultLanding& landing = *landing_;
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(landing.flags.data(), first_bad_.data(),
-                                    2 * sizeof(unsigned long long), cudaMemcpyDeviceToHost, s));
+                                    kFlagCount * sizeof(unsigned long long), cudaMemcpyDeviceToHost, s));
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(landing.info.data(), solver_->info(), sizeof(int),
                                     cudaMemcpyDeviceToHost, s));
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(landing.eigenvalues.data(), solver_->eigenvalues(), eigen_bytes,
+                                    cudaMemcpyDeviceToHost, s));
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(landing.solver_scale.data(), solver_scale_.data(), sizeof(int),
                                     cudaMemcpyDeviceToHost, s));
   if (fit != nullptr) {
     ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(landing.fit.data(), fit_result_.data(),
@@ -80,15 +96,19 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   throw_if_bad(landing.flags.data());
   check_syevd_info(*landing.info.data());
   report.timings.eigenvalues_ms = elapsed_ms(start, solved);
-  report.eigenvalues = float64 ? descending<double>(landing.eigenvalues.data(), dim_)
-                               : descending<float>(landing.eigenvalues.data(), dim_);
+  // 0 for the float64 solver (never set) and for a float32 solver within range.
+  const int scale_exponent = *landing.solver_scale.data();
+  report.eigenvalues = float64 ? descending<double>(landing.eigenvalues.data(), dim_, 0)
+                               : descending<float>(landing.eigenvalues.data(), dim_, scale_exponent);
   if (fit == nullptr) return;
   report.timings.fit_ms = elapsed_ms(solved, fitted);
 
   const kernels::DeviceFitResult& device_fit = *landing.fit.data();
   // The same planning as the CPU fit: identical clipping, reasons and errors.
+  // The device fit saw the scaled eigenvalues: α, R², residuals and the ranks do not depend
+  // on the scale; the intercept (log λ at rank 1) and the zero threshold do.
   const detail::FitWindow window = detail::plan_fit_window(
-      *fit, dim_, count_, device_fit.positive_count, device_fit.zero_threshold);
+      *fit, dim_, count_, device_fit.positive_count, std::ldexp(device_fit.zero_threshold, scale_exponent));
   if (window.last_rank != device_fit.last_rank || !device_fit.fitted) {
     throw std::logic_error("CUDA fit window " + std::to_string(device_fit.last_rank) +
                            " disagrees with the host's " + std::to_string(window.last_rank));
@@ -97,7 +117,7 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   PowerLawFit& result = report.fit;
   result.method = fit->method;
   result.alpha = device_fit.alpha[method];
-  result.intercept = device_fit.intercept[method];
+  result.intercept = device_fit.intercept[method] + scale_exponent * std::log(2.0);
   result.r2 = device_fit.r2[method];
   result.first_rank = window.first_rank;
   result.last_rank = window.last_rank;

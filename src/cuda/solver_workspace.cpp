@@ -23,7 +23,8 @@ std::size_t element_size(SolverPrecision precision) {
 
 }  // namespace
 
-SolverWorkspace::SolverWorkspace(std::int64_t dim, SolverPrecision precision, cudaStream_t stream)
+SolverWorkspace::SolverWorkspace(std::int64_t dim, SolverPrecision precision, cudaStream_t stream,
+                                 bool deterministic)
     : dim_(dim), precision_(precision), stream_(stream) {
   const std::size_t element = element_size(precision);
   const std::string size = "D = " + std::to_string(dim);
@@ -38,6 +39,10 @@ SolverWorkspace::SolverWorkspace(std::int64_t dim, SolverPrecision precision, cu
   ALPHAREQ_CUSOLVER_TRY(cusolverDnCreate(&handle_));
   try {
     ALPHAREQ_CUSOLVER_TRY(cusolverDnSetStream(handle_, stream_));
+    if (deterministic) {
+      // Set before the workspace query: the mode may change the algorithm, hence its size.
+      ALPHAREQ_CUSOLVER_TRY(cusolverDnSetDeterministicMode(handle_, CUSOLVER_DETERMINISTIC_RESULTS));
+    }
     ALPHAREQ_CUSOLVER_TRY(cusolverDnCreateParams(&params_));
     std::size_t device_bytes = 0, host_bytes = 0;
     const cudaDataType type = data_type(precision);

@@ -17,8 +17,12 @@ namespace alphareq::cuda {
 class SolverWorkspace {
  public:
   /// Queries and allocates the workspace for a dim × dim problem in `precision` on
-  /// `stream`. Throws a clear error for a dim beyond cuSOLVER's limit.
-  SolverWorkspace(std::int64_t dim, SolverPrecision precision, cudaStream_t stream);
+  /// `stream`. `deterministic`: the handle is set to CUSOLVER_DETERMINISTIC_RESULTS
+  /// explicitly (cusolverDnSetDeterministicMode; syevd is among the routines it governs),
+  /// so that no future default or non-deterministic algorithm changes the bits. Throws a
+  /// clear error for a dim beyond cuSOLVER's limit.
+  SolverWorkspace(std::int64_t dim, SolverPrecision precision, cudaStream_t stream,
+                  bool deterministic = false);
   ~SolverWorkspace();
   SolverWorkspace(const SolverWorkspace&) = delete;
   SolverWorkspace& operator=(const SolverWorkspace&) = delete;

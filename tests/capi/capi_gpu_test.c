@@ -1,6 +1,6 @@
 /* The C API with device memory: a float32 batch in CUDA memory, read on the caller's
- * stream, gives the α of the same values read from the host. Exits 77 (skipped) without
- * a CUDA device. */
+ * stream, gives the α of the same values read from the host, and with
+ * options.deterministic the same bits twice. Exits 77 (skipped) without a CUDA device. */
 
 #include <alphareq/alphareq.h>
 #include <cuda_runtime_api.h>
@@ -90,6 +90,24 @@ int main(void) {
   }
   alphareq_report_free(on_device);
   alphareq_report_free(on_host);
+
+  /* options.deterministic = 1: the same device batch twice gives the same bits. */
+  alphareq_accumulator_options deterministic = cuda;
+  deterministic.deterministic = 1;
+  double alphas[2] = {0.0, 1.0};
+  for (int run = 0; run < 2; ++run) {
+    alphareq_report* report = NULL;
+    CHECK(alphareq_compute_alpha(device, ALPHAREQ_DTYPE_FLOAT32, kRows, kCols, 0,
+                                 ALPHAREQ_MEMORY_DEVICE, stream, &deterministic, &fit,
+                                 ALPHAREQ_NORMALIZE_BY_N, &report) == ALPHAREQ_OK);
+    if (report != NULL) {
+      alphareq_report_values values;
+      alphareq_report_get_values(report, &values);
+      alphas[run] = values.alpha;
+    }
+    alphareq_report_free(report);
+  }
+  CHECK(memcmp(&alphas[0], &alphas[1], sizeof(double)) == 0);
   alphareq_accumulator_free(accumulator);
   alphareq_accumulator_free(reference);
   cudaStreamDestroy(stream);

@@ -200,6 +200,57 @@ static void test_npy_file_matches_memory(const double* features) {
   remove(path);
 }
 
+/* The defaults, and the deterministic flag: accepted by the CPU backend (deterministic
+ * always) with bit-identical α and eigenvalues to the default, and any value other than 0
+ * or 1 refused with a message naming the field. */
+static void test_options_defaults_and_deterministic_flag(const double* features) {
+  const alphareq_accumulator_options defaults = alphareq_accumulator_options_default();
+  CHECK(defaults.backend == ALPHAREQ_BACKEND_AUTO && defaults.precision == ALPHAREQ_PRECISION_FLOAT64 &&
+        defaults.solver == ALPHAREQ_SOLVER_FLOAT64 && defaults.device == -1 &&
+        defaults.deterministic == 0);
+  alphareq_accumulator_options cpu = defaults;
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  alphareq_accumulator_options deterministic = cpu;
+  deterministic.deterministic = 1;
+  alphareq_report* plain = NULL;
+  alphareq_report* repeated[2] = {NULL, NULL};
+  CHECK_OK(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, kRows, kCols, 0,
+                                  ALPHAREQ_MEMORY_HOST, NULL, &cpu, NULL, ALPHAREQ_NORMALIZE_BY_N,
+                                  &plain));
+  for (int run = 0; run < 2; ++run) {
+    CHECK_OK(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, kRows, kCols, 0,
+                                    ALPHAREQ_MEMORY_HOST, NULL, &deterministic, NULL,
+                                    ALPHAREQ_NORMALIZE_BY_N, &repeated[run]));
+  }
+  if (plain != NULL && repeated[0] != NULL && repeated[1] != NULL) {
+    alphareq_report_values p, a, b;
+    CHECK_OK(alphareq_report_get_values(plain, &p));
+    CHECK_OK(alphareq_report_get_values(repeated[0], &a));
+    CHECK_OK(alphareq_report_get_values(repeated[1], &b));
+    CHECK(memcmp(&a.alpha, &b.alpha, sizeof(double)) == 0);
+    CHECK(memcmp(&a.alpha, &p.alpha, sizeof(double)) == 0);
+    CHECK(memcmp(&a.r2, &p.r2, sizeof(double)) == 0);
+    const double* ev_plain = NULL;
+    const double* ev_deterministic = NULL;
+    int64_t count_plain = 0, count_deterministic = 0;
+    CHECK_OK(alphareq_report_eigenvalues(plain, &ev_plain, &count_plain));
+    CHECK_OK(alphareq_report_eigenvalues(repeated[1], &ev_deterministic, &count_deterministic));
+    CHECK(count_plain == kCols && count_deterministic == kCols);
+    if (ev_plain != NULL && ev_deterministic != NULL && count_plain == count_deterministic) {
+      CHECK(memcmp(ev_plain, ev_deterministic, (size_t)count_plain * sizeof(double)) == 0);
+    }
+  }
+  alphareq_report_free(plain);
+  alphareq_report_free(repeated[0]);
+  alphareq_report_free(repeated[1]);
+
+  alphareq_accumulator* accumulator = NULL;
+  alphareq_accumulator_options bad = cpu;
+  bad.deterministic = 2;
+  CHECK_STATUS(alphareq_accumulator_create(kCols, &bad, &accumulator), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(accumulator == NULL && strstr(alphareq_last_error(), "options.deterministic") != NULL);
+}
+
 static void test_bad_calls_give_status_and_message(const double* features) {
   alphareq_accumulator* accumulator = NULL;
   alphareq_report* report = NULL;
@@ -310,6 +361,7 @@ int main(void) {
   test_streaming_merge_and_one_call(features);
   test_npy_file_matches_memory(features);
   test_bad_calls_give_status_and_message(features);
+  test_options_defaults_and_deterministic_flag(features);
   free(features);
   printf("capi_test: %d checks passed, %d failed\n", checks_passed, checks_failed);
   return checks_failed == 0 ? 0 : 1;

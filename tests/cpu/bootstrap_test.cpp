@@ -1,5 +1,8 @@
 // The bootstrap interval of α: resampling samples, seeded, and shrinking with n.
 
+#include "core/bootstrap.hpp"
+#include "core/bootstrap_draw.hpp"
+
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
 #include <alphareq/npy.hpp>
@@ -7,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -83,6 +87,79 @@ TEST(Bootstrap, StreamedFileGivesTheSameIntervalAsMemory) {
   EXPECT_NEAR(file.diagnostics.alpha_interval_low, memory.diagnostics.alpha_interval_low, 1e-9);
   EXPECT_NEAR(file.diagnostics.alpha_interval_high, memory.diagnostics.alpha_interval_high, 1e-9);
   std::remove(path.c_str());
+}
+
+// The draw shared with the CUDA bootstrap: Poisson(1) frequencies (P(k) = e^−1 / k!) over
+// 10^6 (replicate, sample) pairs, each within 5 standard errors of its probability; the
+// same (seed, replicate, sample) always gives the same k, other seeds other sequences.
+TEST(Bootstrap, MultiplicitiesArePoissonOneAndCounterBased) {
+  constexpr std::int64_t replicates = 100, samples = 10000;
+  std::vector<double> frequency(18, 0.0);
+  double mean = 0.0, second = 0.0;
+  const double total = static_cast<double>(replicates * samples);
+  for (std::int64_t b = 0; b < replicates; ++b) {
+    for (std::int64_t i = 0; i < samples; ++i) {
+      const int k = detail::bootstrap_multiplicity(std::uint64_t{7}, b, i);
+      ASSERT_GE(k, 0);
+      ASSERT_LE(k, 17);
+      frequency[k] += 1.0 / total;
+      mean += k / total;
+      second += static_cast<double>(k) * k / total;
+    }
+  }
+  double probability = std::exp(-1.0);
+  for (int k = 0; k < 6; ++k) {
+    if (k > 0) probability /= k;
+    EXPECT_NEAR(frequency[k], probability, 5.0 * std::sqrt(probability / total)) << "k = " << k;
+  }
+  EXPECT_NEAR(mean, 1.0, 5.0 / std::sqrt(total));
+  // Var(k) = 1; its estimate has a standard error near √(Var(k²) / N), Var(k²) = 15 − 4 = 11.
+  EXPECT_NEAR(second - mean * mean, 1.0, 5.0 * std::sqrt(11.0 / total));
+  EXPECT_EQ(detail::bootstrap_multiplicity(std::uint64_t{7}, 3, 12345),
+            detail::bootstrap_multiplicity(detail::bootstrap_replicate_key(7, 3), 12345));
+  int differing = 0;
+  for (std::int64_t i = 0; i < 100; ++i) {
+    differing += detail::bootstrap_multiplicity(std::uint64_t{7}, 0, i) !=
+                 detail::bootstrap_multiplicity(std::uint64_t{8}, 0, i);
+  }
+  EXPECT_GT(differing, 30);  // independent draws differ with probability 1 − Σ P(k)² ≈ 0.69
+}
+
+// λ_i ∝ i^(−1.2) with n ≫ D: the 95% basic interval covers the population α (the same case
+// as tests/gpu/cuda_bootstrap_test.cpp, whose replicates are these).
+TEST(Bootstrap, IntervalCoversTheTrueAlphaOfAPowerLaw) {
+  constexpr std::int64_t n = 20000, d = 128;
+  constexpr double alpha = 1.2;
+  SyntheticSpec spec;
+  spec.n = n;
+  spec.d = d;
+  spec.alpha = alpha;
+  spec.seed = 27;
+  spec.offset = 10.0;
+  const auto x = synthetic_power_law_features(spec);
+  AlphaOptions options = bootstrap_options(100, 2);
+  options.fit.first_rank = 5;
+  options.fit.last_rank = 50;
+  const AlphaReport report = compute_alpha(host_matrix(x.data(), n, d), options);
+  EXPECT_LT(report.diagnostics.alpha_interval_low, alpha);
+  EXPECT_GT(report.diagnostics.alpha_interval_high, alpha);
+  EXPECT_LT(report.diagnostics.alpha_interval_high - report.diagnostics.alpha_interval_low, 0.05);
+}
+
+// Replicates in groups (the CUDA backend's passes over in-memory features when not all fit)
+// keep their global indices: 3 passes of at most 7 give the one-pass result exactly.
+TEST(Bootstrap, GroupsOfReplicatesGiveTheOneGroupResult) {
+  const auto x = features(1200, 32, 6);
+  const MatrixView view = host_matrix(x.data(), 1200, 32);
+  const AlphaOptions options = bootstrap_options(20, 6);
+  const AlphaReport one_pass = compute_alpha(view, options);
+  AlphaReport grouped = one_pass;
+  grouped.diagnostics = FitDiagnostics{};
+  detail::bootstrap_in_memory(view, options, Backend::cpu, grouped, 7);
+  EXPECT_EQ(grouped.diagnostics.bootstrap_resamples, 20);
+  EXPECT_EQ(grouped.diagnostics.alpha_interval_low, one_pass.diagnostics.alpha_interval_low);
+  EXPECT_EQ(grouped.diagnostics.alpha_interval_high, one_pass.diagnostics.alpha_interval_high);
+  EXPECT_EQ(grouped.diagnostics.alpha_standard_error, one_pass.diagnostics.alpha_standard_error);
 }
 
 TEST(Bootstrap, RefusesNonsense) {

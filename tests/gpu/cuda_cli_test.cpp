@@ -110,6 +110,32 @@ TEST(CudaCli, CudaBackendRunsTheDemo) {
   EXPECT_NEAR(json_number(r.out, "alpha"), 1.5, 0.05) << r.out;
 }
 
+// --deterministic: two processes print the same α to the last digit (17 significant digits
+// round-trip float64) and write byte-identical eigenvalue files; the default run agrees to the
+// rounding of float32 products (cuBLAS may pick another kernel for another workspace: 1e-6).
+TEST(CudaCli, DeterministicFlagGivesBitIdenticalResultsAcrossProcesses) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  const std::string path = write_features("features.npy");
+  std::vector<std::string> outputs, eigenvalue_files;
+  for (int run = 0; run < 2; ++run) {
+    const std::string eigenvalues = temp_path("deterministic_" + std::to_string(run) + ".npy");
+    const CliResult r = run_cli(path + " --backend cuda --precision float32 --deterministic --json --quiet "
+                                "--eigenvalues-out " + eigenvalues);
+    ASSERT_EQ(r.status, 0) << r.err;
+    outputs.push_back(r.out);
+    eigenvalue_files.push_back(slurp(eigenvalues));
+    std::remove(eigenvalues.c_str());
+  }
+  EXPECT_EQ(json_number(outputs[0], "alpha"), json_number(outputs[1], "alpha")) << outputs[0] << outputs[1];
+  EXPECT_EQ(json_number(outputs[0], "r2"), json_number(outputs[1], "r2"));
+  EXPECT_FALSE(eigenvalue_files[0].empty());
+  EXPECT_EQ(eigenvalue_files[0], eigenvalue_files[1]);
+  const CliResult plain = run_cli(path + " --backend cuda --precision float32 --json --quiet");
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_NEAR(json_number(plain.out, "alpha"), json_number(outputs[0], "alpha"), 1e-6);
+  std::remove(path.c_str());
+}
+
 TEST(CudaCli, AutoBackendPicksCudaExactlyWhenADeviceIsPresent) {
   const bool device_present = test::cuda_device_count() > 0;
   const std::string path = write_features("features.npy");

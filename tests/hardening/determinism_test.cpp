@@ -4,12 +4,14 @@
 // alphareq tool. What makes it so: a fixed order of float64 operations in the accumulator
 // and the fit, BLAS/LAPACK calls whose partitioning depends only on the sizes and the
 // OpenBLAS thread count (fixed for a machine and environment), and no use of time, address
-// or thread identity in any numerical path.
+// or thread identity in any numerical path. AccumulatorOptions::deterministic (the tool's
+// --deterministic) is accepted with no effect; its CUDA half is tests/gpu/cuda_hardening_test.cpp.
 
 #include <alphareq/alpha.hpp>
 #include <alphareq/npy.hpp>
 #include <alphareq/synthetic.hpp>
 
+#include "cli/arguments.hpp"
 #include "hardening_helpers.hpp"
 
 #ifdef ALPHAREQ_CLI_PATH
@@ -120,6 +122,59 @@ TEST(Determinism, OneCallAndStreamedFileRepeatBitForBit) {
   std::remove(path.c_str());
 }
 
+// AccumulatorOptions::deterministic asks nothing of the CPU backend, which is deterministic
+// always: accepted, and every number the same to the last bit as without it — streamed,
+// copied, merged, and through compute_alpha.
+TEST(Determinism, DeterministicOptionIsAcceptedByTheCpuBackendAndChangesNoBit) {
+  constexpr std::int64_t n = 2500, d = 72;
+  const std::vector<double> x = features(n, d, 24);
+  for (const auto precision : {AccumulationPrecision::float64, AccumulationPrecision::float32}) {
+    SCOPED_TRACE(precision == AccumulationPrecision::float64 ? "float64" : "float32");
+    const auto run = [&](bool deterministic) {
+      AccumulatorOptions options{Backend::cpu, precision};
+      options.deterministic = deterministic;
+      CovarianceAccumulator acc(d, options);
+      CovarianceAccumulator tail(d, options);
+      acc.add_batch(host_matrix(x.data(), 1000, d));
+      tail.add_batch(host_matrix(x.data() + 1000 * d, n - 1000, d));
+      acc.merge(tail);
+      return acc;
+    };
+    const CovarianceAccumulator plain = run(false);
+    const CovarianceAccumulator deterministic = run(true);
+    EXPECT_EQ(deterministic.backend(), Backend::cpu);
+    expect_same_report(deterministic.report(), plain.report());
+    expect_same_report(run(true).report(), plain.report());
+    EXPECT_TRUE(same_bits(deterministic.covariance(), plain.covariance()));
+    EXPECT_TRUE(same_bits(deterministic.mean(), plain.mean()));
+    const CovarianceAccumulator copy = deterministic;  // NOLINT(performance-unnecessary-copy-initialization)
+    expect_same_report(copy.report(), plain.report());
+  }
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  const AlphaReport plain = compute_alpha(host_matrix(x.data(), n, d), options);
+  options.accumulator.deterministic = true;
+  expect_same_report(compute_alpha(host_matrix(x.data(), n, d), options), plain);
+}
+
+// The option defaults to off.
+TEST(Determinism, DeterministicOptionDefaultsToOff) {
+  EXPECT_FALSE(AccumulatorOptions{}.deterministic);
+  EXPECT_FALSE(AlphaOptions{}.accumulator.deterministic);
+}
+
+// The tool's --deterministic flag reaches the accumulator's options.
+TEST(Determinism, CommandLineFlagSetsTheOption) {
+  EXPECT_FALSE(cli::parse_arguments({"features.npy"}).options.accumulator.deterministic);
+  const cli::Arguments parsed =
+      cli::parse_arguments({"features.npy", "--deterministic", "--backend", "cpu"});
+  EXPECT_TRUE(parsed.options.accumulator.deterministic);
+  EXPECT_EQ(parsed.command, cli::Command::analyze_file);
+  EXPECT_EQ(parsed.features_path, "features.npy");
+  EXPECT_TRUE(cli::parse_arguments({"demo", "--deterministic"}).options.accumulator.deterministic);
+  EXPECT_NE(cli::usage_text().find("--deterministic"), std::string::npos);
+}
+
 #ifdef ALPHAREQ_CLI_PATH
 // Across processes: the tool run twice on the same file prints the same α, intercept and R²
 // (JSON prints them with 17 significant digits, which round-trips float64) and writes
@@ -136,11 +191,12 @@ TEST(Determinism, TheToolGivesBitIdenticalResultsAcrossProcesses) {
     return std::regex_search(json, match, pattern) ? match[1].str() : std::string("(missing)");
   };
   std::vector<std::string> alphas, intercepts, r2s, eigenvalue_files;
-  for (int run = 0; run < 2; ++run) {
+  // The third run with --deterministic, which the CPU backend accepts without effect.
+  for (int run = 0; run < 3; ++run) {
     const std::string eigenvalues = base + "_ev" + std::to_string(run) + ".npy";
-    const test::CliResult result =
-        test::run_cli(ALPHAREQ_CLI_PATH,
-                      base + ".npy --backend cpu --json --quiet --eigenvalues-out " + eigenvalues);
+    const test::CliResult result = test::run_cli(
+        ALPHAREQ_CLI_PATH, base + ".npy --backend cpu --json --quiet --eigenvalues-out " +
+                               eigenvalues + (run == 2 ? " --deterministic" : ""));
     ASSERT_EQ(result.status, 0) << result.err;
     alphas.push_back(field(result.out, "alpha"));
     intercepts.push_back(field(result.out, "intercept"));
@@ -154,6 +210,8 @@ TEST(Determinism, TheToolGivesBitIdenticalResultsAcrossProcesses) {
   EXPECT_EQ(r2s[0], r2s[1]);
   EXPECT_FALSE(eigenvalue_files[0].empty());
   EXPECT_EQ(eigenvalue_files[0], eigenvalue_files[1]);
+  EXPECT_EQ(alphas[0], alphas[2]);
+  EXPECT_EQ(eigenvalue_files[0], eigenvalue_files[2]);
   // And the tool's α is the library's, to the last bit.
   AlphaOptions options;
   options.accumulator.backend = Backend::cpu;

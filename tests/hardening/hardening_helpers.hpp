@@ -1,15 +1,18 @@
 #pragma once
-// Helpers of the hardening tests: CPU accumulators, an independent long-double power-law
-// fit, and the "nothing in the report is NaN or Inf" check.
+// Helpers of the hardening tests (CPU, and the CUDA ones in tests/gpu/): CPU accumulators,
+// power-law features, an independent long-double power-law fit, the "nothing in the report
+// is NaN or Inf" check and the error-message check.
 
 #include <gtest/gtest.h>
 
 #include <alphareq/accumulator.hpp>
 #include <alphareq/spectrum.hpp>
+#include <alphareq/synthetic.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "reference.hpp"
@@ -80,6 +83,28 @@ inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a)
 inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() &&
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+/// n × d features with population spectrum λ_i = i^-1 (rotated) and every mean `offset`.
+inline std::vector<double> power_law_features(std::int64_t n, std::int64_t d, double offset,
+                                              std::uint64_t seed) {
+  SyntheticSpec spec;
+  spec.n = n;
+  spec.d = d;
+  spec.alpha = 1.0;
+  spec.offset = offset;
+  spec.seed = seed;
+  return synthetic_power_law_features(spec);
+}
+
+/// `call` throws invalid_input whose message contains every one of `parts`.
+template <typename Call>
+void expect_invalid_input(Call&& call, const std::vector<std::string>& parts) {
+  const std::string message = invalid_input_of(call);
+  for (const std::string& part : parts) {
+    EXPECT_NE(message.find(part), std::string::npos)
+        << "message '" << message << "' lacks '" << part << "'";
+  }
 }
 
 }  // namespace alphareq::test

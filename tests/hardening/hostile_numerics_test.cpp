@@ -22,7 +22,9 @@ namespace alphareq {
 namespace {
 
 using test::cpu_accumulator;
+using test::expect_invalid_input;
 using test::expect_report_finite;
+using test::power_law_features;
 using test::random_matrix;
 using test::reference_eigenvalues;
 using test::reference_fit;
@@ -43,30 +45,6 @@ void add_in_batches(CovarianceAccumulator& acc, const std::vector<T>& x, std::in
   }
 }
 
-std::vector<double> power_law_features(std::int64_t n, std::int64_t d, double offset,
-                                       std::uint64_t seed) {
-  SyntheticSpec spec;
-  spec.n = n;
-  spec.d = d;
-  spec.alpha = 1.0;
-  spec.offset = offset;
-  spec.seed = seed;
-  return synthetic_power_law_features(spec);
-}
-
-// Throws invalid_input whose message contains every one of `parts`.
-template <typename Call>
-void expect_invalid_input(Call&& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << "expected alphareq::invalid_input";
-  } catch (const invalid_input& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << part << "'";
-    }
-  }
-}
 
 // ---- Means far above the spread -------------------------------------------------------
 

@@ -77,3 +77,35 @@ def test_package_metadata():
     assert alphareq.__version__.count(".") == 2
     assert isinstance(alphareq.cuda_available(), bool)
     assert alphareq.cuda_available() or alphareq.cuda_unavailable_reason()
+
+
+def test_deterministic_is_accepted_by_every_entry_point_and_bit_identical_on_cpu(features, tmp_path):
+    # The CPU backend is deterministic always: the option changes nothing, to the last bit.
+    x = features(1500, 90, seed=15, mean=3.0)
+    path = tmp_path / "features.npy"
+    np.save(path, x)
+
+    def streamed(deterministic):
+        accumulator = alphareq.Accumulator(90, backend="cpu", deterministic=deterministic)
+        return accumulator.add(x[:600]).add(x[600:]).report()
+
+    plain = streamed(False)
+    reports = [streamed(True), streamed(True), alphareq.alpha(x, backend="cpu", deterministic=True),
+               alphareq.alpha(path, backend="cpu", deterministic=True),
+               alphareq.alpha_npy(path, backend="cpu", deterministic=True)]
+    for report in reports[:2]:
+        assert report.alpha == plain.alpha and report.r2 == plain.r2
+        assert np.array_equal(report.eigenvalues, plain.eigenvalues)
+    one_shot = alphareq.alpha(x, backend="cpu")
+    assert reports[2].alpha == one_shot.alpha and np.array_equal(reports[2].eigenvalues, one_shot.eigenvalues)
+    assert reports[3].alpha == reports[4].alpha == alphareq.alpha_npy(path, backend="cpu").alpha
+
+
+@pytest.mark.skipif(not alphareq.cuda_available(), reason="needs a usable CUDA device")
+def test_deterministic_cuda_is_bit_identical_run_to_run(features):
+    x = features(6000, 256, seed=16, mean=10.0, dtype=np.float32)
+    reports = [alphareq.Accumulator(256, backend="cuda", deterministic=True).add(x[:2500]).add(x[2500:]).report()
+               for _ in range(3)]
+    for report in reports[1:]:
+        assert report.alpha == reports[0].alpha
+        assert np.array_equal(report.eigenvalues, reports[0].eigenvalues)

@@ -84,6 +84,22 @@ def test_layer_monitor_matches_stored_activations_on_cpu():
     assert monitor.alphas(first=2, last=30) == {name: reports[name].alpha for name in LAYERS}
 
 
+def test_layer_monitor_passes_deterministic_to_its_accumulators():
+    # On the CPU the option changes nothing, to the last bit; on CUDA it is each accumulator's.
+    model = small_cnn()
+    torch.manual_seed(3)
+    batch = torch.randn(64, 3, 6, 6)
+    alphas = []
+    for deterministic in (False, True):
+        with LayerMonitor(model, layers=["7"], backend="cpu", deterministic=deterministic,
+                          first=2, last=30) as monitor:
+            with torch.no_grad():
+                model(batch)
+            assert monitor.deterministic is deterministic
+            alphas.append(monitor.report()["7"].alpha)
+    assert alphas[0] == alphas[1]
+
+
 def test_layer_monitor_keeps_no_graph_and_no_activation():
     model = small_cnn()
     outputs = []

@@ -1,0 +1,165 @@
+#include "bootstrap_weights.cuh"
+
+#include "core/bootstrap_draw.hpp"
+#include "cuda/cuda_check.hpp"
+
+#include <cub/block/block_reduce.cuh>
+
+#include <algorithm>
+
+namespace alphareq::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kTile = 16;
+constexpr std::int64_t kMaxGridY = 65535;  // also the limit of gridDim.z
+
+unsigned int capped(std::int64_t blocks, std::int64_t cap) {
+  return static_cast<unsigned int>(std::max<std::int64_t>(1, std::min(blocks, cap)));
+}
+
+template <typename T>
+__global__ void bootstrap_weights_kernel(std::uint64_t seed, long long first_replicate,
+                                         long long replicates, long long first_sample,
+                                         long long rows, T* __restrict__ weights,
+                                         unsigned long long* __restrict__ counts) {
+  using Reduce = cub::BlockReduce<unsigned long long, kThreads>;
+  __shared__ typename Reduce::TempStorage storage;
+  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+  for (long long b = blockIdx.y; b < replicates; b += gridDim.y) {
+    const std::uint64_t key = detail::bootstrap_replicate_key(seed, first_replicate + b);
+    unsigned long long local = 0;
+    for (long long r = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; r < rows;
+         r += stride) {
+      const int k = detail::bootstrap_multiplicity(key, first_sample + r);
+      weights[b * rows + r] = static_cast<T>(k);
+      local += static_cast<unsigned long long>(k);
+    }
+    // Integer sums: exact, and the same whatever order the atomics land in.
+    const unsigned long long total = Reduce(storage).Sum(local);
+    if (threadIdx.x == 0 && total != 0) atomicAdd(counts + b, total);
+    __syncthreads();  // storage is reused for the next replicate
+  }
+}
+
+// One thread per feature; blocks stride over the (replicate, row) items, so a row of each
+// copy is written with coalesced stores.
+template <typename T>
+__global__ void weighted_copies_kernel(const T* __restrict__ y, long long rows, long long cols,
+                                       const T* __restrict__ weights, long long items,
+                                       T* __restrict__ copies) {
+  const long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  for (long long item = blockIdx.y; item < items; item += gridDim.y) {
+    const long long r = item % rows;  // item = b · rows + r
+    copies[item * cols + c] = weights[item] * y[r * cols + c];
+  }
+}
+
+__device__ inline bool upper_element(long long dim, long long& row, long long& col) {
+  row = static_cast<long long>(blockIdx.x) * kTile + threadIdx.x;
+  col = static_cast<long long>(blockIdx.y) * kTile + threadIdx.y;
+  return row < dim && col < dim && row <= col;
+}
+
+__global__ void add_float32_replicates_kernel(const float* __restrict__ product,
+                                              const float* __restrict__ product_sums,
+                                              double* __restrict__ cross, double* __restrict__ sums,
+                                              long long dim, long long replicates) {
+  long long row, col;
+  if (!upper_element(dim, row, col)) return;
+  const long long square = dim * dim;
+  for (long long b = blockIdx.z; b < replicates; b += gridDim.z) {
+    cross[b * square + col * dim + row] +=
+        static_cast<double>(product[b * square + col * dim + row]);
+    // The diagonal's threads also carry the column sums.
+    if (row == col) sums[b * dim + row] += static_cast<double>(product_sums[b * dim + row]);
+  }
+}
+
+// Not __restrict__: with Out = double, matrices may alias cross.
+template <typename Out>
+__global__ void form_replicate_covariances_kernel(const double* cross, const double* sums,
+                                                  const unsigned long long* counts, bool by_n,
+                                                  Out* matrices, long long dim,
+                                                  long long replicates) {
+  long long row, col;
+  if (!upper_element(dim, row, col)) return;
+  const long long square = dim * dim;
+  for (long long b = blockIdx.z; b < replicates; b += gridDim.z) {
+    const double count = static_cast<double>(counts[b]);
+    const double inverse_divisor = 1.0 / (by_n ? count : count - 1.0);
+    const double centred =
+        cross[b * square + col * dim + row] - sums[b * dim + row] * (sums[b * dim + col] / count);
+    matrices[b * square + col * dim + row] = static_cast<Out>(centred * inverse_divisor);
+  }
+}
+
+dim3 replicate_tile_grid(std::int64_t dim, std::int64_t replicates) {
+  const unsigned int tiles = static_cast<unsigned int>((dim + kTile - 1) / kTile);
+  return dim3(tiles, tiles, capped(replicates, kMaxGridY));
+}
+
+}  // namespace
+
+template <typename T>
+void launch_bootstrap_weights(std::uint64_t seed, std::int64_t first_replicate,
+                              std::int64_t replicates, std::int64_t first_sample, std::int64_t rows,
+                              T* weights, unsigned long long* counts, cudaStream_t stream) {
+  if (rows < 1 || replicates < 1) return;
+  const dim3 grid(capped((rows + kThreads - 1) / kThreads, 1024), capped(replicates, kMaxGridY));
+  bootstrap_weights_kernel<T><<<grid, kThreads, 0, stream>>>(seed, first_replicate, replicates,
+                                                             first_sample, rows, weights, counts);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void launch_weighted_copies(const T* y, std::int64_t rows, std::int64_t cols, const T* weights,
+                            std::int64_t replicates, T* copies, cudaStream_t stream) {
+  if (rows < 1 || replicates < 1) return;
+  const dim3 grid(capped((cols + kThreads - 1) / kThreads, (1LL << 31) - 1),
+                  capped(replicates * rows, kMaxGridY));
+  weighted_copies_kernel<T>
+      <<<grid, kThreads, 0, stream>>>(y, rows, cols, weights, replicates * rows, copies);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+void launch_add_float32_replicates(const float* product, const float* product_sums, double* cross,
+                                   double* sums, std::int64_t dim, std::int64_t replicates,
+                                   cudaStream_t stream) {
+  if (replicates < 1) return;
+  add_float32_replicates_kernel<<<replicate_tile_grid(dim, replicates), dim3(kTile, kTile), 0,
+                                  stream>>>(product, product_sums, cross, sums, dim, replicates);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template <typename Out>
+void launch_form_replicate_covariances(const double* cross, const double* sums,
+                                       const unsigned long long* counts, bool by_n, Out* matrices,
+                                       std::int64_t dim, std::int64_t replicates,
+                                       cudaStream_t stream) {
+  if (replicates < 1) return;
+  form_replicate_covariances_kernel<Out>
+      <<<replicate_tile_grid(dim, replicates), dim3(kTile, kTile), 0, stream>>>(
+          cross, sums, counts, by_n, matrices, dim, replicates);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+template void launch_bootstrap_weights<float>(std::uint64_t, std::int64_t, std::int64_t,
+                                              std::int64_t, std::int64_t, float*,
+                                              unsigned long long*, cudaStream_t);
+template void launch_bootstrap_weights<double>(std::uint64_t, std::int64_t, std::int64_t,
+                                               std::int64_t, std::int64_t, double*,
+                                               unsigned long long*, cudaStream_t);
+template void launch_weighted_copies<float>(const float*, std::int64_t, std::int64_t, const float*,
+                                            std::int64_t, float*, cudaStream_t);
+template void launch_weighted_copies<double>(const double*, std::int64_t, std::int64_t,
+                                             const double*, std::int64_t, double*, cudaStream_t);
+template void launch_form_replicate_covariances<float>(const double*, const double*,
+                                                       const unsigned long long*, bool, float*,
+                                                       std::int64_t, std::int64_t, cudaStream_t);
+template void launch_form_replicate_covariances<double>(const double*, const double*,
+                                                        const unsigned long long*, bool, double*,
+                                                        std::int64_t, std::int64_t, cudaStream_t);
+
+}  // namespace alphareq::kernels

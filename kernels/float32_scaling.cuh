@@ -1,0 +1,24 @@
+#pragma once
+// Power-of-two scaling of the float32 (and TF32) batch products. Centred values whose
+// column extent (max |x − shift| over a chunk) lies outside [2^-40, 2^40] would overflow
+// SSYRK/SGEMM (float32 values near 1e38) or vanish in its subnormals (float32 values near
+// 1e-40); such a column is multiplied by 2^-e before the float32 conversion, where 2^e is
+// its extent rounded up to a power of two, and its products and sums are multiplied back
+// by 2^(e_i + e_j) and 2^e_i in float64. Powers of two scale exactly, so a column within the
+// range is not scaled and gives the bits it always did. The same rule as the CPU backend's
+// float32 path (src/cpu/cpu_accumulator.cpp).
+
+namespace alphareq::kernels {
+
+/// Per-column "largest exponent" of a chunk before any finite nonzero value is seen: the
+/// byte pattern 0x80808080 that cudaMemsetAsync(..., 0x80, ...) writes (about -2.1e9).
+constexpr int kNoExponent = static_cast<int>(0x80808080u);
+
+/// The exponent e the column is scaled by (values × 2^-e), given the largest frexp exponent
+/// of its centred values in the chunk: 0 within [2^-40, 2^40) or for a column of zeros.
+__host__ __device__ inline int float32_scale_exponent(int largest_exponent) {
+  if (largest_exponent == kNoExponent) return 0;
+  return (largest_exponent > 40 || largest_exponent < -39) ? largest_exponent : 0;
+}
+
+}  // namespace alphareq::kernels
