@@ -53,21 +53,34 @@ void BM_Fit(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(fit_power_law(spectrum, 1 << 20).alpha);
 }
 
-void BM_ComputeAlphaEndToEnd(benchmark::State& state) {
+void end_to_end(benchmark::State& state, AccumulationPrecision precision) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const auto x = features(n, d);
   AlphaOptions options;
   options.accumulator.backend = Backend::cpu;
+  options.accumulator.precision = precision;
   for (auto _ : state) benchmark::DoNotOptimize(compute_alpha(host_matrix(x.data(), n, d), options).fit.alpha);
 }
 
-BENCHMARK(BM_AccumulateFloat64)->Args({10000, 512})->Args({10000, 1024})->Args({10000, 2048})
+void BM_ComputeAlphaEndToEnd(benchmark::State& state) { end_to_end(state, AccumulationPrecision::float64); }
+void BM_ComputeAlphaEndToEndFloat32(benchmark::State& state) {
+  end_to_end(state, AccumulationPrecision::float32);
+}
+
+// The CUDA backend's stage table sizes (bench_cuda_backend.cu), so that the two compare
+// size for size, and the smaller widths of the accumulation rate.
+void stage_sizes(benchmark::internal::Benchmark* b) {
+  b->Args({10000, 2048})->Args({50000, 2048})->Args({10000, 4096})->Args({100000, 1024});
+}
+
+BENCHMARK(BM_AccumulateFloat64)->Args({10000, 512})->Args({10000, 1024})->Apply(stage_sizes)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_AccumulateFloat32)->Args({10000, 512})->Args({10000, 1024})->Args({10000, 2048})
+BENCHMARK(BM_AccumulateFloat32)->Args({10000, 512})->Args({10000, 1024})->Apply(stage_sizes)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Eigenvalues)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Fit)->Arg(2048)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_ComputeAlphaEndToEnd)->Args({10000, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Eigenvalues)->Arg(512)->Arg(1024)->Arg(2048)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Fit)->Arg(1024)->Arg(2048)->Arg(4096)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ComputeAlphaEndToEnd)->Apply(stage_sizes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ComputeAlphaEndToEndFloat32)->Apply(stage_sizes)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -466,15 +466,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"{info['alphareq'] or 'not used'}; {args.repeats} repeats after {args.warmup} warm-up runs",
           file=sys.stderr)
 
+    timer = "CUDA events" if device.type == "cuda" else "time.perf_counter"
+
+    def write_json(records: list) -> None:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump({"benchmark": "torch_pipeline", "environment": info,
+                       "settings": {"sizes": args.sizes, "precisions": [p.name for p in args.precisions],
+                                    "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed,
+                                    "alpha": args.alpha, "first": args.first, "last": args.last,
+                                    "feature_mean": FEATURE_MEAN, "timer": timer},
+                       "results": records}, out, indent=1)
+
     records = []
     for n, d in args.sizes:
         records += benchmark_size(n, d, args, device, clock, alphareq, backend)
+        if args.json:
+            write_json(records)  # after every size: a run cut short keeps what it measured
         if device.type == "cuda":
             # The size's tensors are gone; hand their cached blocks back to the driver, as
             # alphareq allocates with cudaMalloc outside PyTorch's caching allocator.
             torch.cuda.empty_cache()
-
-    timer = "CUDA events" if device.type == "cuda" else "time.perf_counter"
     print(f"## α: PyTorch pipeline vs alphareq on {where}\n")
     print(f"torch {torch.__version__}, alphareq {info['alphareq'] or '— (' + note + ')'}; "
           f"{args.repeats} repeats after {args.warmup} warm-up runs, {timer}; features: float32, "
@@ -489,13 +500,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("\nfloat64 agreement (device-resident features):\n")
         print("\n".join(agreement))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump({"benchmark": "torch_pipeline", "environment": info,
-                       "settings": {"sizes": args.sizes, "precisions": [p.name for p in args.precisions],
-                                    "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed,
-                                    "alpha": args.alpha, "first": args.first, "last": args.last,
-                                    "feature_mean": FEATURE_MEAN, "timer": timer},
-                       "results": records}, out, indent=1)
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 

@@ -5,16 +5,20 @@
 # Phases: tests     the GPU and CPU ctest suites (incl. the CUDA example built against the
 #                   installed package), pytest with CUDA tensors, CuPy and JAX
 #         sanitize  compute-sanitizer memcheck, racecheck, synccheck, initcheck
-#         bench     bench_cuda_backend, the PyTorch pipeline beside alphareq.alpha, bench_cpu_backend
-#         table1    `alphareq table1` at full size (CUDA, then CPU), a plain PyTorch probe loop
+#         bench     bench_cuda_backend and bench_cpu_backend (the stage tables and ceilings)
+#         torch     the PyTorch pipeline beside alphareq.alpha, a PyTorch probe loop beside
+#                   `alphareq probe`, on the same device-resident data
+#         table1    `alphareq table1` at full size (CUDA, then CPU)
 #         profile   Nsight Compute over one device-resident pipeline run
-#         all       tests sanitize bench table1
+#         all       tests sanitize bench torch table1
 # The device tool limits a command to 10 minutes: give each call the phases that fit
-# (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 5; table1 ≈ 5; profile ≈ 2), e.g.
-# `tests sanitize`, then `bench profile`, then `table1`. Each phase runs under its own time
-# limit, so one that hangs cannot eat the others'. GoogleTest, Google Benchmark and OpenBLAS
-# are unpacked into /tmp/deps (never into /). Logs and results go to $OUT, which the device
-# tool brings back; $OUT/summary.txt has one line per step.
+# (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 5; torch ≈ 4; table1 ≈ 5;
+# profile ≈ 2; the limits below are the worst cases), e.g. `tests sanitize`, then
+# `bench profile`, then `torch table1`. Each phase runs under its own time limit, so one
+# that hangs cannot eat the others'. GoogleTest, Google Benchmark and OpenBLAS are unpacked
+# into /tmp/deps (never into /). Logs and results go to $OUT, which the device tool brings
+# back; $OUT/summary.txt has one line per step. Afterwards, here, the results file:
+#   python3 bench/summarise_gpu_run.py OUTDIR --output bench/results/DATE-cuda-h100.md
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/out}
@@ -23,7 +27,7 @@ summary=$out/summary.txt
 note() { echo "$*" | tee -a "$summary"; }
 
 phases=("$@")
-[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1)
+[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench torch table1)
 wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 
 # --- dependencies: what Debian's postinst scripts would do, under /tmp/deps -------------
@@ -40,7 +44,7 @@ fi
 export CMAKE_PREFIX_PATH=$deps/usr
 export LD_LIBRARY_PATH=$multiarch/openblas-pthread:$multiarch:${LD_LIBRARY_PATH:-}
 export PATH=$PATH:/usr/local/cuda/bin
-{ date -u; nvidia-smi; nvcc --version; cmake --version | head -n 1; python3 --version; } \
+{ date -u; nvidia-smi; nvcc --version; cmake --version | head -n 1; python3 --version; lscpu | head -n 20; } \
   > "$out/machine.txt" 2>&1
 note "$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1)"
 
@@ -90,42 +94,53 @@ if wants tests; then
 fi
 
 if wants sanitize; then
-  # memcheck over every GPU binary; the other tools over the accumulator, pipeline and probe
-  # tests (the CLI test's kernels run in child processes, which the tools do not follow).
-  gpu_binaries=$(ls build-sm90/tests/cuda_*_test build-sm90/tests/capi_gpu_test 2>/dev/null)
+  # memcheck over every GPU binary; racecheck, synccheck and initcheck over all but the CLI
+  # test (its kernels run in child processes, which the tools do not follow) and without the
+  # long concurrency/determinism loops, which the tools slow by orders of magnitude. Four
+  # runs at a time (one GPU, 16 cores), each under its own limit.
+  sanitize_one() {  # sanitize_one TOOL BINARY FILTER
+    local log=$out/sanitizer-$1-$(basename "$2").log
+    run_logged 240 "$log" compute-sanitizer --tool "$1" --error-exitcode 9 "$2" --gtest_brief=1 \
+      "--gtest_filter=$3"
+    note "$1 $(basename "$2"): exit $? ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
+  }
+  light='-*UnderLoad*:CudaConcurrency.*:CudaDeterminism*:*IntervalCovers*:*SpanningSeveral*'
+  running=0
   for tool in memcheck racecheck synccheck initcheck; do
-    for binary in $gpu_binaries; do
-      name=$(basename "$binary")
-      [[ $tool != memcheck && $name == cuda_cli_test ]] && continue
-      log=$out/sanitizer-$tool-$name.log
-      run_logged 150 "$log" compute-sanitizer --tool $tool --error-exitcode 9 "$binary" --gtest_brief=1
-      note "$tool $name: exit $? ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
+    for binary in build-sm90/tests/cuda_*_test build-sm90/tests/capi_gpu_test; do
+      [[ -x $binary ]] || continue
+      [[ $tool != memcheck && $(basename "$binary") == cuda_cli_test ]] && continue
+      filter=$([[ $tool == memcheck ]] && echo '-*UnderLoad*' || echo "$light")
+      sanitize_one $tool "$binary" "$filter" &
+      if ((++running >= 4)); then wait -n; ((running--)); fi
     done
   done
+  wait
 fi
 
 if wants bench; then
   run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
   grep -E "median|TIMED" "$out/bench_cuda.txt" | head -n 80
-  # What a PyTorch user would write instead, beside alphareq.alpha on the same tensors.
-  python_package
-  run_logged 300 "$out/torch_pipeline.md" /tmp/venv/bin/python bench/torch_pipeline.py --device cuda \
-    --json "$out/torch_pipeline.json"
-  cat "$out/torch_pipeline.md"
-  run_logged 120 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
+  run_logged 240 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
   grep median "$out/bench_cpu.txt"
 fi
 
-if wants table1; then
+if wants torch; then
+  # What a PyTorch user would write instead, beside alphareq on the same device-resident data.
   python_package
-  run_logged 300 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
-  cat "$out/table1_cuda.md"
-  # A plain PyTorch probe loop against `alphareq probe` on the same device-resident data.
+  run_logged 300 "$out/torch_pipeline.md" /tmp/venv/bin/python bench/torch_pipeline.py --device cuda \
+    --json "$out/torch_pipeline.json"
+  cat "$out/torch_pipeline.md"
   run_logged 240 "$out/torch_probe.md" /tmp/venv/bin/python bench/torch_probe.py --device cuda \
     --alphareq-cli build-sm90/alphareq --json "$out/torch_probe.json"
   cat "$out/torch_probe.md"
+fi
+
+if wants table1; then
+  run_logged 300 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
+  cat "$out/table1_cuda.md"
   run_logged 240 "$out/table1_cpu.md" build-sm90/alphareq table1 --backend cpu --quiet --repeats 1
   cat "$out/table1_cpu.md"
 fi
