@@ -1,7 +1,9 @@
 #include "bootstrap_weights.cuh"
 
+#include "batch_conversion.cuh"
 #include "core/bootstrap_draw.hpp"
 #include "cuda/cuda_check.hpp"
+#include "float32_scaling.cuh"
 
 #include <cub/block/block_reduce.cuh>
 
@@ -62,18 +64,72 @@ __device__ inline bool upper_element(long long dim, long long& row, long long& c
   return row < dim && col < dim && row <= col;
 }
 
+__device__ inline int scale_of(const int* largest_exponent, long long column) {
+  return largest_exponent == nullptr ? 0 : float32_scale_exponent(largest_exponent[column]);
+}
+
 __global__ void add_float32_replicates_kernel(const float* __restrict__ product,
                                               const float* __restrict__ product_sums,
                                               double* __restrict__ cross, double* __restrict__ sums,
-                                              long long dim, long long replicates) {
+                                              long long dim, long long replicates,
+                                              const int* __restrict__ largest_exponent) {
   long long row, col;
   if (!upper_element(dim, row, col)) return;
   const long long square = dim * dim;
+  // The columns' scales are the sub-chunk's, the same for every replicate.
+  const int row_exponent = scale_of(largest_exponent, row);
+  const int exponent = row_exponent + scale_of(largest_exponent, col);
   for (long long b = blockIdx.z; b < replicates; b += gridDim.z) {
     cross[b * square + col * dim + row] +=
-        static_cast<double>(product[b * square + col * dim + row]);
+        ldexp(static_cast<double>(product[b * square + col * dim + row]), exponent);
     // The diagonal's threads also carry the column sums.
-    if (row == col) sums[b * dim + row] += static_cast<double>(product_sums[b * dim + row]);
+    if (row == col) {
+      sums[b * dim + row] += ldexp(static_cast<double>(product_sums[b * dim + row]), row_exponent);
+    }
+  }
+}
+
+// Block b screens replicate b (a grid-stride loop over replicates, uniform across the block
+// as the reductions' barriers require).
+__global__ void screen_replicates_kernel(const double* __restrict__ cross,
+                                         const double* __restrict__ sums,
+                                         const unsigned long long* __restrict__ counts, bool by_n,
+                                         long long dim, long long replicates,
+                                         int* __restrict__ status,
+                                         int* __restrict__ scale_exponents) {
+  using Reduce = cub::BlockReduce<double, kThreads>;
+  __shared__ typename Reduce::TempStorage storage;
+  const long long square = dim * dim;
+  for (long long b = blockIdx.x; b < replicates; b += gridDim.x) {
+    const unsigned long long samples = counts[b];
+    const double count = static_cast<double>(samples);
+    const double inverse_divisor = 1.0 / (by_n ? count : count - 1.0);  // used when samples >= 2
+    double trace = 0.0, largest = 0.0;
+    for (long long i = threadIdx.x; i < dim; i += blockDim.x) {
+      const double diagonal = cross[b * square + i * dim + i];
+      trace += diagonal;
+      if (samples >= 2) {
+        const double sum = sums[b * dim + i];
+        largest = fmax(largest, fabs((diagonal - sum * (sum / count)) * inverse_divisor));
+      }
+    }
+    trace = Reduce(storage).Sum(trace);
+    __syncthreads();  // storage is reused by the next reduction
+    largest = Reduce(storage).Reduce(largest, [](double a, double c) { return fmax(a, c); });
+    if (threadIdx.x == 0) {
+      const int verdict = samples < 2        ? kReplicateTooFewSamples
+                          : !isfinite(trace) ? kReplicateOverflowed
+                                             : kReplicateUsable;
+      status[b] = verdict;
+      if (scale_exponents != nullptr) {
+        int exponent = 0;
+        if (verdict == kReplicateUsable && largest > 0.0 && isfinite(largest)) {
+          frexp(largest, &exponent);
+        }
+        scale_exponents[b] = float32_solver_scale_exponent(exponent);
+      }
+    }
+    __syncthreads();  // storage is reused for the next replicate
   }
 }
 
@@ -82,16 +138,26 @@ template <typename Out>
 __global__ void form_replicate_covariances_kernel(const double* cross, const double* sums,
                                                   const unsigned long long* counts, bool by_n,
                                                   Out* matrices, long long dim,
-                                                  long long replicates) {
+                                                  long long replicates, const int* status,
+                                                  const int* scale_exponents,
+                                                  const unsigned long long* flags, int flag_count) {
   long long row, col;
   if (!upper_element(dim, row, col)) return;
+  // NaN/Inf features: every replicate holds them, and the host reports them first.
+  bool flagged = false;
+  for (int f = 0; f < flag_count; ++f) flagged = flagged || flags[f] != kNoBadElement;
   const long long square = dim * dim;
   for (long long b = blockIdx.z; b < replicates; b += gridDim.z) {
-    const double count = static_cast<double>(counts[b]);
-    const double inverse_divisor = 1.0 / (by_n ? count : count - 1.0);
-    const double centred =
-        cross[b * square + col * dim + row] - sums[b * dim + row] * (sums[b * dim + col] / count);
-    matrices[b * square + col * dim + row] = static_cast<Out>(centred * inverse_divisor);
+    double value = 0.0;
+    if (!flagged && status[b] == kReplicateUsable) {
+      const double count = static_cast<double>(counts[b]);
+      const double inverse_divisor = 1.0 / (by_n ? count : count - 1.0);
+      const double centred =
+          cross[b * square + col * dim + row] - sums[b * dim + row] * (sums[b * dim + col] / count);
+      value = centred * inverse_divisor;
+      if (scale_exponents != nullptr) value = ldexp(value, -scale_exponents[b]);
+    }
+    matrices[b * square + col * dim + row] = static_cast<Out>(value);
   }
 }
 
@@ -126,22 +192,35 @@ void launch_weighted_copies(const T* y, std::int64_t rows, std::int64_t cols, co
 
 void launch_add_float32_replicates(const float* product, const float* product_sums, double* cross,
                                    double* sums, std::int64_t dim, std::int64_t replicates,
-                                   cudaStream_t stream) {
+                                   cudaStream_t stream, const int* largest_exponent) {
   if (replicates < 1) return;
   add_float32_replicates_kernel<<<replicate_tile_grid(dim, replicates), dim3(kTile, kTile), 0,
-                                  stream>>>(product, product_sums, cross, sums, dim, replicates);
+                                  stream>>>(product, product_sums, cross, sums, dim, replicates,
+                                            largest_exponent);
+  ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+void launch_screen_replicates(const double* cross, const double* sums,
+                              const unsigned long long* counts, bool by_n, std::int64_t dim,
+                              std::int64_t replicates, int* status, int* scale_exponents,
+                              cudaStream_t stream) {
+  if (replicates < 1) return;
+  screen_replicates_kernel<<<capped(replicates, kMaxGridY), kThreads, 0, stream>>>(
+      cross, sums, counts, by_n, dim, replicates, status, scale_exponents);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
 template <typename Out>
 void launch_form_replicate_covariances(const double* cross, const double* sums,
                                        const unsigned long long* counts, bool by_n, Out* matrices,
-                                       std::int64_t dim, std::int64_t replicates,
-                                       cudaStream_t stream) {
+                                       std::int64_t dim, std::int64_t replicates, const int* status,
+                                       const int* scale_exponents, const unsigned long long* flags,
+                                       int flag_count, cudaStream_t stream) {
   if (replicates < 1) return;
   form_replicate_covariances_kernel<Out>
       <<<replicate_tile_grid(dim, replicates), dim3(kTile, kTile), 0, stream>>>(
-          cross, sums, counts, by_n, matrices, dim, replicates);
+          cross, sums, counts, by_n, matrices, dim, replicates, status, scale_exponents, flags,
+          flag_count);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -157,9 +236,13 @@ template void launch_weighted_copies<double>(const double*, std::int64_t, std::i
                                              const double*, std::int64_t, double*, cudaStream_t);
 template void launch_form_replicate_covariances<float>(const double*, const double*,
                                                        const unsigned long long*, bool, float*,
-                                                       std::int64_t, std::int64_t, cudaStream_t);
+                                                       std::int64_t, std::int64_t, const int*,
+                                                       const int*, const unsigned long long*, int,
+                                                       cudaStream_t);
 template void launch_form_replicate_covariances<double>(const double*, const double*,
                                                         const unsigned long long*, bool, double*,
-                                                        std::int64_t, std::int64_t, cudaStream_t);
+                                                        std::int64_t, std::int64_t, const int*,
+                                                        const int*, const unsigned long long*, int,
+                                                        cudaStream_t);
 
 }  // namespace alphareq::kernels

@@ -31,18 +31,47 @@ void launch_weighted_copies(const T* y, std::int64_t rows, std::int64_t cols, co
 
 /// cross[b] += product[b] (upper triangles) and sums[b] += product_sums[b] for every
 /// replicate, from float32 batched products: the float64 sum over chunks keeps the error
-/// from growing with n.
+/// from growing with n. `largest_exponent` (may be null): the sub-chunk's per-column largest
+/// exponents of launch_shift_and_convert, shared by all replicates; a column scaled by 2^-e
+/// (float32_scale_exponent, kernels/float32_scaling.cuh) has its products and sums
+/// multiplied back by 2^(e_i + e_j) and 2^e_i in float64, exactly, as the accumulator's
+/// launch_add_float32_batch does.
 void launch_add_float32_replicates(const float* product, const float* product_sums, double* cross,
                                    double* sums, std::int64_t dim, std::int64_t replicates,
-                                   cudaStream_t stream);
+                                   cudaStream_t stream, const int* largest_exponent = nullptr);
+
+/// What launch_screen_replicates finds in a replicate.
+constexpr int kReplicateUsable = 0;
+/// n_b < 2: no covariance (its divisor would be 0 or −1).
+constexpr int kReplicateTooFewSamples = 1;
+/// The trace of cross[b] (Σ_i w_bi |y_i|²) is not finite: the covariance overflowed float64
+/// (or NaN/Inf features, which their own flags report first). A finite trace bounds every
+/// entry of P_b, S_b and the covariance, as in the accumulator's launch_flag_trace_overflow.
+constexpr int kReplicateOverflowed = 2;
+
+/// status[b] = one of the kReplicate… values above, for every replicate, from its counts[b]
+/// and the diagonal of cross[b]. `scale_exponents` (float32 solver; may be null): for a usable
+/// replicate the power of two e_b that brings its covariance's largest |diagonal element|
+/// (divisor n_b when by_n, else n_b − 1) to [0.5, 1) when it lies outside [2^-60, 2^60], else
+/// 0 (float32_solver_scale_exponent: the accumulator's rule); 0 for the others. One block per
+/// replicate; deterministic.
+void launch_screen_replicates(const double* cross, const double* sums,
+                              const unsigned long long* counts, bool by_n, std::int64_t dim,
+                              std::int64_t replicates, int* status, int* scale_exponents,
+                              cudaStream_t stream);
 
 /// matrices[b] (upper triangle) = (cross[b] − sums[b] sums[b]ᵀ / n_b) / divisor_b with
-/// n_b = counts[b] and divisor_b = n_b (by_n) or n_b − 1, in Out. With Out = double,
-/// matrices may be cross itself (each element is read and written by one thread).
+/// n_b = counts[b] and divisor_b = n_b (by_n) or n_b − 1, in Out, times 2^-scale_exponents[b]
+/// when `scale_exponents` is given (exact). All zeros instead, so that the eigensolver never
+/// sees 0/0, NaN or Inf, for a replicate whose status[b] (launch_screen_replicates) is not
+/// kReplicateUsable, and for every replicate when any of the `flag_count` NaN/Inf `flags` is
+/// set; the host reports those before reading any result. With Out = double, matrices may be
+/// cross itself (each element is read and written by one thread).
 template <typename Out>
 void launch_form_replicate_covariances(const double* cross, const double* sums,
                                        const unsigned long long* counts, bool by_n, Out* matrices,
-                                       std::int64_t dim, std::int64_t replicates,
-                                       cudaStream_t stream);
+                                       std::int64_t dim, std::int64_t replicates, const int* status,
+                                       const int* scale_exponents, const unsigned long long* flags,
+                                       int flag_count, cudaStream_t stream);
 
 }  // namespace alphareq::kernels

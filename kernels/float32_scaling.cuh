@@ -21,4 +21,15 @@ __host__ __device__ inline int float32_scale_exponent(int largest_exponent) {
   return (largest_exponent > 40 || largest_exponent < -39) ? largest_exponent : 0;
 }
 
+/// The float32 eigensolver's scale e (the covariance goes to it times 2^-e), given the frexp
+/// exponent of its largest |diagonal element| (0 for a zero or non-finite diagonal): that
+/// exponent when it lies outside [-60, 60], else 0. The rule of
+/// launch_choose_float32_solver_scale (kernels/covariance_update.cuh), for the bootstrap's
+/// batch of covariances.
+__host__ __device__ inline int float32_solver_scale_exponent(int largest_diagonal_exponent) {
+  return (largest_diagonal_exponent > 60 || largest_diagonal_exponent < -60)
+             ? largest_diagonal_exponent
+             : 0;
+}
+
 }  // namespace alphareq::kernels

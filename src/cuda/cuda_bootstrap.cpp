@@ -5,10 +5,12 @@
 #include "cuda/cuda_accumulator.hpp"
 #include "kernels/batch_conversion.cuh"
 #include "kernels/bootstrap_weights.cuh"
+#include "kernels/power_law_fit.cuh"
 
 #include <alphareq/error.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -82,13 +84,14 @@ BootstrapPlan plan_bootstrap(std::int64_t dim, const AlphaOptions& options,
   double per_replicate =
       d * d * sizeof(double) + d * sizeof(double) + sizeof(unsigned long long)  // state
       + d * (solver32 ? sizeof(float) : sizeof(double)) + sizeof(int)           // solver output
-      + sizeof(kernels::DeviceFitResult)                                        // fit
+      + sizeof(int) + sizeof(kernels::DeviceFitResult)                          // status, fit
       + rows * d * element + rows * element;                                    // copies, weights
   if (single) per_replicate += d * d * sizeof(float) + d * sizeof(float);  // a chunk's products
-  if (solver32) per_replicate += d * d * sizeof(float);                    // the solver's copy
-  const double fixed = static_cast<double>(plan.chunk_rows) * d * element  // converted rows
-                       + 2.0 * static_cast<double>(plan.chunk_rows) * d * sizeof(double)  // staging
-                       + d * sizeof(double) + 2 * sizeof(unsigned long long);  // shift, flags
+  if (solver32) per_replicate += d * d * sizeof(float) + sizeof(int);  // the solver's copy, scale
+  double fixed = static_cast<double>(plan.chunk_rows) * d * element    // converted rows
+                 + 2.0 * static_cast<double>(plan.chunk_rows) * d * sizeof(double)  // staging
+                 + d * sizeof(double) + 2 * sizeof(unsigned long long);             // shift, flags
+  if (single) fixed += d * sizeof(int);  // the sub-chunk's column exponents
   plan.device_bytes = fixed + g * per_replicate;
   return plan;
 }
@@ -168,6 +171,7 @@ CudaBootstrap::CudaBootstrap(std::int64_t dim, const AlphaOptions& options,
       copies32_ = DeviceBuffer<float>(g * block * d, "the weighted copies of " + what);
       product32_ = DeviceBuffer<float>(g * d * d, "the float32 products of " + what);
       sums32_ = DeviceBuffer<float>(g * d, "the replicates' float32 column sums");
+      largest_exponent_ = DeviceBuffer<int>(d, "the bootstrap's column exponents");
     } else {
       shifted64_ = DeviceBuffer<double>(chunk * d, "the bootstrap's converted rows");
       weights64_ = DeviceBuffer<double>(g * block, "the bootstrap weights");
@@ -180,7 +184,10 @@ CudaBootstrap::CudaBootstrap(std::int64_t dim, const AlphaOptions& options,
       ALPHAREQ_CUDA_TRY(
           cudaMemsetAsync(matrices32_.data(), 0, g * d * d * sizeof(float), stream()));
       matrices = matrices32_.data();
+      solver_scales_ = DeviceBuffer<int>(g, "the replicates' solver scales");
+      ALPHAREQ_CUDA_TRY(cudaMemsetAsync(solver_scales_.data(), 0, g * sizeof(int), stream()));
     }
+    status_ = DeviceBuffer<int>(g, "the replicates' statuses");
     solver_ =
         std::make_unique<BatchedEigensolver>(dim, replicates, options.accumulator.solver, matrices,
                                              stream(), options.accumulator.deterministic);
@@ -204,7 +211,10 @@ void CudaBootstrap::release() noexcept {
     if (stream_handle_ != nullptr) cudaStreamSynchronize(stream_handle_);
     fit_results_ = {};
     solver_.reset();
+    status_ = {};
+    solver_scales_ = {};
     matrices32_ = {};
+    largest_exponent_ = {};
     product32_ = {};
     sums32_ = {};
     shifted32_ = {};
@@ -297,8 +307,24 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
     kernels::launch_shift_from_first_row(data, dtype, dim_, shift_.data(), s);
     shift_set_ = true;
   }
-  kernels::launch_shift_and_convert<T>(data, dtype, rows, dim_, row_stride, shift_.data(), shifted,
-                                       first_bad_.data(), first_sample, s);
+  int* exponents = nullptr;
+  if constexpr (std::is_same_v<T, double>) {
+    kernels::launch_shift_and_convert<double>(data, dtype, rows, dim_, row_stride, shift_.data(),
+                                              shifted, first_bad_.data(), first_sample, s);
+  } else {
+    // Columns whose centred values would overflow float32 products or sink into subnormals
+    // are scaled by a power of two for the whole sub-chunk (kernels/float32_scaling.cuh); the
+    // others keep their bits. Its blocks' products are summed in float32 at that scale and
+    // scaled back when they reach the float64 masters.
+    exponents = largest_exponent_.data();
+    ALPHAREQ_CUDA_TRY(
+        cudaMemsetAsync(exponents, 0x80, static_cast<std::size_t>(dim_) * sizeof(int), s));
+    kernels::launch_shift_and_convert<float>(data, dtype, rows, dim_, row_stride, shift_.data(),
+                                             shifted, first_bad_.data(), first_sample, s,
+                                             exponents);
+    kernels::launch_rescale_float32_columns(data, dtype, rows, dim_, row_stride, shift_.data(),
+                                            exponents, shifted, s);
+  }
   const int n = static_cast<int>(dim_), g = static_cast<int>(replicates_);
   const long long square = static_cast<long long>(dim_) * dim_;
   for (std::int64_t first = 0; first < rows; first += plan_.block_rows) {
@@ -337,7 +363,7 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
   }
   if constexpr (!std::is_same_v<T, double>) {
     kernels::launch_add_float32_replicates(product32_.data(), sums32_.data(), cross_.data(),
-                                           sums_.data(), dim_, replicates_, s);
+                                           sums_.data(), dim_, replicates_, s, exponents);
   }
 }
 
@@ -351,13 +377,21 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
 
   const bool by_n = options_.normalization == Normalization::by_n;
   const bool float64_solver = options_.accumulator.solver == SolverPrecision::float64;
+  // Replicates with fewer than 2 samples or an overflowed covariance (and all of them after
+  // NaN/Inf features) reach the solver as zeros; the host reports them below. The float32
+  // solver gets each covariance times 2^-e_b, so that one beyond float32's range (features
+  // beyond ~1e19 or below ~1e-19) neither overflows nor flushes to zero.
+  int* scales = float64_solver ? nullptr : solver_scales_.data();
+  kernels::launch_screen_replicates(cross_.data(), sums_.data(), counts_.data(), by_n, dim_,
+                                    replicates_, status_.data(), scales, s);
   if (float64_solver) {
-    kernels::launch_form_replicate_covariances<double>(cross_.data(), sums_.data(), counts_.data(),
-                                                       by_n, cross_.data(), dim_, replicates_, s);
+    kernels::launch_form_replicate_covariances<double>(
+        cross_.data(), sums_.data(), counts_.data(), by_n, cross_.data(), dim_, replicates_,
+        status_.data(), nullptr, first_bad_.data(), 2, s);
   } else {
-    kernels::launch_form_replicate_covariances<float>(cross_.data(), sums_.data(), counts_.data(),
-                                                      by_n, matrices32_.data(), dim_, replicates_,
-                                                      s);
+    kernels::launch_form_replicate_covariances<float>(
+        cross_.data(), sums_.data(), counts_.data(), by_n, matrices32_.data(), dim_, replicates_,
+        status_.data(), scales, first_bad_.data(), 2, s);
   }
   solver_->solve();
   const FitOptions& fit = options_.fit;
@@ -371,9 +405,11 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
                                           fit.last_rank, fit_results_.data(), s);
   }
 
-  // One wait for everything: flags, counts, solver statuses and fit results.
+  // One wait for everything: flags, counts, statuses, scales, solver statuses, fit results.
   PinnedBuffer<unsigned long long> flags(2, "the NaN/Inf flags");
   PinnedBuffer<unsigned long long> counts(g, "the replicates' sample counts");
+  PinnedBuffer<int> status(g, "the replicates' statuses");
+  PinnedBuffer<int> scale_exponents(g, "the replicates' solver scales");
   PinnedBuffer<int> info(g, "the replicates' eigensolver statuses");
   PinnedBuffer<kernels::DeviceFitResult> results(g, "the replicates' fit results");
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(flags.data(), first_bad_.data(), 2 * sizeof(unsigned long long),
@@ -381,22 +417,40 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(counts.data(), counts_.data(), g * sizeof(unsigned long long),
                                     cudaMemcpyDeviceToHost, s));
   ALPHAREQ_CUDA_TRY(
+      cudaMemcpyAsync(status.data(), status_.data(), g * sizeof(int), cudaMemcpyDeviceToHost, s));
+  if (scales != nullptr) {
+    ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(scale_exponents.data(), scales, g * sizeof(int),
+                                      cudaMemcpyDeviceToHost, s));
+  } else {
+    std::fill(scale_exponents.data(), scale_exponents.data() + g, 0);
+  }
+  ALPHAREQ_CUDA_TRY(
       cudaMemcpyAsync(info.data(), solver_->info(), g * sizeof(int), cudaMemcpyDeviceToHost, s));
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(results.data(), fit_results_.data(),
                                     g * sizeof(kernels::DeviceFitResult), cudaMemcpyDeviceToHost,
                                     s));
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(s));
 
-  // In order of cause: bad features, then replicates too small for a covariance (whose
-  // matrices are 0/0, so their solver status means nothing), then the solver.
+  // In order of cause: bad features, then replicates too small for a covariance, then
+  // overflowed ones (both solved as zeros, so their solver status means nothing), then the
+  // solver.
   throw_if_bad(flags.data(), dim_);
   for (std::size_t b = 0; b < g; ++b) {
-    if (counts.data()[b] < 2) {
+    if (status.data()[b] == kernels::kReplicateTooFewSamples) {
       throw invalid_input(
           "bootstrap: replicate " +
           std::to_string(first_replicate_ + static_cast<std::int64_t>(b)) + " drew " +
           std::to_string(counts.data()[b]) +
           " samples, fewer than the 2 a covariance needs (too few samples to resample)");
+    }
+  }
+  for (std::size_t b = 0; b < g; ++b) {
+    if (status.data()[b] == kernels::kReplicateOverflowed) {
+      throw invalid_input(
+          "bootstrap: features too large: the covariance of replicate " +
+          std::to_string(first_replicate_ + static_cast<std::int64_t>(b)) +
+          " overflows float64 (values or means beyond about 1e150); scale them down, alpha "
+          "does not depend on the scale");
     }
   }
   check_batched_eigen_info(info.data(), replicates_, solver_->route(), first_replicate_);
@@ -407,9 +461,12 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
     const kernels::DeviceFitResult& result = results.data()[b];
     const std::int64_t count = static_cast<std::int64_t>(counts.data()[b]);
     // The same planning as every fit: a replicate whose window is too short fails with
-    // the CPU fit's message.
+    // the CPU fit's message. The device fit saw the float32 solver's scaled eigenvalues: α
+    // and the ranks do not depend on the scale, the zero threshold does (as in
+    // cuda_spectrum.cpp); 0 for the float64 solver.
     const detail::FitWindow window =
-        detail::plan_fit_window(fit, dim_, count, result.positive_count, result.zero_threshold);
+        detail::plan_fit_window(fit, dim_, count, result.positive_count,
+                                std::ldexp(result.zero_threshold, scale_exponents.data()[b]));
     if (window.last_rank != result.last_rank || !result.fitted) {
       throw std::logic_error("CUDA bootstrap fit window " + std::to_string(result.last_rank) +
                              " disagrees with the host's " + std::to_string(window.last_rank));

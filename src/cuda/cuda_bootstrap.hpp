@@ -13,25 +13,38 @@
 // added to the float64 masters, as in the accumulator. At the end: all B covariances,
 // their eigenvalues (BatchedEigensolver), ONE launch of the device fit over the B spectra,
 // and one copy back.
+//
+// Hostile ranges, as in the accumulator: float32/TF32 products scale a sub-chunk's columns
+// whose centred values lie outside [2^-40, 2^40] by a power of two, and multiply their
+// products back in float64 (kernels/float32_scaling.cuh); the float32 solver gets each
+// replicate's covariance times its own power of two, and the fit's zero threshold is scaled
+// back. A replicate with fewer than 2 samples, an overflowed one (trace not finite), and all
+// of them after NaN/Inf features, go to the solver as zeros and are reported on the host.
 
 #include "core/bootstrap.hpp"
 #include "cuda/batched_eigensolver.hpp"
 #include "cuda/cublas_handle.hpp"
 #include "cuda/device_memory.hpp"
 #include "cuda/host_staging.hpp"
-#include "kernels/power_law_fit.cuh"
 
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+namespace alphareq::kernels {
+struct DeviceFitResult;  // kernels/power_law_fit.cuh: kernels/ stays out of this header
+}  // namespace alphareq::kernels
 
 namespace alphareq::cuda {
 
 /// Rows per conversion (sub-chunk) and per weighted product (block), and the device bytes
 /// of a bootstrap of `replicates` replicates: the float64 state (D × D + D + 1 per
 /// replicate), the float32 batch products (float32/TF32 precision), the float32 solver's
-/// copies (float32 solver), eigenvalues, fit results, and the conversion, weight, copy and
-/// staging scratch. Not counted: the eigensolver's workspace and cuBLAS's.
+/// copies and scales (float32 solver), eigenvalues, statuses, fit results, and the
+/// conversion, column exponent, weight, copy and staging scratch. Not counted: the
+/// eigensolver's workspace and cuBLAS's.
+/// block_rows = clamp(256 MiB / (replicates · D · element), 1, chunk_rows) with element the
+/// compute precision's size; chunk_rows = max(256, 32 MiB / (D · element)).
 struct BootstrapPlan {
   std::int64_t chunk_rows = 0;
   std::int64_t block_rows = 0;
@@ -62,9 +75,15 @@ class CudaBootstrap final : public detail::BootstrapResampler {
   /// bfloat16, float32, float64) are read in the order of chunk.stream, and later work on
   /// that stream waits until they have been read.
   void add_chunk(const MatrixView& chunk, std::int64_t first_sample) override;
-  /// Synchronises the stream once; throws the deferred NaN/Inf error of the features.
+  /// Synchronises the stream once. Throws, in this order: invalid_input for NaN/Inf in the
+  /// features (deferred from add_chunk), for a replicate that drew fewer than 2 samples, and
+  /// for a replicate whose covariance overflowed float64; numerical_error when the
+  /// eigensolver fails on a replicate; invalid_input when a replicate's fit window holds
+  /// fewer than 3 ranks (the CPU fit's message).
   std::vector<double> replicate_alphas() override;
 
+  /// The eigensolver route chosen at construction (ALPHAREQ_CUDA_BOOTSTRAP_EIGENSOLVER
+  /// overrides it; see choose_eigen_route).
   EigenRoute eigen_route() const { return solver_->route(); }
 
  private:
@@ -102,7 +121,10 @@ class CudaBootstrap final : public detail::BootstrapResampler {
   DeviceBuffer<double> shifted64_, weights64_, copies64_;
   DeviceBuffer<float> shifted32_, weights32_, copies32_;
   DeviceBuffer<float> product32_, sums32_;  // float32/TF32: one chunk's products
+  DeviceBuffer<int> largest_exponent_;      // float32/TF32: per column of a sub-chunk
   DeviceBuffer<float> matrices32_;          // float32 solver: the covariances it overwrites
+  DeviceBuffer<int> solver_scales_;         // float32 solver: replicate b's covariance × 2^-e_b
+  DeviceBuffer<int> status_;                // replicates: kReplicateUsable, …
   std::unique_ptr<BatchedEigensolver> solver_;
   DeviceBuffer<kernels::DeviceFitResult> fit_results_;
 };

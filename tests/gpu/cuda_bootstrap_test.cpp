@@ -1,11 +1,13 @@
 // The CUDA bootstrap of α against the CPU bootstrap: both draw the same Poisson(1)
 // multiplicities from (seed, replicate, sample) (core/bootstrap_draw.hpp), so on the same
 // data they resample identically and their intervals agree to rounding. Also: device views
-// of every dtype, uneven chunking, both eigensolver routes, lower precisions, the
-// out-of-memory refusal, and coverage of a known α. Every case skips with a reason where
-// there is no CUDA device.
+// of every dtype, uneven chunking, both eigensolver routes, lower precisions, features far
+// outside float32's range, replicates with too few samples, the out-of-memory refusal, and
+// coverage of a known α. Every case skips with a reason where there is no CUDA device.
 
 #include "core/bootstrap.hpp"
+#include "core/bootstrap_draw.hpp"
+#include "cuda/cuda_bootstrap.hpp"
 #include "gpu_test_support.hpp"
 
 #include <alphareq/alpha.hpp>
@@ -15,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -198,13 +201,38 @@ TEST(CudaBootstrap, GroupsOfReplicatesGiveTheOneGroupResult) {
   expect_same_bootstrap(grouped, one_pass, kSameReplicatesTolerance);
 }
 
+// The replicate α of a CudaBootstrap built with ALPHAREQ_CUDA_BOOTSTRAP_EIGENSOLVER=`route`,
+// after checking that the override was obeyed (a test that merely compares the two runs
+// would pass if both silently took the same route).
+std::vector<double> replicate_alphas_on_route(const char* route, cuda::EigenRoute expected,
+                                              const std::vector<double>& x, std::int64_t n,
+                                              std::int64_t d, const AlphaOptions& options) {
+  const ScopedEnvironment forced("ALPHAREQ_CUDA_BOOTSTRAP_EIGENSOLVER", route);
+  cuda::CudaBootstrap bootstrap(d, options, 0, options.bootstrap.resamples);
+  EXPECT_STREQ(cuda::to_string(bootstrap.eigen_route()), cuda::to_string(expected))
+      << "ALPHAREQ_CUDA_BOOTSTRAP_EIGENSOLVER=" << route << " was not obeyed";
+  bootstrap.add_chunk(host_matrix(x.data(), n, d), 0);
+  return bootstrap.replicate_alphas();
+}
+
 // Both routes solve the same float64 matrices with cuSOLVER's float64 solvers: backward
 // stable, eigenvalues to about D · ε · λ_1, α to the same tolerance as the CPU comparison.
+// Each CudaBootstrap is checked to have taken the route it was told to; their replicates'
+// α agree one by one, and so do the summaries of compute_alpha under each setting.
 TEST(CudaBootstrap, BatchedAndLoopedEigensolversAgree) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 2000, d = 64;
   const auto x = power_law_features(n, d, 1.0, 25);
   const AlphaOptions options = bootstrap_options(Backend::cuda, 16, 4);
+  const std::vector<double> batched_alphas =
+      replicate_alphas_on_route("batched", cuda::EigenRoute::batched, x, n, d, options);
+  const std::vector<double> looped_alphas =
+      replicate_alphas_on_route("loop", cuda::EigenRoute::loop, x, n, d, options);
+  ASSERT_EQ(batched_alphas.size(), 16u);
+  ASSERT_EQ(looped_alphas.size(), 16u);
+  for (std::size_t b = 0; b < batched_alphas.size(); ++b) {
+    EXPECT_NEAR(batched_alphas[b], looped_alphas[b], kSameReplicatesTolerance) << "replicate " << b;
+  }
   AlphaReport batched, looped;
   {
     const ScopedEnvironment route("ALPHAREQ_CUDA_BOOTSTRAP_EIGENSOLVER", "batched");
@@ -256,6 +284,135 @@ INSTANTIATE_TEST_SUITE_P(
                                     SolverPrecision::float32, 1e-3}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// float32 products of a group large enough that a sub-chunk is multiplied in several blocks:
+// block_rows = 256 MiB / (B · D · 4 bytes) = 436 rows for D = 256 and B = 600 (plan_bootstrap),
+// so n = 2000 rows are 5 blocks, the last one short (256 rows), summed in float32 into one
+// product per replicate before it reaches the float64 masters. Against the CPU bootstrap in
+// float64 on the same values and seed. Tolerance: the float32 sums carry about ε32 · √rows
+// relative error per entry (6e-8 · √2000 ≈ 3e-6, times the centring factor (1 + z²) of the
+// first-sample shift), within the accumulator's stated 1e-5; a random error of that size
+// moves each λ_i of the window by about as much relative to itself, α (a log-log slope over
+// ranks 1..40) and each interval end (2α̂ − a quantile of the replicates' α) by a few 1e-5.
+// Errors adding up coherently could move λ_40 = λ_1 / 40 by up to 40 times the per-entry
+// bound relative to its size, hence 2e-3, the float32_products precision case's tolerance.
+TEST(CudaBootstrap, Float32ProductsOverSeveralBlocksMatchTheCpu) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  constexpr std::int64_t n = 2000, d = 256, resamples = 600;
+  const auto x = rounded_to(power_law_features(n, d, 1.0, 29), DType::float32);
+  AlphaOptions options = bootstrap_options(Backend::cuda, resamples, 13);
+  options.accumulator.precision = AccumulationPrecision::float32;
+  const cuda::BootstrapPlan plan = cuda::plan_bootstrap(d, options, resamples);
+  ASSERT_LT(plan.block_rows, n) << "the product must run in several blocks";
+  ASSERT_GE(plan.chunk_rows, n) << "one sub-chunk: all its blocks are summed in float32";
+  ASSERT_NE(n % plan.block_rows, 0) << "the last block should be short";
+  ASSERT_EQ(cuda::bootstrap_replicates_fitting(d, options), resamples)
+      << "all replicates must run as one group, with this plan";
+  const AlphaReport gpu = compute_alpha(host_matrix(x.data(), n, d), options);
+  const AlphaReport cpu =
+      compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, resamples, 13));
+  EXPECT_EQ(gpu.diagnostics.bootstrap_resamples, resamples);
+  expect_same_bootstrap(gpu, cpu, 2e-3);
+}
+
+// ---- features far outside float32's range -----------------------------------------------
+
+struct HostileRangeCase {
+  const char* name;
+  double scale;  // the features of the precision cases times this
+  AccumulationPrecision precision;
+  SolverPrecision solver;
+  double tolerance;
+};
+
+class CudaBootstrapHostileRange : public ::testing::TestWithParam<HostileRangeCase> {};
+
+// The features of the precision cases (spread about 1 around 10) times 1e±30 or 1e±22.
+// Unprotected, float32/TF32 products of centred values near 1e30 overflow to Inf (1e60 >
+// 3.4e38) and send NaN to the solver, and those of values near 1e-30 underflow to 0 (1e-60 is
+// below float32's smallest subnormal, 1.4e-45): a zero spectrum. A float32 solver overflows on
+// a covariance near 1e44 and flushes one near 1e-44 to zero. Protected (as the accumulator):
+// the columns are scaled by powers of two before the float32 products and scaled back exactly
+// in float64, and each replicate's covariance reaches the float32 solver times a power of two
+// that brings it near 1, so the rounding relative to the values is that of features near 1
+// (the float32 rounding of the centred values, 6e-8, is far below the products' 1e-5), and
+// the precision cases' tolerances hold against the CPU bootstrap, float64 throughout: 2e-3
+// for float32 products, 5e-2 for TF32, 1e-3 for the float32 solver, and their sum for float32
+// products with the float32 solver.
+TEST_P(CudaBootstrapHostileRange, MatchesTheFloat64CpuBootstrap) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  const HostileRangeCase& c = GetParam();
+  constexpr std::int64_t n = 3000, d = 64;
+  auto x = power_law_features(n, d, 1.0, 26);
+  for (double& v : x) v *= c.scale;
+  const AlphaReport reference =
+      compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 30, 8));
+  AlphaOptions options = bootstrap_options(Backend::cuda, 30, 8);
+  options.accumulator.precision = c.precision;
+  options.accumulator.solver = c.solver;
+  const AlphaReport gpu = compute_alpha(host_matrix(x.data(), n, d), options);
+  EXPECT_TRUE(std::isfinite(gpu.diagnostics.alpha_interval_low));
+  EXPECT_TRUE(std::isfinite(gpu.diagnostics.alpha_interval_high));
+  EXPECT_GT(gpu.diagnostics.alpha_standard_error, 0.0);
+  expect_same_bootstrap(gpu, reference, c.tolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ranges, CudaBootstrapHostileRange,
+    ::testing::Values(
+        HostileRangeCase{"float32_products_1e30", 1e30, AccumulationPrecision::float32,
+                         SolverPrecision::float64, 2e-3},
+        HostileRangeCase{"float32_products_1em30", 1e-30, AccumulationPrecision::float32,
+                         SolverPrecision::float64, 2e-3},
+        HostileRangeCase{"tf32_products_1e30", 1e30, AccumulationPrecision::tf32,
+                         SolverPrecision::float64, 5e-2},
+        HostileRangeCase{"float32_solver_1e22", 1e22, AccumulationPrecision::float64,
+                         SolverPrecision::float32, 1e-3},
+        HostileRangeCase{"float32_solver_1em22", 1e-22, AccumulationPrecision::float64,
+                         SolverPrecision::float32, 1e-3},
+        HostileRangeCase{"float32_both_1e30", 1e30, AccumulationPrecision::float32,
+                         SolverPrecision::float32, 3e-3}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// ---- replicates with too few samples ----------------------------------------------------
+
+// n = 3 samples, 12 replicates: the Poisson(1) multiplicities leave some replicate fewer than
+// 2 samples (probability 4 e^-3 ≈ 0.2 each). Its covariance would be 0/0: it must reach the
+// solver as zeros, and replicate_alphas must name the first such replicate and its count, with
+// either solver precision. (compute_alpha cannot get here: its own fit of 3 samples fails
+// first, so the resampler is driven directly.)
+TEST(CudaBootstrap, AReplicateWithFewerThanTwoSamplesIsAClearError) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  constexpr std::int64_t n = 3, d = 4, resamples = 12;
+  constexpr std::uint64_t seed = 1;
+  const std::vector<double> x = {1.0, 2.0, -1.0, 0.5, 3.0, -2.0, 0.25, 1.5, -0.5, 1.0, 2.5, 0.0};
+  std::int64_t first_small = -1, drawn = 0;
+  for (std::int64_t b = 0; b < resamples && first_small < 0; ++b) {
+    std::int64_t samples = 0;
+    for (std::int64_t i = 0; i < n; ++i) samples += detail::bootstrap_multiplicity(seed, b, i);
+    if (samples < 2) {
+      first_small = b;
+      drawn = samples;
+    }
+  }
+  ASSERT_GE(first_small, 0) << "the draw gave every replicate 2 samples: choose another seed";
+  const std::string expected = "replicate " + std::to_string(first_small) + " drew " +
+                               std::to_string(drawn) + " samples, fewer than the 2";
+  for (const SolverPrecision solver : {SolverPrecision::float64, SolverPrecision::float32}) {
+    SCOPED_TRACE(solver == SolverPrecision::float64 ? "float64 solver" : "float32 solver");
+    AlphaOptions options = bootstrap_options(Backend::cuda, resamples, seed);
+    options.accumulator.solver = solver;
+    cuda::CudaBootstrap bootstrap(d, options, 0, resamples);
+    bootstrap.add_chunk(host_matrix(x.data(), n, d), 0);
+    std::string message = "<no invalid_input thrown>";
+    try {
+      bootstrap.replicate_alphas();
+    } catch (const invalid_input& e) {
+      message = e.what();
+    }
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
+}
+
 // ---- memory and coverage ----------------------------------------------------------------
 
 // A streamed file is one pass: all replicates must fit at once. 100,000 replicates of
@@ -279,21 +436,32 @@ TEST(CudaBootstrap, RefusesAnUnfittableStreamedBootstrapWithTheBytesNeeded) {
   EXPECT_NE(message.find("fewer resamples"), std::string::npos) << message;
 }
 
-// λ_i ∝ i^(−1.2) with n ≫ D: the 95% interval of the resampled α covers the population α.
-// (The same replicates as the CPU bootstrap, whose coverage tests/cpu/bootstrap_test.cpp
-// checks on the same data.)
+// λ_i ∝ i^(−1.2) with n ≫ D: the 95% interval of the resampled α covers the population α,
+// and it is the CPU bootstrap's on the same data and seed (float64 both ways, the tolerance
+// of the other comparisons). This is the float64 product over several blocks: block_rows =
+// 256 MiB / (100 · 128 · 8 bytes) = 2621 rows (plan_bootstrap), so the 20000 rows, one
+// sub-chunk, are 8 blocks, the last one short.
 TEST(CudaBootstrap, IntervalCoversTheTrueAlphaOfAPowerLaw) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 20000, d = 128;
+  constexpr std::int64_t n = 20000, d = 128, resamples = 100;
   constexpr double alpha = 1.2;
   const auto x = power_law_features(n, d, alpha, 27);
-  AlphaOptions options = bootstrap_options(Backend::cuda, 100, 2);
+  AlphaOptions options = bootstrap_options(Backend::cuda, resamples, 2);
   options.fit.first_rank = 5;
   options.fit.last_rank = 50;
+  const cuda::BootstrapPlan plan = cuda::plan_bootstrap(d, options, resamples);
+  ASSERT_LT(plan.block_rows, n) << "the product must run in several blocks";
+  ASSERT_EQ(cuda::bootstrap_replicates_fitting(d, options), resamples)
+      << "all replicates must run as one group, with this plan";
   const AlphaReport report = compute_alpha(host_matrix(x.data(), n, d), options);
   EXPECT_LT(report.diagnostics.alpha_interval_low, alpha);
   EXPECT_GT(report.diagnostics.alpha_interval_high, alpha);
   EXPECT_LT(report.diagnostics.alpha_interval_high - report.diagnostics.alpha_interval_low, 0.05);
+  AlphaOptions cpu_options = options;
+  cpu_options.accumulator.backend = Backend::cpu;
+  const AlphaReport cpu = compute_alpha(host_matrix(x.data(), n, d), cpu_options);
+  EXPECT_NEAR(report.fit.alpha, cpu.fit.alpha, kSameReplicatesTolerance);
+  expect_same_bootstrap(report, cpu, kSameReplicatesTolerance);
 }
 
 }  // namespace
