@@ -5,7 +5,6 @@ the run did not produce reads "not measured" and nothing else."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -19,22 +18,17 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gpu_run"
 
-
-def load_module():
-    spec = importlib.util.spec_from_file_location("summarise_gpu_run", REPOSITORY / "bench" / "summarise_gpu_run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-summarise = load_module()
-NOT_MEASURED = summarise.NOT_MEASURED
+# bench/ is not a package: the script and its gpu_run package are found as the script finds them.
+sys.path.insert(0, str(REPOSITORY / "bench"))
+import summarise_gpu_run  # noqa: E402
+from gpu_run.formatting import NOT_MEASURED, num, percent, with_spread  # noqa: E402
+from gpu_run.inputs import INPUTS, parse_gain, read_run  # noqa: E402
+from gpu_run.machine import session_commands  # noqa: E402
+from gpu_run.render import render  # noqa: E402
 
 
 def document(outdir: Path) -> str:
-    run = summarise.read_run(outdir)
-    text, _, _ = summarise.render(run, None)
+    text, _, _ = render(read_run(outdir), None)
     return text
 
 
@@ -115,17 +109,17 @@ def test_header_names_machine_date_commands_and_says_measured(full):
 
 
 def test_date_option_overrides_the_recorded_date():
-    text, _, _ = summarise.render(summarise.read_run(FIXTURE), "2026-12-01")
+    text, _, _ = render(read_run(FIXTURE), "2026-12-01")
     assert "- Date: 2026-12-01" in text
 
 
 def test_commands_and_inputs_match_gpu_session_script():
     """The commands are read from scripts/gpu_session.sh, and the files they write are the
     ones this tool reads: a renamed output would otherwise read as missing."""
-    commands = summarise.session_commands()
+    commands = session_commands()
     text = " ".join(command for phase in ("bench", "torch", "table1") for _, command in commands[phase])
     for name in ("bench_cuda.json", "bench_cpu.json", "torch_pipeline.json", "torch_probe.json"):
-        assert f"$OUT/{name}" in text and name in summarise.INPUTS
+        assert f"$OUT/{name}" in text and name in INPUTS
     logs = [output for output, _ in commands["table1"]]
     assert "table1_cuda.md" in logs and "table1_cpu.md" in logs
     assert "--benchmark_report_aggregates_only=true" in text  # the medians the tool reads
@@ -156,7 +150,7 @@ def test_cuda_stage_table_reads_medians_counters_and_stddev(full):
     assert r["fit ms"] == "0.500 ± 0.0050"
     assert r["end to end ms"] == "22.0 ± 0.22"
     # 2·n·D² / accumulate_ms
-    assert r["accumulation TFLOP/s"] == summarise.num(2 * 10000 * 2048 ** 2 / 12.5e-3 * 1e-12) == "6.71"
+    assert r["accumulation TFLOP/s"] == num(2 * 10000 * 2048 ** 2 / 12.5e-3 * 1e-12) == "6.71"
     absent = row(rows, **{"n × D": "50,000 × 2,048", "precision": "float64"})
     assert set(list(absent.values())[2:]) == {NOT_MEASURED}
 
@@ -185,7 +179,7 @@ def test_a_accumulation_against_gemm_ceiling(full):
         accumulate = counter(cuda, f"BM_CudaPipelineDeviceResident/{n}/2048/1/manual_time", "accumulate_ms")
         fraction = (2 * n * 2048 ** 2 / accumulate) / (2 * 16384 * 2048 ** 2 / gemm)
         r = row(rows, what="pipeline accumulation", **{"n × D": f"{n:,} × 2,048", "precision": "float32"})
-        assert r["fraction of GEMM"] == summarise.percent(fraction) == expected
+        assert r["fraction of GEMM"] == percent(fraction) == expected
         assert r["verdict"] == verdict
     assert row(rows, what="pipeline accumulation", **{"n × D": "10,000 × 4,096", "precision": "float32"})[
         "fraction of GEMM"] == "160 %"
@@ -259,7 +253,7 @@ def test_e_host_stream_against_bare_copy(full):
     locked = row(rows, **{"host memory": "page-locked"})
     assert (locked["stream / copy"], locked["verdict"]) == ("1.20×", "PASS")
     rate = 1281167 * 2048 * 4e-9 / 0.5  # GB in 500 ms; the fixture's stddev is 1 %
-    assert locked["bare copy GB/s"] == summarise.with_spread(rate, rate / 100)
+    assert locked["bare copy GB/s"] == with_spread(rate, rate / 100)
 
 
 def test_f_table1_gains_against_ten_times_the_paper(full):
@@ -317,7 +311,7 @@ LABELS = {"n × D", "precision", "features", "what", "D", "dataset", "host memor
 
 def test_empty_folder_gives_not_measured_everywhere(tmp_path):
     text = document(tmp_path)
-    for name in summarise.INPUTS:
+    for name in INPUTS:
         assert row(rows_of(text, "## Inputs"), file=f"`{name}`")["status"] == "missing"
     for table in tables(text):
         for r in table:
@@ -392,7 +386,7 @@ def test_unreadable_files_are_named(tmp_path):
 
 def test_command_line_writes_results_and_readme_section(tmp_path, capsys):
     output, readme = tmp_path / "results.md", tmp_path / "readme.md"
-    assert summarise.main([str(FIXTURE), "--date", "2000-01-02", "--output", str(output),
+    assert summarise_gpu_run.main([str(FIXTURE), "--date", "2000-01-02", "--output", str(output),
                            "--readme-section", str(readme)]) == 0
     assert "- Date: 2000-01-02" in output.read_text()
     section_text = readme.read_text()
@@ -406,15 +400,15 @@ def test_command_line_writes_results_and_readme_section(tmp_path, capsys):
 
 
 def test_command_line_prints_to_stdout(capsys):
-    assert summarise.main([str(FIXTURE)]) == 0
+    assert summarise_gpu_run.main([str(FIXTURE)]) == 0
     assert capsys.readouterr().out.startswith("# CUDA backend on NVIDIA FIXTURE-GPU 80GB (synthetic)")
 
 
 def test_number_formatting():
-    assert summarise.num(1234.6) == "1,235"
-    assert summarise.num(0.0123) == "0.0123"
-    assert summarise.num(None) == NOT_MEASURED
-    assert summarise.parse_gain("~1.23e+03x") == 1230.0 and summarise.parse_gain("~47.8x") == 47.8
+    assert num(1234.6) == "1,235"
+    assert num(0.0123) == "0.0123"
+    assert num(None) == NOT_MEASURED
+    assert parse_gain("~1.23e+03x") == 1230.0 and parse_gain("~47.8x") == 47.8
 
 
 def test_machine_txt_gives_date_and_gpu_when_summary_is_missing(tmp_path):
