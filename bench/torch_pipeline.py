@@ -419,6 +419,15 @@ def agreement_lines(records: Sequence[Dict[str, Any]]) -> List[str]:
     return lines
 
 
+def resolve_device(parser: argparse.ArgumentParser, device: Optional[str]) -> str:
+    """--device as given, else CUDA when PyTorch sees a device; a usage error for an absent one."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: PyTorch sees no CUDA device")
+    return device
+
+
 def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0])
@@ -443,10 +452,7 @@ def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.repeats = args.repeats or (3 if args.quick else 10)
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be >= 1 and --warmup >= 0")
-    if args.device is None:
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: PyTorch sees no CUDA device")
+    args.device = resolve_device(parser, args.device)
     return args
 
 

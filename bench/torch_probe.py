@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from torch_pipeline import Clock, environment, markdown_table, summarise
+from torch_pipeline import Clock, environment, markdown_table, resolve_device, summarise
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # Where the command-line tool is looked for when --alphareq-cli is not given: the GPU
@@ -101,10 +101,12 @@ def labelled_split(rows: int, centres: torch.Tensor, spread: torch.Tensor,
     return features, labels
 
 
-def make_data(shape: Shape, alpha: float, separation: float, seed: int, device: torch.device) -> Data:
-    """Train and test splits on `device`: the same class centres, other samples."""
+def make_data(shape: Shape, alpha: float, class_distance: float, seed: int, device: torch.device) -> Data:
+    """Train and test splits on `device`: the same class centres, other samples. Two centres
+    lie about `class_distance` noise spreads apart whatever the width, as in `alphareq table1`."""
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
+    separation = class_distance / math.sqrt(2.0 * shape.dim)
     centres = separation * torch.randn(shape.classes, shape.dim, generator=generator, device=device)
     spread = torch.arange(1, shape.dim + 1, device=device, dtype=torch.float32).pow(-alpha / 2)
     train_x, train_y = labelled_split(shape.train_rows, centres, spread, generator)
@@ -271,7 +273,7 @@ def benchmark_dataset(shape: Shape, args: argparse.Namespace, device: torch.devi
                       cli: Optional[str]) -> Dict[str, Any]:
     """One Table 1 row: the PyTorch probe, then alphareq's on the same features (or its
     command line when there is no executable to run)."""
-    data = make_data(shape, args.alpha, args.separation, args.seed, device)
+    data = make_data(shape, args.alpha, args.class_distance, args.seed, device)
     record: Dict[str, Any] = {"dataset": shape.name, "train_rows": shape.train_rows,
                               "test_rows": shape.test_rows, "dim": shape.dim, "classes": shape.classes}
     record["torch"] = torch_probe(data, shape, args, device, clock)
@@ -343,8 +345,9 @@ def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty on the weights, not the bias (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the features, initial weights and shuffles (default 0)")
     parser.add_argument("--alpha", type=float, default=1.0, help="power-law exponent of the noise spectrum (default 1)")
-    parser.add_argument("--separation", type=float, default=1.0,
-                        help="class centres' scale in units of the noise along each direction (default 1)")
+    parser.add_argument("--class-distance", type=float, default=4.5,
+                        help="distance of two class centres in noise spreads, as `alphareq table1` sets it "
+                             "(default 4.5)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
                         help="where the features live and both probes train (default: cuda if available)")
     parser.add_argument("--alphareq-cli", metavar="PATH", default=None,
@@ -363,10 +366,7 @@ def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.lr = 0.1 if args.optimizer == "sgd" else 1e-3  # alphareq's resolved_learning_rate
     if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1 or not args.lr > 0:
         parser.error("--epochs and --batch-size must be >= 1 and --lr > 0")
-    if args.device is None:
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: PyTorch sees no CUDA device")
+    args.device = resolve_device(parser, args.device)
     return args
 
 
@@ -388,7 +388,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"torch {torch.__version__}, {info['alphareq'] or 'alphareq — (' + note + ')'}; "
           f"{args.optimizer} (lr {args.lr:g}{f', momentum {SGD_MOMENTUM}' if args.optimizer == 'sgd' else ''}, "
           f"weight decay {args.weight_decay:g}), batch {args.batch_size}, seed {args.seed}; synthetic "
-          f"features (class centres × {args.separation:g} plus λ_j = j^-{args.alpha:g} noise) in "
+          f"features (class centres {args.class_distance:g} spreads apart plus λ_j = j^-{args.alpha:g} noise) in "
           f"{'device' if device.type == 'cuda' else 'host'} memory. torch: {timer} per epoch after a "
           f"warm-up epoch; alphareq: the tool's own mean epoch time (first epoch included).\n")
     print(results_table(records))
