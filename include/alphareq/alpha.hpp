@@ -50,8 +50,9 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
                               std::uint64_t chunk_bytes = std::uint64_t{64} << 20);
 
 /// Several layers' activations of the same samples (one view per layer, equal rows, any
-/// widths) accumulated in one pass, one accumulator per layer with the same options (give
-/// options.accumulator.stream to run every CUDA layer on one stream). One report a layer.
+/// widths) accumulated in one pass, one accumulator per layer with the same options. On the
+/// CUDA backend every layer runs on one stream: options.accumulator.stream if given, else
+/// one the call creates. One report a layer.
 std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
                                               const AlphaOptions& options = {});
 

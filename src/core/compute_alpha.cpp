@@ -1,4 +1,5 @@
 #include "core/bootstrap.hpp"
+#include "core/layer_stream.hpp"
 
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
@@ -77,6 +78,7 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
 std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
                                               const AlphaOptions& options) {
   if (layers.empty()) throw invalid_input("layers: no layer given");
+  const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<CovarianceAccumulator> accumulators;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
@@ -84,7 +86,7 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
       throw invalid_input("layers: layer " + std::to_string(i) + " has " + std::to_string(layers[i].rows) +
                           " samples, layer 0 has " + std::to_string(layers[0].rows));
     }
-    accumulators.emplace_back(layers[i].cols, options.accumulator);
+    accumulators.emplace_back(layers[i].cols, stream.options());
   }
   for (std::size_t i = 0; i < layers.size(); ++i) accumulators[i].add_batch(layers[i]);
   std::vector<AlphaReport> reports;
@@ -99,6 +101,7 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                                                   const ProgressCallback& progress,
                                                   std::uint64_t chunk_bytes) {
   if (paths.empty()) throw invalid_input("layers: no file given");
+  const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<std::unique_ptr<NpyReader>> readers;
   std::vector<CovarianceAccumulator> accumulators;
   std::uint64_t total_bytes = 0, widest_row = 0;
@@ -110,7 +113,7 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                           paths.front() + " has " + std::to_string(readers.front()->rows()) +
                           " (layers must describe the same samples)");
     }
-    accumulators.emplace_back(reader.cols(), options.accumulator);
+    accumulators.emplace_back(reader.cols(), stream.options());
     total_bytes += reader.data_bytes();
     widest_row = std::max<std::uint64_t>(widest_row, static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype()));
   }

@@ -385,6 +385,47 @@ TEST(CudaComputeAlpha, DeviceViewGivesTheCpuResult) {
   }
 }
 
+// Three layers of different widths (float32, float16 and bfloat16 device views; a float64
+// host view), one pass on the stream the call creates and, again, on a caller's stream:
+// each layer's report equals compute_alpha on that layer alone on the CPU (same rounded
+// values), to the float64 paths' tolerances.
+TEST(CudaComputeAlphaLayers, LayersOfDifferentWidthsOnOneStreamGiveEachLayersCpuResult) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  constexpr std::int64_t n = 4000;
+  const std::vector<std::int64_t> widths = {96, 160, 224, 128};
+  const std::vector<DType> dtypes = {DType::float32, DType::float16, DType::bfloat16, DType::float64};
+  std::vector<std::vector<double>> values;
+  std::vector<DeviceBuffer> buffers;
+  std::vector<AlphaReport> expected;
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    values.push_back(test::rounded_to(power_law_features(n, widths[i], 0.8 + 0.2 * i, 40 + i, 3.0), dtypes[i]));
+    if (dtypes[i] != DType::float64) buffers.push_back(upload(values[i], dtypes[i]));  // host: the last
+    expected.push_back(compute_alpha(host_matrix(values[i].data(), n, widths[i]), options_for(Backend::cpu)));
+  }
+  const auto views = [&](void* stream) {
+    std::vector<MatrixView> layers;
+    for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
+      layers.push_back(device_view(buffers[i], dtypes[i], 0, n, widths[i], widths[i], 0, stream));
+    }
+    layers.push_back(host_matrix(values.back().data(), n, widths.back()));
+    return layers;
+  };
+  const test::CudaStream caller;
+  for (void* stream : {static_cast<void*>(nullptr), static_cast<void*>(caller.handle())}) {
+    AlphaOptions options = options_for(Backend::cuda);
+    options.accumulator.stream = stream;
+    const std::vector<AlphaReport> reports = compute_alpha_layers(views(stream), options);
+    ASSERT_EQ(reports.size(), widths.size());
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      SCOPED_TRACE("layer " + std::to_string(i) + (stream ? ", caller's stream" : ", own stream"));
+      EXPECT_EQ(reports[i].backend, "cuda");
+      EXPECT_EQ(reports[i].d, widths[i]);
+      EXPECT_NEAR(reports[i].fit.alpha, expected[i].fit.alpha, 1e-9);
+      EXPECT_LT(relative_error(reports[i].eigenvalues, expected[i].eigenvalues), 1e-12);
+    }
+  }
+}
+
 std::string temp_path(const std::string& name) {
   // Test cases run in parallel processes: the test name keeps the files apart.
   return ::testing::TempDir() + "alphareq_cuda_pipeline_" +

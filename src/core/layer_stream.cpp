@@ -1,0 +1,32 @@
+#include "core/layer_stream.hpp"
+
+#ifdef ALPHAREQ_HAS_CUDA
+#include "cuda/cuda_check.hpp"
+#include "cuda/device_memory.hpp"
+
+#include <cuda_runtime.h>
+#endif
+
+namespace alphareq::detail {
+
+LayerStream::LayerStream(const AccumulatorOptions& options) : options_(options) {
+#ifdef ALPHAREQ_HAS_CUDA
+  if (options.stream != nullptr || resolve_backend(options.backend) != Backend::cuda) return;
+  int device = options.device;
+  if (device < 0) ALPHAREQ_CUDA_TRY(cudaGetDevice(&device));
+  const cuda::DeviceGuard guard(device);  // a stream belongs to the device current at creation
+  cudaStream_t stream = nullptr;
+  ALPHAREQ_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  owned_stream_ = stream;
+  options_.stream = stream;
+#endif
+}
+
+LayerStream::~LayerStream() {
+#ifdef ALPHAREQ_HAS_CUDA
+  // The accumulators synchronised it when they were destroyed (before this object).
+  if (owned_stream_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(owned_stream_));
+#endif
+}
+
+}  // namespace alphareq::detail

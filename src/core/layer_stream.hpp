@@ -1,0 +1,26 @@
+#pragma once
+// The one CUDA stream the layers of a multi-layer pass share (compute_alpha_layers*): all
+// layers' work is queued in order on it, as the caller's own stream would be. Created only
+// when the options resolve to the CUDA backend and name no stream; otherwise it leaves the
+// options as they are. It must outlive the accumulators that use it.
+
+#include <alphareq/accumulator.hpp>
+
+namespace alphareq::detail {
+
+class LayerStream {
+ public:
+  explicit LayerStream(const AccumulatorOptions& options);
+  ~LayerStream();
+  LayerStream(const LayerStream&) = delete;
+  LayerStream& operator=(const LayerStream&) = delete;
+
+  /// The options every layer's accumulator gets: `options` with the shared stream.
+  const AccumulatorOptions& options() const { return options_; }
+
+ private:
+  AccumulatorOptions options_;
+  void* owned_stream_ = nullptr;  // a cudaStream_t this object created, or null
+};
+
+}  // namespace alphareq::detail
