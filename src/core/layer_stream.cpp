@@ -12,8 +12,10 @@ namespace alphareq::detail {
 LayerStream::LayerStream(const AccumulatorOptions& options) : options_(options) {
 #ifdef ALPHAREQ_HAS_CUDA
   if (options.stream != nullptr || resolve_backend(options.backend) != Backend::cuda) return;
-  int device = options.device;
+  int device = options.device, count = 0;
   if (device < 0) ALPHAREQ_CUDA_TRY(cudaGetDevice(&device));
+  ALPHAREQ_CUDA_TRY(cudaGetDeviceCount(&count));
+  if (device >= count) return;  // the accumulators refuse the ordinal, with their message
   const cuda::DeviceGuard guard(device);  // a stream belongs to the device current at creation
   cudaStream_t stream = nullptr;
   ALPHAREQ_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
