@@ -158,6 +158,10 @@ __global__ void form_replicate_covariances_kernel(const double* cross, const dou
       if (scale_exponents != nullptr) value = ldexp(value, -scale_exponents[b]);
     }
     matrices[b * square + col * dim + row] = static_cast<Out>(value);
+    // The mirror too: the solver reads the upper triangle only, but the lower one still
+    // holds the raw products (NaN/Inf for a flagged replicate), and a full symmetric matrix
+    // is safe whatever a solver reads. In place this is safe: no thread reads the lower part.
+    if (row != col) matrices[b * square + row * dim + col] = static_cast<Out>(value);
   }
 }
 

@@ -78,16 +78,16 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
 std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
                                               const AlphaOptions& options) {
   if (layers.empty()) throw invalid_input("layers: no layer given");
-  const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
-  std::vector<CovarianceAccumulator> accumulators;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
     if (layers[i].rows != layers[0].rows) {
       throw invalid_input("layers: layer " + std::to_string(i) + " has " + std::to_string(layers[i].rows) +
                           " samples, layer 0 has " + std::to_string(layers[0].rows));
     }
-    accumulators.emplace_back(layers[i].cols, stream.options());
   }
+  const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
+  std::vector<CovarianceAccumulator> accumulators;
+  for (const MatrixView& layer : layers) accumulators.emplace_back(layer.cols, stream.options());
   for (std::size_t i = 0; i < layers.size(); ++i) accumulators[i].add_batch(layers[i]);
   std::vector<AlphaReport> reports;
   for (const CovarianceAccumulator& accumulator : accumulators) {

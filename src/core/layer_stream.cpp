@@ -20,6 +20,7 @@ LayerStream::LayerStream(const AccumulatorOptions& options) : options_(options) 
   cudaStream_t stream = nullptr;
   ALPHAREQ_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   owned_stream_ = stream;
+  device_ = device;
   options_.stream = stream;
 #endif
 }
@@ -27,7 +28,9 @@ LayerStream::LayerStream(const AccumulatorOptions& options) : options_(options) 
 LayerStream::~LayerStream() {
 #ifdef ALPHAREQ_HAS_CUDA
   // The accumulators synchronised it when they were destroyed (before this object).
-  if (owned_stream_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(owned_stream_));
+  if (owned_stream_ == nullptr) return;
+  const cuda::DeviceGuard guard(device_);
+  cudaStreamDestroy(static_cast<cudaStream_t>(owned_stream_));
 #endif
 }
 

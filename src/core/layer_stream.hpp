@@ -20,7 +20,8 @@ class LayerStream {
 
  private:
   AccumulatorOptions options_;
-  void* owned_stream_ = nullptr;  // a cudaStream_t this object created, or null
+  [[maybe_unused]] void* owned_stream_ = nullptr;  // a cudaStream_t this object created, or null
+  [[maybe_unused]] int device_ = -1;               // the device it belongs to
 };
 
 }  // namespace alphareq::detail
