@@ -29,19 +29,9 @@ namespace {
 
 using test::device_view;
 using test::DeviceBuffer;
+using test::offset_power_law_features;
 using test::rounded_to;
 using test::upload;
-
-std::vector<double> power_law_features(std::int64_t n, std::int64_t d, double alpha,
-                                       std::uint64_t seed, double offset = 10.0) {
-  SyntheticSpec spec;
-  spec.n = n;
-  spec.d = d;
-  spec.alpha = alpha;
-  spec.seed = seed;
-  spec.offset = offset;  // a mean far above the spread: the shifted sums must cope
-  return synthetic_power_law_features(spec);
-}
 
 AlphaOptions bootstrap_options(Backend backend, std::int64_t resamples, std::uint64_t seed) {
   AlphaOptions options;
@@ -98,7 +88,7 @@ class ScopedEnvironment {
 TEST(CudaBootstrap, MatchesTheCpuBootstrapOnTheSameSeed) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 3000, d = 64;
-  const auto x = power_law_features(n, d, 1.0, 21);
+  const auto x = offset_power_law_features(n, d, 1.0, 21);
   const AlphaReport cpu =
       compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 40, 11));
   const AlphaReport gpu =
@@ -117,7 +107,7 @@ TEST(CudaBootstrap, MatchesTheCpuBootstrapOnTheSameSeed) {
 TEST(CudaBootstrap, ByNMinusOneAndOlsMatchTheCpuToo) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 2500, d = 48;
-  const auto x = power_law_features(n, d, 1.3, 22);
+  const auto x = offset_power_law_features(n, d, 1.3, 22);
   AlphaOptions cpu_options = bootstrap_options(Backend::cpu, 24, 3);
   cpu_options.normalization = Normalization::by_n_minus_one;
   cpu_options.fit.method = FitMethod::ols;
@@ -142,7 +132,7 @@ TEST_P(CudaBootstrapDtypes, DeviceViewsMatchTheCpuOnTheValuesTheDeviceSees) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const DType dtype = GetParam();
   constexpr std::int64_t n = 2000, d = 40, stride = 45, first_column = 3;
-  const auto wide = rounded_to(power_law_features(n, stride, 1.0, 23, 2.0), dtype);
+  const auto wide = rounded_to(offset_power_law_features(n, stride, 1.0, 23, 2.0), dtype);
   std::vector<double> narrow(static_cast<std::size_t>(n * d));
   for (std::int64_t r = 0; r < n; ++r) {
     for (std::int64_t c = 0; c < d; ++c) narrow[r * d + c] = wide[r * stride + first_column + c];
@@ -172,7 +162,7 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaBootstrapDtypes,
 TEST(CudaBootstrap, UnevenChunksGiveTheSameReplicates) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 1500, d = 48;
-  const auto x = power_law_features(n, d, 1.0, 24);
+  const auto x = offset_power_law_features(n, d, 1.0, 24);
   const std::string path = ::testing::TempDir() + "alphareq_cuda_bootstrap.npy";
   save_npy(path, x.data(), {n, d});
   const AlphaOptions options = bootstrap_options(Backend::cuda, 20, 9);
@@ -190,7 +180,7 @@ TEST(CudaBootstrap, UnevenChunksGiveTheSameReplicates) {
 TEST(CudaBootstrap, GroupsOfReplicatesGiveTheOneGroupResult) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 1200, d = 32;
-  const auto x = power_law_features(n, d, 1.0, 28);
+  const auto x = offset_power_law_features(n, d, 1.0, 28);
   AlphaOptions options = bootstrap_options(Backend::cuda, 20, 6);
   options.fit.last_rank = 25;
   const MatrixView features = host_matrix(x.data(), n, d);
@@ -222,7 +212,7 @@ std::vector<double> replicate_alphas_on_route(const char* route, cuda::EigenRout
 TEST(CudaBootstrap, BatchedAndLoopedEigensolversAgree) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 2000, d = 64;
-  const auto x = power_law_features(n, d, 1.0, 25);
+  const auto x = offset_power_law_features(n, d, 1.0, 25);
   const AlphaOptions options = bootstrap_options(Backend::cuda, 16, 4);
   const std::vector<double> batched_alphas =
       replicate_alphas_on_route("batched", cuda::EigenRoute::batched, x, n, d, options);
@@ -264,7 +254,7 @@ TEST_P(CudaBootstrapPrecision, StaysNearTheFloat64Interval) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const PrecisionCase& c = GetParam();
   constexpr std::int64_t n = 3000, d = 64;
-  const auto x = rounded_to(power_law_features(n, d, 1.0, 26), DType::float32);
+  const auto x = rounded_to(offset_power_law_features(n, d, 1.0, 26), DType::float32);
   const AlphaReport reference =
       compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 30, 8));
   AlphaOptions options = bootstrap_options(Backend::cuda, 30, 8);
@@ -298,7 +288,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CudaBootstrap, Float32ProductsOverSeveralBlocksMatchTheCpu) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 2000, d = 256, resamples = 600;
-  const auto x = rounded_to(power_law_features(n, d, 1.0, 29), DType::float32);
+  const auto x = rounded_to(offset_power_law_features(n, d, 1.0, 29), DType::float32);
   AlphaOptions options = bootstrap_options(Backend::cuda, resamples, 13);
   options.accumulator.precision = AccumulationPrecision::float32;
   const cuda::BootstrapPlan plan = cuda::plan_bootstrap(d, options, resamples);
@@ -342,7 +332,7 @@ TEST_P(CudaBootstrapHostileRange, MatchesTheFloat64CpuBootstrap) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const HostileRangeCase& c = GetParam();
   constexpr std::int64_t n = 3000, d = 64;
-  auto x = power_law_features(n, d, 1.0, 26);
+  auto x = offset_power_law_features(n, d, 1.0, 26);
   for (double& v : x) v *= c.scale;
   const AlphaReport reference =
       compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 30, 8));
@@ -445,7 +435,7 @@ TEST(CudaBootstrap, IntervalCoversTheTrueAlphaOfAPowerLaw) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 20000, d = 128, resamples = 100;
   constexpr double alpha = 1.2;
-  const auto x = power_law_features(n, d, alpha, 27);
+  const auto x = offset_power_law_features(n, d, alpha, 27);
   AlphaOptions options = bootstrap_options(Backend::cuda, resamples, 2);
   options.fit.first_rank = 5;
   options.fit.last_rank = 50;

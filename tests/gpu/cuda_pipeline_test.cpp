@@ -28,6 +28,7 @@ namespace {
 
 using test::DeviceBuffer;
 using test::device_view;
+using test::offset_power_law_features;
 using test::relative_error;
 using test::upload;
 
@@ -35,17 +36,6 @@ CovarianceAccumulator cuda_accumulator(std::int64_t d,
                                        SolverPrecision solver = SolverPrecision::float64) {
   return CovarianceAccumulator(
       d, AccumulatorOptions{Backend::cuda, AccumulationPrecision::float64, solver});
-}
-
-std::vector<double> power_law_features(std::int64_t n, std::int64_t d, double alpha,
-                                       std::uint64_t seed, double offset = 10.0) {
-  SyntheticSpec spec;
-  spec.n = n;
-  spec.d = d;
-  spec.alpha = alpha;
-  spec.seed = seed;
-  spec.offset = offset;
-  return synthetic_power_law_features(spec);
 }
 
 bool sorted_descending(const std::vector<double>& values) {
@@ -74,7 +64,7 @@ class CudaEigenvalues : public ::testing::TestWithParam<EigenCase> {};
 TEST_P(CudaEigenvalues, MatchLapackOnTheReferenceCovariance) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const EigenCase& c = GetParam();
-  const auto x = power_law_features(c.n, c.d, 1.2, 3);
+  const auto x = offset_power_law_features(c.n, c.d, 1.2, 3);
   const double divisor =
       static_cast<double>(c.normalization == Normalization::by_n ? c.n : c.n - 1);
   const auto reference =
@@ -143,7 +133,8 @@ class CudaDeviceFit : public ::testing::TestWithParam<std::tuple<FitCase, FitMet
 TEST_P(CudaDeviceFit, EqualsFitPowerLawOnTheReportedEigenvalues) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const auto& [c, method] = GetParam();
-  const auto x = c.rank == 0 ? power_law_features(c.n, c.d, 1.1, 17) : low_rank_features(c.n, c.d, c.rank);
+  const auto x = c.rank == 0 ? offset_power_law_features(c.n, c.d, 1.1, 17)
+                             : low_rank_features(c.n, c.d, c.rank);
   const DeviceBuffer buffer = upload(x, DType::float64);
   auto acc = cuda_accumulator(c.d, c.solver);
   acc.add_batch(device_view(buffer, DType::float64, 0, c.n, c.d, c.d));
@@ -193,7 +184,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CudaDeviceFit, ClippingIsReportedForTheThreeReasons) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   {
-    const auto x = power_law_features(3000, 60, 1.1, 17);
+    const auto x = offset_power_law_features(3000, 60, 1.1, 17);
     const DeviceBuffer buffer = upload(x, DType::float64);
     auto acc = cuda_accumulator(60);
     acc.add_batch(device_view(buffer, DType::float64, 0, 3000, 60, 60));
@@ -205,7 +196,7 @@ TEST(CudaDeviceFit, ClippingIsReportedForTheThreeReasons) {
     EXPECT_NE(fit.clip_reason.find("only D = 60 eigenvalues"), std::string::npos) << fit.clip_reason;
   }
   {
-    const auto x = power_law_features(50, 120, 1.1, 17);
+    const auto x = offset_power_law_features(50, 120, 1.1, 17);
     const DeviceBuffer buffer = upload(x, DType::float64);
     auto acc = cuda_accumulator(120);
     acc.add_batch(device_view(buffer, DType::float64, 0, 50, 120, 120));
@@ -331,7 +322,7 @@ TEST(CudaReport, TooFewSamplesIsRefused) {
 TEST(CudaReport, RepeatedReportsAreIdenticalAndLeaveTheStateUsable) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 3000, d = 120;
-  const auto x = power_law_features(n, d, 1.3, 21);
+  const auto x = offset_power_law_features(n, d, 1.3, 21);
   const DeviceBuffer buffer = upload(x, DType::float64);
   auto acc = cuda_accumulator(d);
   acc.add_batch(device_view(buffer, DType::float64, 0, 2000, d, d));
@@ -370,7 +361,7 @@ AlphaOptions options_for(Backend backend) {
 TEST(CudaComputeAlpha, DeviceViewGivesTheCpuResult) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 5000, d = 150;
-  const auto x = test::rounded_to(power_law_features(n, d, 0.9, 5), DType::float32);
+  const auto x = test::rounded_to(offset_power_law_features(n, d, 0.9, 5), DType::float32);
   const std::vector<float> x32(x.begin(), x.end());
   const DeviceBuffer buffer = upload(x, DType::float32);
   const AlphaReport on_cpu = compute_alpha(host_matrix(x32.data(), n, d), options_for(Backend::cpu));
@@ -393,14 +384,18 @@ TEST(CudaComputeAlphaLayers, LayersOfDifferentWidthsOnOneStreamGiveEachLayersCpu
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 4000;
   const std::vector<std::int64_t> widths = {96, 160, 224, 128};
-  const std::vector<DType> dtypes = {DType::float32, DType::float16, DType::bfloat16, DType::float64};
+  const std::vector<DType> dtypes = {DType::float32, DType::float16, DType::bfloat16,
+                                     DType::float64};
   std::vector<std::vector<double>> values;
   std::vector<DeviceBuffer> buffers;
   std::vector<AlphaReport> expected;
   for (std::size_t i = 0; i < widths.size(); ++i) {
-    values.push_back(test::rounded_to(power_law_features(n, widths[i], 0.8 + 0.2 * i, 40 + i, 3.0), dtypes[i]));
-    if (dtypes[i] != DType::float64) buffers.push_back(upload(values[i], dtypes[i]));  // host: the last
-    expected.push_back(compute_alpha(host_matrix(values[i].data(), n, widths[i]), options_for(Backend::cpu)));
+    values.push_back(test::rounded_to(
+        offset_power_law_features(n, widths[i], 0.8 + 0.2 * i, 40 + i, 3.0), dtypes[i]));
+    if (dtypes[i] != DType::float64)
+      buffers.push_back(upload(values[i], dtypes[i]));  // host: the last
+    expected.push_back(
+        compute_alpha(host_matrix(values[i].data(), n, widths[i]), options_for(Backend::cpu)));
   }
   const auto views = [&](void* stream) {
     std::vector<MatrixView> layers;
@@ -435,7 +430,7 @@ std::string temp_path(const std::string& name) {
 TEST(CudaComputeAlphaNpy, StreamedFileGivesTheCpuResult) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 5000, d = 150;
-  const auto x = power_law_features(n, d, 0.9, 5);
+  const auto x = offset_power_law_features(n, d, 0.9, 5);
   const auto x32 = test::to_float(x);
   const std::string path32 = temp_path("f32.npy"), path64 = temp_path("f64.npy");
   save_npy(path32, x32.data(), {n, d});

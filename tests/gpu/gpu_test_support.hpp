@@ -9,6 +9,7 @@
 // non-fatal failure instead.
 
 #include <alphareq/matrix_view.hpp>
+#include <alphareq/synthetic.hpp>
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -220,6 +221,19 @@ inline MatrixView device_view(const DeviceBuffer& buffer, DType dtype, std::int6
   view.space = MemorySpace::device;
   view.stream = stream;
   return view;
+}
+
+/// n × d features with population spectrum λ_i = i^-alpha (rotated) and every mean
+/// `offset`: far above the spread by default, which the shifted sums must cope with.
+inline std::vector<double> offset_power_law_features(std::int64_t n, std::int64_t d, double alpha,
+                                                     std::uint64_t seed, double offset = 10.0) {
+  SyntheticSpec spec;
+  spec.n = n;
+  spec.d = d;
+  spec.alpha = alpha;
+  spec.seed = seed;
+  spec.offset = offset;
+  return synthetic_power_law_features(spec);
 }
 
 }  // namespace alphareq::test
