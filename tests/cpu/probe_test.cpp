@@ -1,6 +1,7 @@
 // The linear probe against an independent float64 reference trainer, and its errors.
 
 #include "core/probe_problem.hpp"
+#include "labelled_split.hpp"
 
 #include <alphareq/error.hpp>
 #include <alphareq/npy.hpp>
@@ -19,25 +20,11 @@
 namespace alphareq {
 namespace {
 
-struct Data {
-  std::vector<float> x;
-  std::vector<std::int32_t> y;
-  std::int64_t n, d;
-  LabelledData labelled() const { return LabelledData{host_matrix(x.data(), n, d), y}; }
-};
+using Data = test::LabelledSplit;
 
 Data make_data(std::int64_t n, std::int64_t d, std::int64_t classes, std::uint64_t stream,
                double separation = 1.0) {
-  LabelledSyntheticSpec spec;
-  spec.n = n;
-  spec.d = d;
-  spec.classes = classes;
-  spec.separation = separation;
-  spec.seed = 3;
-  spec.sample_stream = stream;
-  Data data{{}, {}, n, d};
-  synthetic_labelled_features(spec, data.x, data.y);
-  return data;
+  return test::labelled_split(n, d, classes, 3, stream, separation);
 }
 
 ProbeOptions cpu_options(Optimizer optimizer, std::int64_t epochs) {

@@ -2,6 +2,7 @@
 // shuffles, so the two trajectories differ only by float32 rounding and summation order.
 
 #include "gpu_test_support.hpp"
+#include "labelled_split.hpp"
 
 #include <alphareq/error.hpp>
 #include <alphareq/probe.hpp>
@@ -15,28 +16,14 @@
 namespace alphareq {
 namespace {
 
-struct Split {
-  std::vector<float> x;
-  std::vector<std::int32_t> y;
-  std::int64_t n, d;
-  LabelledData labelled() const { return LabelledData{host_matrix(x.data(), n, d), y}; }
-};
+using Split = test::LabelledSplit;
 
 // `separation` 0.25 keeps 10 classes in 128 dimensions apart enough to learn (test accuracy
 // 74-80 % after 8 epochs on the CPU) but far from 100 %, so the accuracy comparison means
 // something.
 Split make_split(std::int64_t n, std::int64_t d, std::int64_t classes, std::uint64_t stream,
                  double separation = 1.0) {
-  LabelledSyntheticSpec spec;
-  spec.n = n;
-  spec.d = d;
-  spec.classes = classes;
-  spec.separation = separation;
-  spec.seed = 5;
-  spec.sample_stream = stream;
-  Split split{{}, {}, n, d};
-  synthetic_labelled_features(spec, split.x, split.y);
-  return split;
+  return test::labelled_split(n, d, classes, 5, stream, separation);
 }
 
 class CudaProbeMatchesCpu : public ::testing::TestWithParam<Optimizer> {};
