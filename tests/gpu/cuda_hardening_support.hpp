@@ -34,6 +34,8 @@ using test::reference_eigenvalues;
 using test::reference_fit;
 using test::relative_error;
 using test::same_bits;
+using test::ScaledFloat32;
+using test::scaled_float32_features;
 using test::two_pass_covariance;
 using test::zero_threshold;
 

@@ -309,30 +309,6 @@ TEST(CudaHostileNumerics, OneFeatureHasAVarianceButNoFit) {
 // float32 features of scale `scale` (largest |value| 3e38, or all subnormal at 1e-40), from
 // the host and from a float32 device view; the reference and the fit on the same values, and
 // the α of the same features at scale 1.
-struct ScaledFloat32 {
-  std::vector<double> x;  // the float32 values, as float64
-  std::vector<double> reference;
-  double expected_alpha;
-  double unit_alpha;
-};
-
-// The features scaled so that the largest |value| is `largest` (when > 0), else by `scale`.
-ScaledFloat32 scaled_float32_features(std::int64_t n, std::int64_t d, std::uint64_t seed,
-                                      double largest, double scale) {
-  const auto unit = power_law_features(n, d, 0.0, seed);
-  double unit_largest = 0.0;
-  for (double v : unit) unit_largest = std::max(unit_largest, std::abs(v));
-  const double factor = largest > 0.0 ? largest / unit_largest : scale;
-  std::vector<double> x(unit.size());
-  std::transform(unit.begin(), unit.end(), x.begin(),
-                 [&](double v) { return static_cast<double>(static_cast<float>(v * factor)); });
-  auto unit_acc = test::cpu_accumulator(d);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  auto reference = two_pass_covariance(x, n, d, n);
-  const double expected_alpha = reference_fit(test::dsyev_eigenvalues(reference, d), 11, d).alpha;
-  return {std::move(x), std::move(reference), expected_alpha, unit_acc.report().fit.alpha};
-}
-
 // float32 values near float32's largest (covariance ~1e76, fine in float64). Float32
 // products of such values overflowed before the fix (the CPU had the same bug): each column
 // whose centred values exceed 2^40 is now scaled by a power of two before SSYRK/SGEMM and its

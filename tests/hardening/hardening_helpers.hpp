@@ -8,11 +8,13 @@
 #include <alphareq/accumulator.hpp>
 #include <alphareq/spectrum.hpp>
 #include <alphareq/synthetic.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reference.hpp"
@@ -95,6 +97,34 @@ inline std::vector<double> power_law_features(std::int64_t n, std::int64_t d, do
   spec.offset = offset;
   spec.seed = seed;
   return synthetic_power_law_features(spec);
+}
+
+/// Power-law features (mean 0, seed `seed`) rounded to float32 after scaling — to the edges of
+/// float32's range — with the float64 references for them: the long-double two-pass
+/// covariance, the reference fit of its LAPACK eigenvalues, and the CPU backend's α of the
+/// unscaled features (α is scale-free).
+struct ScaledFloat32 {
+  std::vector<double> x;  // the float32 values, as float64
+  std::vector<double> reference;
+  double expected_alpha;
+  double unit_alpha;
+};
+
+// The features scaled so that the largest |value| is `largest` (when > 0), else by `scale`.
+inline ScaledFloat32 scaled_float32_features(std::int64_t n, std::int64_t d, std::uint64_t seed,
+                                             double largest, double scale) {
+  const auto unit = power_law_features(n, d, 0.0, seed);
+  double unit_largest = 0.0;
+  for (double v : unit) unit_largest = std::max(unit_largest, std::abs(v));
+  const double factor = largest > 0.0 ? largest / unit_largest : scale;
+  std::vector<double> x(unit.size());
+  std::transform(unit.begin(), unit.end(), x.begin(),
+                 [&](double v) { return static_cast<double>(static_cast<float>(v * factor)); });
+  auto unit_acc = cpu_accumulator(d);
+  unit_acc.add_batch(host_matrix(unit.data(), n, d));
+  auto reference = two_pass_covariance(x, n, d, n);
+  const double expected_alpha = reference_fit(dsyev_eigenvalues(reference, d), 11, d).alpha;
+  return {std::move(x), std::move(reference), expected_alpha, unit_acc.report().fit.alpha};
 }
 
 /// `call` throws invalid_input whose message contains every one of `parts`.

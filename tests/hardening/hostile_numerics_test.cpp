@@ -29,6 +29,8 @@ using test::random_matrix;
 using test::reference_eigenvalues;
 using test::reference_fit;
 using test::relative_error;
+using test::ScaledFloat32;
+using test::scaled_float32_features;
 using test::two_pass_covariance;
 using test::zero_threshold;
 
@@ -312,20 +314,9 @@ TEST(HostileNumerics, OneFeatureHasAVarianceButNoFit) {
 // (measured 3e-8).
 TEST(HostileNumerics, Float32ValuesNearOverflowGiveTheRightCovarianceAndAlpha) {
   constexpr std::int64_t n = 2000, d = 32;
-  const auto unit = power_law_features(n, d, 0.0, 14);
-  double largest = 0.0;
-  for (double v : unit) largest = std::max(largest, std::abs(v));
-  const double scale = 3e38 / largest;  // the largest |value| is 3e38
-  std::vector<float> x32(unit.size());
-  std::transform(unit.begin(), unit.end(), x32.begin(),
-                 [&](double v) { return static_cast<float>(v * scale); });
+  const ScaledFloat32 f = scaled_float32_features(n, d, 14, /*largest=*/3e38, 0.0);
+  const auto x32 = test::to_float(f.x);
   for (float v : x32) ASSERT_TRUE(std::isfinite(v));
-  const auto x = test::to_double(x32);
-  const auto reference = two_pass_covariance(x, n, d, n);
-  const auto expected = reference_fit(test::dsyev_eigenvalues(reference, d), 11, d);
-  auto unit_acc = cpu_accumulator(d);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  const double unit_alpha = unit_acc.report().fit.alpha;
   for (const auto& [precision, covariance_tolerance, alpha_tolerance] :
        {std::tuple{kF64, 1e-12, 1e-10}, std::tuple{kF32, 1e-5, 1e-4}}) {
     SCOPED_TRACE(precision == kF64 ? "float64 accumulation" : "float32 accumulation");
@@ -333,11 +324,11 @@ TEST(HostileNumerics, Float32ValuesNearOverflowGiveTheRightCovarianceAndAlpha) {
     add_in_batches(acc, x32, d, {700, 1300});
     const auto covariance = acc.covariance();
     for (double v : covariance) ASSERT_TRUE(std::isfinite(v));
-    EXPECT_LT(relative_error(covariance, reference), covariance_tolerance);
+    EXPECT_LT(relative_error(covariance, f.reference), covariance_tolerance);
     const AlphaReport report = acc.report();
     expect_report_finite(report);
-    EXPECT_NEAR(report.fit.alpha, expected.alpha, alpha_tolerance);
-    EXPECT_NEAR(report.fit.alpha, unit_alpha, 1e-5);
+    EXPECT_NEAR(report.fit.alpha, f.expected_alpha, alpha_tolerance);
+    EXPECT_NEAR(report.fit.alpha, f.unit_alpha, 1e-5);
   }
 }
 
@@ -350,29 +341,21 @@ TEST(HostileNumerics, Float32ValuesNearOverflowGiveTheRightCovarianceAndAlpha) {
 // to 1.4e-45 moves α by under 1e-4 from the α at scale 1 (measured 3e-7).
 TEST(HostileNumerics, Float32SubnormalValuesGiveTheRightCovarianceAndAlpha) {
   constexpr std::int64_t n = 2000, d = 32;
-  const auto unit = power_law_features(n, d, 0.0, 15);
-  std::vector<float> x32(unit.size());
-  std::transform(unit.begin(), unit.end(), x32.begin(),
-                 [](double v) { return static_cast<float>(v * 1e-40); });
+  const ScaledFloat32 f = scaled_float32_features(n, d, 15, 0.0, /*scale=*/1e-40);
+  const auto x32 = test::to_float(f.x);
   ASSERT_LT(*std::max_element(x32.begin(), x32.end()), std::numeric_limits<float>::min());
-  const auto x = test::to_double(x32);
-  const auto reference = two_pass_covariance(x, n, d, n);
-  const auto expected = reference_fit(test::dsyev_eigenvalues(reference, d), 11, d);
-  auto unit_acc = cpu_accumulator(d);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  const double unit_alpha = unit_acc.report().fit.alpha;
   for (const auto& [precision, covariance_tolerance, alpha_tolerance] :
        {std::tuple{kF64, 1e-12, 1e-10}, std::tuple{kF32, 1e-5, 1e-4}}) {
     SCOPED_TRACE(precision == kF64 ? "float64 accumulation" : "float32 accumulation");
     auto acc = cpu_accumulator(d, precision);
     add_in_batches(acc, x32, d, {1999, 1});
     const auto covariance = acc.covariance();
-    EXPECT_LT(relative_error(covariance, reference), covariance_tolerance);
+    EXPECT_LT(relative_error(covariance, f.reference), covariance_tolerance);
     for (std::int64_t c = 0; c < d; ++c) EXPECT_GT(covariance[c * d + c], 0.0);
     const AlphaReport report = acc.report();
     expect_report_finite(report);
-    EXPECT_NEAR(report.fit.alpha, expected.alpha, alpha_tolerance);
-    EXPECT_NEAR(report.fit.alpha, unit_alpha, 1e-4);
+    EXPECT_NEAR(report.fit.alpha, f.expected_alpha, alpha_tolerance);
+    EXPECT_NEAR(report.fit.alpha, f.unit_alpha, 1e-4);
   }
 }
 
