@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace alphareq {
@@ -40,6 +41,19 @@ AlphaOptions bootstrap_options(Backend backend, std::int64_t resamples, std::uin
   options.bootstrap.resamples = resamples;
   options.bootstrap.seed = seed;
   return options;
+}
+
+// 30 resamples (seed 8) of the row-major n × d `x`: on CUDA with `precision` and `solver`, and
+// the float64 CPU reference.
+std::pair<AlphaReport, AlphaReport> cuda_and_cpu_bootstrap(const std::vector<double>& x,
+                                                           std::int64_t n, std::int64_t d,
+                                                           AccumulationPrecision precision,
+                                                           SolverPrecision solver) {
+  AlphaOptions options = bootstrap_options(Backend::cuda, 30, 8);
+  options.accumulator.precision = precision;
+  options.accumulator.solver = solver;
+  return {compute_alpha(host_matrix(x.data(), n, d), options),
+          compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 30, 8))};
 }
 
 // Same replicates, float64 both ways: each replicate's covariance agrees to about 1e-15
@@ -255,12 +269,7 @@ TEST_P(CudaBootstrapPrecision, StaysNearTheFloat64Interval) {
   const PrecisionCase& c = GetParam();
   constexpr std::int64_t n = 3000, d = 64;
   const auto x = rounded_to(offset_power_law_features(n, d, 1.0, 26), DType::float32);
-  const AlphaReport reference =
-      compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 30, 8));
-  AlphaOptions options = bootstrap_options(Backend::cuda, 30, 8);
-  options.accumulator.precision = c.precision;
-  options.accumulator.solver = c.solver;
-  const AlphaReport gpu = compute_alpha(host_matrix(x.data(), n, d), options);
+  const auto [gpu, reference] = cuda_and_cpu_bootstrap(x, n, d, c.precision, c.solver);
   expect_same_bootstrap(gpu, reference, c.tolerance);
 }
 
@@ -334,12 +343,7 @@ TEST_P(CudaBootstrapHostileRange, MatchesTheFloat64CpuBootstrap) {
   constexpr std::int64_t n = 3000, d = 64;
   auto x = offset_power_law_features(n, d, 1.0, 26);
   for (double& v : x) v *= c.scale;
-  const AlphaReport reference =
-      compute_alpha(host_matrix(x.data(), n, d), bootstrap_options(Backend::cpu, 30, 8));
-  AlphaOptions options = bootstrap_options(Backend::cuda, 30, 8);
-  options.accumulator.precision = c.precision;
-  options.accumulator.solver = c.solver;
-  const AlphaReport gpu = compute_alpha(host_matrix(x.data(), n, d), options);
+  const auto [gpu, reference] = cuda_and_cpu_bootstrap(x, n, d, c.precision, c.solver);
   EXPECT_TRUE(std::isfinite(gpu.diagnostics.alpha_interval_low));
   EXPECT_TRUE(std::isfinite(gpu.diagnostics.alpha_interval_high));
   EXPECT_GT(gpu.diagnostics.alpha_standard_error, 0.0);
