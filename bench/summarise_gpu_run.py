@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Turns what `scripts/gpu_session.sh bench torch table1` leaves in $OUT into a Markdown results file.
+"""Turns what the calls of `scripts/gpu_session.sh` left in $OUT into a Markdown results file.
 
-    python3 bench/summarise_gpu_run.py OUTDIR [--date YYYY-MM-DD] [--output FILE.md]
-                                              [--readme-section FILE.md]
+    python3 bench/summarise_gpu_run.py CALL [CALL ...] [--date YYYY-MM-DD] [--output FILE.md]
+                                                       [--readme-section FILE.md]
 
-Reads, each if present (a missing or unreadable file is named in the output, and every
+CALL is the files_at folder of one device-tool call (summary.txt and the script's
+gpu-session-PHASES.tar.gz), an archive itself, or a folder of loose files; the calls are
+gathered in the order given (bench/gpu_run/gather.py: summary lines appended, a later call's
+file replacing an earlier one's). Reads, each if present (a missing or unreadable file is named in the output, and every
 number that would have come from it reads "not measured"):
 
   machine.txt          `date -u`, nvidia-smi, nvcc --version (every session)
@@ -12,8 +15,8 @@ number that would have come from it reads "not measured"):
                        name, driver, memory
   bench_cuda.json      bench_cuda_backend, Google Benchmark JSON with aggregates (phase bench)
   bench_cpu.json       bench_cpu_backend, the same format (phase bench)
-  torch_pipeline.json  bench/torch_pipeline.py --json (phase bench)
-  torch_probe.json     bench/torch_probe.py --json (phase table1)
+  torch_pipeline.json  bench/torch_pipeline.py --json (phase torch)
+  torch_probe.json     bench/torch_probe.py --json (phase torch)
   table1_cuda.md       `alphareq table1 --backend cuda` (phase table1)
   table1_cpu.md        `alphareq table1 --backend cpu` (phase table1)
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -44,6 +48,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from gpu_run import REPOSITORY  # noqa: E402
+from gpu_run.gather import gather_calls  # noqa: E402
 from gpu_run.inputs import read_run  # noqa: E402
 from gpu_run.product import product_glance  # noqa: E402
 from gpu_run.render import readme_section, render  # noqa: E402
@@ -51,7 +56,8 @@ from gpu_run.render import readme_section, render  # noqa: E402
 
 def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("outdir", type=Path, help="the folder gpu_session.sh wrote ($OUT)")
+    parser.add_argument("calls", type=Path, nargs="+",
+                        help="each call's files_at folder (or archive), in the order of the calls")
     parser.add_argument("--date", help="the run's date, YYYY-MM-DD (default: from machine.txt or the JSON)")
     parser.add_argument("--output", type=Path, help="write the results file here (default: stdout)")
     parser.add_argument("--readme-section", type=Path,
@@ -59,14 +65,18 @@ def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.date and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
         parser.error(f"--date {args.date}: expected YYYY-MM-DD")
-    if not args.outdir.is_dir():
-        parser.error(f"{args.outdir}: not a folder")
+    for call in args.calls:
+        if not call.exists():
+            parser.error(f"{call}: no such folder or archive")
     return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_arguments(argv)
-    run = read_run(args.outdir)
+    with tempfile.TemporaryDirectory(prefix="gpu-run-") as folder:
+        notes = gather_calls(args.calls, Path(folder))
+        run = read_run(Path(folder))
+    run.calls = notes
     document, targets, facts = render(run, args.date)
     if args.output:
         args.output.write_text(document, encoding="utf-8")

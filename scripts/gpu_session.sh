@@ -10,25 +10,51 @@
 #                   `alphareq probe`, on the same device-resident data
 #         table1    `alphareq table1` at full size (CUDA, then CPU)
 #         profile   Nsight Compute over one device-resident pipeline run
-#         all       tests sanitize bench torch table1
-# The device tool limits a command to 10 minutes: give each call the phases that fit
-# (build ≈ 1–2 min; tests ≈ 3; sanitize ≈ 4; bench ≈ 5; torch ≈ 4; table1 ≈ 5;
-# profile ≈ 2; the limits below are the worst cases), e.g. `tests sanitize`, then
-# `bench profile`, then `torch table1`. Each phase runs under its own time limit, so one
-# that hangs cannot eat the others'. GoogleTest, Google Benchmark and OpenBLAS are unpacked
-# into /tmp/deps (never into /). Logs and results go to $OUT, which the device tool brings
-# back; $OUT/summary.txt has one line per step. Afterwards, here, the results file:
-#   python3 bench/summarise_gpu_run.py OUTDIR --output bench/results/DATE-cuda-h100.md
+#         all       tests sanitize bench table1 torch profile (more than one call can hold)
+# The device tool limits a command to 10 minutes and brings back at most 8 files from $OUT.
+# So: every log and result is written to a folder of this call's own and packed, after
+# every step, into $OUT/gpu-session-PHASES.tar.gz (with summary.txt, one line per step,
+# beside it); and the whole call keeps to GPU_SESSION_SECONDS (default 560, for the
+# tool's timeout_s=600): each step's time limit is cut to what is left, a step that no
+# longer fits is skipped and says so, and the archive is always written. Order of
+# priority inside a phase: what an issue asks for first.
+# Typical lengths (16 cores): build 1.5–2 min (seconds when the machine is still warm
+# from the previous call, which keeps build-sm90/ and /tmp/deps); tests ≈ 4; sanitize ≈ 4;
+# bench ≈ 5; table1 ≈ 4; torch ≈ 3; profile ≈ 2. Suggested calls: `tests sanitize`,
+# then `bench table1`, then `torch profile` (each as soon as the previous one answers, so
+# that the machine is still warm). GoogleTest, Google Benchmark and OpenBLAS are unpacked
+# into /tmp/deps (never into /). Afterwards, here, the results file from every call's
+# files_at folder, in the order of the calls:
+#   python3 bench/summarise_gpu_run.py FILES_AT_1 FILES_AT_2 ... --output bench/results/DATE-cuda-h100.md
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-/tmp/out}
-mkdir -p "$out"
+session_start=$(date +%s)
+budget=${GPU_SESSION_SECONDS:-560}
+device_out=${OUT:-/tmp/out}  # what the device tool brings back
+out=/tmp/gpu-session/$session_start  # this call's logs and results (a warm machine keeps older ones)
+mkdir -p "$device_out" "$out"
 summary=$out/summary.txt
 note() { echo "$*" | tee -a "$summary"; }
 
 phases=("$@")
-[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench torch table1)
+[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1 torch profile)
 wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
+archive=gpu-session-$(IFS=-; echo "${phases[*]}").tar.gz
+
+seconds_left() { echo $((budget - ($(date +%s) - session_start))); }
+
+# Packs this call's folder into $OUT (atomically: a kill mid-pack leaves the last archive).
+# The Nsight Compute report goes beside it when it fits the tool's 16 MiB a file.
+pack() {
+  cp "$summary" "$device_out/summary.txt" 2>/dev/null
+  # Sanitizer runs may still be writing their logs: tar's "file changed" (status 1) is fine.
+  tar --warning=no-file-changed -czf "$device_out/archive.partial" -C "$out" --exclude='*.ncu-rep' .
+  (($? <= 1)) && mv "$device_out/archive.partial" "$device_out/$archive"
+  local report=$out/pipeline.ncu-rep
+  [[ -f $report && $(stat -c %s "$report") -lt 16000000 ]] && cp "$report" "$device_out/"
+  return 0
+}
+trap pack EXIT
 
 # --- dependencies: what Debian's postinst scripts would do, under /tmp/deps -------------
 deps=/tmp/deps
@@ -56,10 +82,18 @@ cmake -S . -B build-sm90 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHIT
 grep -E "BLAS|LAPACK" build-sm90/CMakeCache.txt | grep -E "_LIBRARIES|openblas" | head -n 4 >> "$out/configure.log"
 cmake --build build-sm90 -j 16 > "$out/build.log" 2>&1 || { tail -n 60 "$out/build.log"; exit 1; }
 note "build ok in $(($(date +%s) - start)) s"
+pack
 
-# Runs a command under a time limit, its output to a log; notes the exit status.
+# Runs a command under a time limit, its output to a log; notes the exit status. The limit
+# is cut to what is left of the call's budget, less 20 s to pack; 125 when nothing is left.
 run_logged() {  # run_logged SECONDS LOG COMMAND...
   local limit=$1 log=$2; shift 2
+  local left=$(($(seconds_left) - 20))
+  if ((left < 15)); then
+    note "SKIPPED, the call's ${budget} s are spent: $*"
+    return 125
+  fi
+  ((limit > left)) && limit=$left
   timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
   local status=$?
   [[ $status -eq 124 || $status -eq 137 ]] && note "TIMED OUT after ${limit}s: $*"
@@ -70,27 +104,36 @@ run_logged() {  # run_logged SECONDS LOG COMMAND...
 python_package() {
   [[ -x /tmp/venv/bin/python ]] && /tmp/venv/bin/python -c "import alphareq" 2>/dev/null && return 0
   python3 -m venv --system-site-packages /tmp/venv > /dev/null 2>&1
-  { /tmp/venv/bin/pip install --no-index --find-links .deps/wheels scikit-build-core nanobind pytest &&
-    /tmp/venv/bin/pip install --no-index --no-build-isolation -C build-dir=build-python-sm90 \
-      -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr . ; } \
-    > "$out/pip.log" 2>&1 || { note "pip install failed:"; tail -n 30 "$out/pip.log"; }
+  run_logged 60 "$out/pip-tools.log" /tmp/venv/bin/pip install --no-index --find-links .deps/wheels \
+    scikit-build-core nanobind pytest &&
+    run_logged 300 "$out/pip.log" /tmp/venv/bin/pip install --no-index --no-build-isolation \
+      -C build-dir=build-python-sm90 -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 \
+      -Ccmake.define.CMAKE_PREFIX_PATH=$deps/usr . ||
+    { note "pip install failed:"; tail -n 30 "$out/pip-tools.log" "$out/pip.log" 2>/dev/null; }
+  pack
 }
 
 if wants tests; then
   run_logged 240 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
-  note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log")"
-  grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|Exception|SEGFAULT)" "$out/ctest-gpu.log" | head -n 20 | tee -a "$summary"
+  note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log" 2>/dev/null)"
+  grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|Exception|SEGFAULT)" "$out/ctest-gpu.log" 2>/dev/null | head -n 20 | tee -a "$summary"
   # How many GPU cases were skipped: on a GPU machine it should be only the two-device ones.
-  note "ctest gpu skipped: $(grep -c 'Skipped' "$out/ctest-gpu.log")"
-  run_logged 240 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
-  note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log")"
+  note "ctest gpu skipped: $(grep -c '\*\*\*Skipped' "$out/ctest-gpu.log" 2>/dev/null)"
+  pack
 
   # The Python package on the GPU: CUDA tensors read in place, CuPy, JAX, LayerMonitor.
   python_package
   ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 300 "$out/pytest.log" \
     /tmp/venv/bin/python -m pytest tests/python -q -rs
-  note "pytest: $(tail -n 1 "$out/pytest.log")"
-  grep -E "^(FAILED|ERROR|SKIPPED)" "$out/pytest.log" | head -n 20 | tee -a "$summary"
+  note "pytest: $(tail -n 1 "$out/pytest.log" 2>/dev/null)"
+  grep -E "^(FAILED|ERROR|SKIPPED)" "$out/pytest.log" 2>/dev/null | head -n 20 | tee -a "$summary"
+  pack
+
+  # Last: CI runs these on every change; here they check the build against this machine's
+  # toolchain and the unpacked OpenBLAS.
+  run_logged 180 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
+  note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log" 2>/dev/null)"
+  pack
 fi
 
 if wants sanitize; then
@@ -102,7 +145,9 @@ if wants sanitize; then
     local log=$out/sanitizer-$1-$(basename "$2").log
     run_logged 240 "$log" compute-sanitizer --tool "$1" --error-exitcode 9 "$2" --gtest_brief=1 \
       "--gtest_filter=$3"
-    note "$1 $(basename "$2"): exit $? ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
+    local status=$?  # before any $(...) below, which would reset $?
+    ((status == 125)) && return  # skipped: run_logged said so
+    note "$1 $(basename "$2"): exit $status ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
   }
   light='-*UnderLoad*:CudaConcurrency.*:CudaDeterminism*:*IntervalCovers*:*SpanningSeveral*'
   running=0
@@ -112,19 +157,22 @@ if wants sanitize; then
       [[ $tool != memcheck && $(basename "$binary") == cuda_cli_test ]] && continue
       filter=$([[ $tool == memcheck ]] && echo '-*UnderLoad*' || echo "$light")
       sanitize_one $tool "$binary" "$filter" &
-      if ((++running >= 4)); then wait -n; ((running--)); fi
+      if ((++running >= 4)); then wait -n; ((running--)); pack; fi
     done
   done
   wait
+  pack
 fi
 
 if wants bench; then
   run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
-  grep -E "median|TIMED" "$out/bench_cuda.txt" | head -n 80
+  grep -E "median|TIMED" "$out/bench_cuda.txt" 2>/dev/null | head -n 80
+  pack
   run_logged 240 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
-  grep median "$out/bench_cpu.txt"
+  grep median "$out/bench_cpu.txt" 2>/dev/null
+  pack
 fi
 
 if wants torch; then
@@ -132,17 +180,21 @@ if wants torch; then
   python_package
   run_logged 300 "$out/torch_pipeline.md" /tmp/venv/bin/python bench/torch_pipeline.py --device cuda \
     --json "$out/torch_pipeline.json"
-  cat "$out/torch_pipeline.md"
+  cat "$out/torch_pipeline.md" 2>/dev/null
+  pack
   run_logged 240 "$out/torch_probe.md" /tmp/venv/bin/python bench/torch_probe.py --device cuda \
     --alphareq-cli build-sm90/alphareq --json "$out/torch_probe.json"
-  cat "$out/torch_probe.md"
+  cat "$out/torch_probe.md" 2>/dev/null
+  pack
 fi
 
 if wants table1; then
   run_logged 300 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
-  cat "$out/table1_cuda.md"
+  cat "$out/table1_cuda.md" 2>/dev/null
+  pack
   run_logged 240 "$out/table1_cpu.md" build-sm90/alphareq table1 --backend cpu --quiet --repeats 1
-  cat "$out/table1_cpu.md"
+  cat "$out/table1_cpu.md" 2>/dev/null
+  pack
 fi
 
 if wants profile; then
@@ -150,8 +202,8 @@ if wants profile; then
   run_logged 300 "$out/ncu.txt" ncu --set full --launch-count 40 -o "$out/pipeline" \
     build-sm90/bench/bench_cuda_backend --benchmark_filter='BM_CudaPipelineDeviceResident/10000/2048/0/' \
     --benchmark_min_time=0.01
-  tail -n 20 "$out/ncu.txt"
+  tail -n 20 "$out/ncu.txt" 2>/dev/null
   [[ -f $out/pipeline.ncu-rep ]] && ncu --import "$out/pipeline.ncu-rep" --page details --csv \
     > "$out/ncu-details.csv" 2>&1
 fi
-note "phases ${phases[*]} done in $(($(date +%s) - start)) s"
+note "phases ${phases[*]} done in $(($(date +%s) - session_start)) s"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -19,8 +19,8 @@ INPUTS = {
     "summary.txt": "gpu_session.sh's log, one line per step",
     "bench_cuda.json": "bench_cuda_backend (phase bench)",
     "bench_cpu.json": "bench_cpu_backend (phase bench)",
-    "torch_pipeline.json": "bench/torch_pipeline.py (phase bench)",
-    "torch_probe.json": "bench/torch_probe.py (phase table1)",
+    "torch_pipeline.json": "bench/torch_pipeline.py (phase torch)",
+    "torch_probe.json": "bench/torch_probe.py (phase torch)",
     "table1_cuda.md": "alphareq table1 --backend cuda (phase table1)",
     "table1_cpu.md": "alphareq table1 --backend cpu (phase table1)",
 }
@@ -76,6 +76,7 @@ class Run:
     torch_probe: Optional[dict]
     table1_cuda: Optional[str]
     table1_cpu: Optional[str]
+    calls: List[str] = field(default_factory=list)  # where the files came from (gather.py)
 
     def benchmark_files(self) -> Tuple[Tuple[str, BenchmarkResults], ...]:
         return ("bench_cuda.json", self.cuda), ("bench_cpu.json", self.cpu)

@@ -15,8 +15,12 @@ from .inputs import INPUTS, Run, torch_records, torch_total
 
 
 def inputs_section(run: Run) -> List[str]:
-    return ["## Inputs", "", markdown_table(["file", "from", "status"],
-                                            [[f"`{name}`", INPUTS[name], run.status[name]] for name in INPUTS]), ""]
+    lines = ["## Inputs", "", markdown_table(["file", "from", "status"],
+                                             [[f"`{name}`", INPUTS[name], run.status[name]] for name in INPUTS]), ""]
+    if run.calls:
+        lines += ["Gathered from the device tool's calls, in this order:", ""]
+        lines += [f"- {call}" for call in run.calls] + [""]
+    return lines
 
 
 def skipped_cases(run: Run, shown: int = 6) -> List[str]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import io
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -22,6 +24,7 @@ FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gpu_run"
 sys.path.insert(0, str(REPOSITORY / "bench"))
 import summarise_gpu_run  # noqa: E402
 from gpu_run.formatting import NOT_MEASURED, num, percent, with_spread  # noqa: E402
+from gpu_run.gather import ARCHIVE_PATTERN, gather_calls  # noqa: E402
 from gpu_run.inputs import INPUTS, parse_gain, read_run  # noqa: E402
 from gpu_run.machine import session_commands  # noqa: E402
 from gpu_run.render import render  # noqa: E402
@@ -379,6 +382,86 @@ def test_unreadable_files_are_named(tmp_path):
     assert row(inputs, file="`torch_pipeline.json`")["status"].startswith("unreadable")
     assert row(inputs, file="`bench_cpu.json`")["status"].startswith("unreadable")
     assert "Verdict: **not measured**" in section(text, "### (c)")
+
+
+# --- several device-tool calls ----------------------------------------------------------
+
+
+def device_call(folder: Path, phases: str, files: Dict[str, str], summary: str,
+                extra_members: Dict[str, str] = {}) -> Path:
+    """What one call of gpu_session.sh leaves in files_at: summary.txt beside the archive of
+    its folder (members at the top level, as `tar -C "$out" .` writes them: ./name)."""
+    folder.mkdir(parents=True)
+    (folder / "summary.txt").write_text(summary)
+    with tarfile.open(folder / f"gpu-session-{phases}.tar.gz", "w:gz") as tar:
+        for name, text in {**files, "summary.txt": summary, **extra_members}.items():
+            data = text.encode()
+            member = tarfile.TarInfo(name if name.startswith(("/", "..", "sub/")) else f"./{name}")
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    return folder
+
+
+def test_script_archive_name_is_the_one_gathered():
+    script = (REPOSITORY / "scripts" / "gpu_session.sh").read_text()
+    name = re.search(r"^archive=(\S+?)\$", script, re.MULTILINE).group(1)
+    assert Path(name + "tests-sanitize.tar.gz").match(ARCHIVE_PATTERN)
+    # The script packs this call's folder into the tool's folder after every step.
+    assert script.count("\n  pack\n") >= 6 and "trap pack EXIT" in script
+
+
+def test_calls_are_gathered_in_order(tmp_path):
+    fixture = {name: (FIXTURE / name).read_text() for name in ("bench_cuda.json", "machine.txt", "table1_cpu.md")}
+    gpu_line = (FIXTURE / "summary.txt").read_text().splitlines()[0]
+    first = device_call(tmp_path / "call1", "tests-sanitize",
+                        {"machine.txt": fixture["machine.txt"], "table1_cpu.md": "stale first attempt\n"},
+                        f"{gpu_line}\nbuild ok in 100 s\nphases tests sanitize done in 500 s\n",
+                        extra_members={"../escape.txt": "outside", "sub/deeper.txt": "deeper"})
+    second = device_call(tmp_path / "call2", "bench-table1",
+                         {"machine.txt": "Thu Jan 01 00:00:00 UTC 2099\n", "bench_cuda.json": fixture["bench_cuda.json"],
+                          "table1_cpu.md": fixture["table1_cpu.md"]},
+                         f"{gpu_line}\nbuild ok in 3 s\nphases bench table1 done in 400 s\n")
+    merged = tmp_path / "merged"
+    notes = gather_calls([first, second], merged)
+    assert sorted(p.name for p in merged.iterdir()) == ["bench_cuda.json", "machine.txt", "summary.txt", "table1_cpu.md"]
+    assert (merged / "machine.txt").read_text() == fixture["machine.txt"]  # the first call's
+    assert (merged / "table1_cpu.md").read_text() == fixture["table1_cpu.md"]  # the later call's
+    summary = (merged / "summary.txt").read_text()
+    assert summary.index("tests sanitize done") < summary.index("bench table1 done")
+    assert notes[0].startswith("call 1: call1 (") and notes[1].startswith("call 2: call2 (")
+    assert not any("WARNING" in note for note in notes)
+    head = document(merged).split("## Inputs")[0]
+    assert "phases done: tests sanitize (500 s); bench table1 (400 s)" in head
+    assert "- Date: 2000-01-01" in head
+
+
+def test_calls_on_different_gpus_are_flagged_and_bad_archives_named(tmp_path):
+    first = device_call(tmp_path / "a", "tests", {}, "NVIDIA H100 80GB HBM3, 570.1, 81559 MiB\n")
+    second = device_call(tmp_path / "b", "bench", {}, "NVIDIA H200, 570.1, 143771 MiB\n")
+    (second / "gpu-session-torch.tar.gz").write_bytes(b"not gzip")
+    notes = gather_calls([first, second], tmp_path / "merged")
+    assert any(note.startswith("WARNING: the calls ran on different GPUs (NVIDIA H100 80GB HBM3, NVIDIA H200)")
+               for note in notes)
+    assert any("gpu-session-torch.tar.gz: not a readable gpu-session archive" in note for note in notes)
+
+
+def test_command_line_takes_several_calls_and_lists_them(tmp_path, capsys):
+    first = device_call(tmp_path / "call1", "bench", {name: (FIXTURE / name).read_text()
+                                                      for name in ("bench_cuda.json", "bench_cpu.json", "machine.txt")},
+                        (FIXTURE / "summary.txt").read_text())
+    archive = device_call(tmp_path / "call2", "table1", {"table1_cuda.md": (FIXTURE / "table1_cuda.md").read_text()},
+                          "x, 1.0, 1 MiB\n") / "gpu-session-table1.tar.gz"
+    output = tmp_path / "results.md"
+    assert summarise_gpu_run.main([str(first), str(archive), "--output", str(output)]) == 0
+    text = output.read_text()
+    inputs = rows_of(text, "## Inputs")
+    assert row(inputs, file="`bench_cpu.json`")["status"] == "read"
+    assert row(inputs, file="`table1_cuda.md`")["status"] == "read"
+    assert row(inputs, file="`torch_probe.json`")["status"] == "missing"
+    assert "- call 2: gpu-session-table1.tar.gz (summary.txt, table1_cuda.md)" in text
+    with pytest.raises(SystemExit):
+        summarise_gpu_run.main([str(tmp_path / "no-such-call")])
+    assert "no such folder or archive" in capsys.readouterr().err
 
 
 # --- the command line --------------------------------------------------------------------
