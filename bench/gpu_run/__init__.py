@@ -3,7 +3,8 @@ into a Markdown results file. From the bottom up:
 
   formatting.py      numbers the run may not have produced, as the file writes them
   benchmark_json.py  Google Benchmark JSON: median and stddev aggregates per case
-  inputs.py          reading $OUT, tolerant of missing, empty and truncated files
+  gather.py          several device-tool calls (folders, archives) into one folder
+  inputs.py          reading that folder, tolerant of missing, empty and truncated files
   cases.py           the sizes, precisions and routines the benchmarks register
   machine.py         the machine, the date and the session's commands (the header)
   verdicts.py        a target's rows against their limits, and PASS/MISS
