@@ -126,6 +126,8 @@ class Accumulator:
                 )
         self._impl.add(view.data, view.dtype, view.rows, view.cols, view.row_stride,
                        view.on_device, view.stream)
+        if view.after_reads is not None:
+            view.after_reads()  # before batch_view's block ends and the producer may reuse the memory
 
     def merge(self, other: "Accumulator") -> "Accumulator":
         """Adds every sample of `other` (same d, any backend); `other` is unchanged."""

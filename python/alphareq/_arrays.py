@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence, Tuple
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _alphareq as _ext
 
@@ -47,6 +48,9 @@ class BatchView:
     device: int  #: CUDA ordinal; -1 for host memory, -2 when the producer did not say
     stream: int  #: cudaStream_t as an integer; 0 is the legacy default stream
     source: str  #: "dlpack", "cuda_array_interface" or "array_interface"
+    #: For CUDA batches: to be called once an accumulator has queued its reads of the batch,
+    #: before the view's block ends (see _order_release).
+    after_reads: Optional[Callable[[], None]] = field(default=None, compare=False, repr=False)
 
 
 def stream_handle(stream: Any) -> Optional[int]:
@@ -180,10 +184,48 @@ def _is_torch_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def _producer_module(x: Any) -> str:
+    return type(x).__module__.split(".")[0]
+
+
+@contextlib.contextmanager
+def _device_current(x: Any, device: int) -> Iterator[None]:
+    """PyTorch exports a CUDA tensor through DLPack only while its device is the current
+    one (older versions synchronised on the current device's stream instead)."""
+    if _producer_module(x) == "torch":
+        import torch
+
+        with torch.cuda.device(device):
+            yield
+    else:
+        yield
+
+
+def _order_release(x: Any, data: int, device: int, stream: int, caller_chose_stream: bool) -> None:
+    """Keeps the producer from reusing a CUDA batch's memory before the accumulator's reads
+    of it have run. The accumulator only queues those reads, ordered before any later work
+    on `stream`; an allocator that hands memory back in that stream's order is safe, any
+    other producer is waited for here."""
+    module = _producer_module(x)
+    if module == "torch":
+        import torch
+
+        # The caching allocator reuses a freed block in its allocation stream's order only;
+        # record_stream also orders it after `stream` (nothing to do when they are one).
+        recorded = (torch.cuda.ExternalStream(stream, device=device) if stream
+                    else torch.cuda.default_stream(device))
+        x.record_stream(recorded)
+    elif module == "cupy" and not caller_chose_stream:
+        return  # CuPy's pool reuses memory in the order of its current stream: `stream`
+    else:
+        # JAX/XLA, Numba and unknown producers: no stream-ordered reuse to rely on.
+        _ext.wait_for_stream(stream, data)
+
+
 def _producer_stream(x: Any, device: int) -> int:
     """The stream the producer's current work is on: torch's and CuPy's current stream of
     the array's device, else the legacy default stream (0)."""
-    module = type(x).__module__.split(".")[0]
+    module = _producer_module(x)
     if module == "torch":
         import torch
 
@@ -226,9 +268,10 @@ def _from_dlpack(x: Any, stream: Optional[int], what: str) -> Iterator[BatchView
         )
     on_device = device_type in (_DL_CUDA, _DL_CUDA_MANAGED)
     if on_device:
-        consumer = stream if stream is not None else _producer_stream(x, device_id)
-        # The producer makes its data ready on our stream (DLPack: 1 = legacy default).
-        capsule = _call_dlpack(x, consumer if consumer != 0 else 1, what)
+        with _device_current(x, device_id):
+            consumer = stream if stream is not None else _producer_stream(x, device_id)
+            # The producer makes its data ready on our stream (DLPack: 1 = legacy default).
+            capsule = _call_dlpack(x, consumer if consumer != 0 else 1, what)
     else:
         consumer = 0
         capsule = _call_dlpack(x, None, what)
@@ -237,10 +280,14 @@ def _from_dlpack(x: Any, stream: Optional[int], what: str) -> Iterator[BatchView
         _check_dtype(dtype, on_device, what)
         rows, cols, row_stride = flatten_rows(tensor.shape, tensor.strides, what)
         _check_alignment(tensor.data, tensor.itemsize, what)
+        library_stream = _library_stream(consumer)
+        # Host memory has been read when add() returns; device memory only queued for reading.
+        after_reads = (functools.partial(_order_release, x, tensor.data, device_id, library_stream,
+                                         stream is not None) if on_device else None)
         yield BatchView(
             data=tensor.data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype,
             on_device=on_device, device=device_id if on_device else -1,
-            stream=_library_stream(consumer), source="dlpack",
+            stream=library_stream, source="dlpack", after_reads=after_reads,
         )
 
 
@@ -256,13 +303,16 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
     strides = _c_strides(shape) if byte_strides is None else _element_strides(byte_strides, itemsize, what)
     rows, cols, row_stride = flatten_rows(shape, strides, what)
     _check_alignment(data, itemsize, what)
-    # Version 3: 'stream' is where the producer's work is queued; read in its order unless
-    # the caller chose a stream (then ordering is the caller's responsibility).
+    # Version 3: 'stream' is where the producer's work is queued (None: nothing to wait
+    # for). Read in its order; a stream the caller chose first waits for it.
     producer = interface.get("stream")
     chosen = stream if stream is not None else (int(producer) if producer is not None else 0)
+    if producer is not None and _library_stream(chosen) != _library_stream(int(producer)):
+        _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
     return BatchView(
         data=data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype, on_device=True,
         device=-2, stream=_library_stream(chosen), source="cuda_array_interface",
+        after_reads=functools.partial(_order_release, x, data, -2, _library_stream(chosen), True),
     )
 
 
@@ -295,7 +345,11 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
     interface, the NumPy array interface and the buffer protocol. A PyTorch tensor that
     requires grad is read through ``detach()`` (same memory). For CUDA arrays the data is
     read in the order of `stream` (default: the producer's current stream for PyTorch and
-    CuPy, else the legacy default stream), after the producer's pending work on it.
+    CuPy, else the legacy default stream), after the producer's pending work on it. The
+    producer must not reuse a CUDA batch's memory before the accumulator has read it: call
+    the view's ``after_reads`` once the reads are queued, inside the block. PyTorch tensors
+    are then tied to the stream (``record_stream``), CuPy's pool reuses memory in its
+    current stream's order, and any other producer (JAX, Numba, ...) is waited for.
     """
     import numpy as np
 

@@ -58,7 +58,9 @@ class LayerMonitor:
             accumulator each.
         backend: ``"auto"`` (default) accumulates where each activation lives — the CUDA
             backend on the tensor's device for CUDA tensors, the CPU for CPU tensors;
-            ``"cpu"`` or ``"cuda"`` force one.
+            ``"cpu"`` or ``"cuda"`` force one. ``"cpu"`` keeps the D × D state off the GPU
+            at the price of copying each CUDA activation to the host (the only copy the
+            monitor ever makes to the host, and only when asked for this way).
         precision, solver, deterministic: as for :class:`alphareq.Accumulator`.
         transform: optional callable applied to each (detached) output before it is
             flattened, e.g. ``lambda y: y.mean(dim=(2, 3))`` to pool a convolution's
@@ -131,6 +133,8 @@ class LayerMonitor:
             if not x.is_floating_point():
                 raise TypeError(f"LayerMonitor: layer {name!r} returned {x.dtype} activations; expected floating point")
             x = x.reshape(x.shape[0], -1)  # a view whenever the layout allows
+            if x.is_cuda and self.backend == "cpu":
+                x = x.to("cpu")  # asked for: the CPU backend reads host memory only
             if not x.is_cuda and x.dtype not in _HOST_DTYPES:
                 x = x.float()
             accumulator = self.accumulators.get(name)

@@ -27,5 +27,6 @@ FitOptions make_fit_options(std::int64_t first_rank, std::int64_t last_rank,
                             const std::string& method);
 
 void bind_accumulator(nanobind::module_& module);
+void bind_stream_order(nanobind::module_& module);
 
 }  // namespace alphareq::python

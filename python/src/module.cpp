@@ -180,6 +180,7 @@ NB_MODULE(_alphareq, m) {
 
   bind_accumulator(m);
   bind_dlpack_tensor(m);
+  bind_stream_order(m);
 
   m.def("compute_alpha_npy", &compute_alpha_npy_binding, nb::arg("path"), nb::arg("backend"),
         nb::arg("precision"), nb::arg("solver"), nb::arg("device"), nb::arg("first_rank"),

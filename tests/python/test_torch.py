@@ -239,3 +239,119 @@ def test_layer_monitor_on_cuda_matches_cpu_and_never_copies_to_the_host(monkeypa
     for name in LAYERS:
         assert monitor.accumulators[name].backend == "cuda"
         assert cuda_reports[name].alpha == pytest.approx(cpu_reports[name].alpha, abs=1e-6)
+
+
+# ---- the producer's memory outlives the accumulator's queued reads ----------------------
+
+class DLPackOnly:
+    """A producer that is neither PyTorch nor CuPy (as JAX or a custom library would be):
+    its DLPack export is the wrapped tensor's, but alphareq cannot know how its allocator
+    reuses memory."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __dlpack__(self, **keywords):
+        return self.tensor.__dlpack__(**keywords)
+
+    def __dlpack_device__(self):
+        return self.tensor.__dlpack_device__()
+
+
+@needs_cuda
+def test_unknown_producer_is_waited_for_before_its_memory_is_released(monkeypatch):
+    import alphareq._arrays as arrays
+
+    calls = []
+    original = arrays._ext.wait_for_stream
+
+    def recording(stream, pointer):
+        calls.append((stream, pointer))
+        original(stream, pointer)
+
+    monkeypatch.setattr(arrays._ext, "wait_for_stream", recording)
+    torch.manual_seed(5)
+    x = torch.randn(5000, 96, device="cuda", dtype=torch.float64) * torch.arange(1, 97, device="cuda") ** -0.6
+    report = alphareq.alpha(DLPackOnly(x))
+    assert calls == [(0, x.data_ptr())]  # the legacy default stream the export was asked for
+    assert report.alpha == pytest.approx(reference_report(x.cpu().numpy())["alpha"], abs=1e-9)
+    # A PyTorch tensor is tied to the stream instead: no host wait.
+    calls.clear()
+    alphareq.alpha(x)
+    assert calls == []
+
+
+@needs_cuda
+def test_torch_tensor_read_on_another_stream_is_recorded_on_it(monkeypatch):
+    recorded = []
+    original = torch.Tensor.record_stream
+
+    def recording(self, stream):
+        recorded.append((self.data_ptr(), stream.cuda_stream))
+        return original(self, stream)
+
+    monkeypatch.setattr(torch.Tensor, "record_stream", recording)
+    x = torch.randn(3000, 64, device="cuda")  # allocated on the current (default) stream
+    side = torch.cuda.Stream()
+    accumulator = alphareq.Accumulator(64, backend="cuda")
+    accumulator.add(x, stream=side)
+    assert recorded == [(x.data_ptr(), side.cuda_stream)]
+    torch.cuda.synchronize()
+    assert accumulator.n == 3000
+
+
+@needs_cuda
+def test_cuda_array_interface_producer_stream_is_waited_for_on_the_chosen_stream(monkeypatch):
+    import alphareq._arrays as arrays
+
+    waits = []
+    original = arrays._ext.make_stream_wait
+
+    def recording(waiting, producer, pointer):
+        waits.append((waiting, producer))
+        original(waiting, producer, pointer)
+
+    monkeypatch.setattr(arrays._ext, "make_stream_wait", recording)
+    producer, chosen = torch.cuda.Stream(), torch.cuda.Stream()
+    with torch.cuda.stream(producer):
+        x = torch.randn(4000, 80, device="cuda", dtype=torch.float64)
+        x.mul_(torch.arange(1, 81, device="cuda", dtype=torch.float64) ** -0.5)  # still queued
+
+    class InterfaceOnly:
+        __cuda_array_interface__ = {**x.__cuda_array_interface__, "stream": producer.cuda_stream}
+
+    accumulator = alphareq.Accumulator(80, backend="cuda")
+    accumulator.add(InterfaceOnly(), stream=chosen)
+    assert waits == [(chosen.cuda_stream, producer.cuda_stream)]
+    torch.cuda.synchronize()
+    assert accumulator.report().alpha == pytest.approx(reference_report(x.cpu().numpy())["alpha"], abs=1e-9)
+
+
+@needs_cuda
+def test_layer_monitor_cpu_backend_on_a_cuda_model_copies_to_the_host():
+    model = small_cnn()
+    torch.manual_seed(6)
+    batches = [torch.randn(96, 3, 6, 6) for _ in range(2)]
+    reference = LayerMonitor(model, layers=LAYERS, first=2, last=30)
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+    reference.remove()
+    model = model.cuda()
+    monitor = LayerMonitor(model, layers=LAYERS, backend="cpu", first=2, last=30)
+    with torch.no_grad():
+        for batch in batches:
+            model(batch.cuda())
+    for name in LAYERS:
+        assert monitor.accumulators[name].backend == "cpu"
+        assert monitor.report()[name].alpha == pytest.approx(reference.report()[name].alpha, abs=1e-6)
+
+
+@pytest.mark.skipif(not CUDA or torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_tensor_on_a_device_other_than_the_current_one():
+    torch.cuda.set_device(0)
+    torch.manual_seed(7)
+    x = torch.randn(3000, 72, device="cuda:1", dtype=torch.float64) * torch.arange(1, 73, device="cuda:1") ** -0.7
+    report = alphareq.alpha(x)
+    assert report.backend == "cuda" and torch.cuda.current_device() == 0
+    assert report.alpha == pytest.approx(reference_report(x.cpu().numpy())["alpha"], abs=1e-9)
