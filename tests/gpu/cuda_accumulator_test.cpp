@@ -246,8 +246,9 @@ class CudaLargeOffset : public ::testing::TestWithParam<OffsetCase> {};
 // digits; centring in float64 keeps float64 accumulation at float64 rounding of the data
 // (float32 products: float32 rounding only). Batches of 250 rows keep the rounding of the
 // float32 batch products and sums (growing like eps32 · √rows, times up to (1 + z²) when
-// the values are centred on a shift z standard deviations from the mean) well below the
-// stated 1e-5.
+// the values are centred on a shift z standard deviations from the mean) below the stated
+// 3e-5: a CPU emulation of this arithmetic (same data, 400 summation orders) gave at most
+// 5.1e-6 for the float64 input rounded to float32 (median 1.3e-6), 2.6e-6 for float32 input.
 TEST_P(CudaLargeOffset, CovarianceStaysRight) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const OffsetCase& c = GetParam();
@@ -275,13 +276,13 @@ INSTANTIATE_TEST_SUITE_P(
         OffsetCase{"float32_1e3_host", DType::float32, 1e3, MemorySpace::host,
                    AccumulationPrecision::float64, 1e-12},
         OffsetCase{"float32_1e3_device_float32_products", DType::float32, 1e3, MemorySpace::device,
-                   AccumulationPrecision::float32, 1e-5},
+                   AccumulationPrecision::float32, 3e-5},
         OffsetCase{"float64_1e6_device", DType::float64, 1e6, MemorySpace::device,
                    AccumulationPrecision::float64, 1e-9},
         OffsetCase{"float64_1e6_host", DType::float64, 1e6, MemorySpace::host,
                    AccumulationPrecision::float64, 1e-9},
         OffsetCase{"float64_1e6_device_float32_products", DType::float64, 1e6, MemorySpace::device,
-                   AccumulationPrecision::float32, 1e-5}),
+                   AccumulationPrecision::float32, 3e-5}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // ---- host batches through the staging buffers -----------------------------------------
@@ -291,7 +292,10 @@ class CudaHostBatches
 
 // Batches from within one staging chunk (32 MiB) to several (the larger shapes hold over
 // 100 MB of float64: four chunks, so both slots are reused); the host buffer is overwritten
-// with NaN as soon as each add_batch returns.
+// with NaN as soon as each add_batch returns. Tolerances: both sides are float64, but a
+// column sum over 50,000–200,000 rows in one sequential order (as a GEMV may run) differs
+// from the CPU's by up to ~1e-13 of the mean (emulated: 9.7e-14), the covariance by up to
+// 3.4e-13; 5e-13 and 3e-12 leave a margin of 5–9 for any summation order.
 TEST_P(CudaHostBatches, SpanningSeveralStagingChunksMatchCpuBackend) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const auto [dtype, shape] = GetParam();
@@ -306,8 +310,8 @@ TEST_P(CudaHostBatches, SpanningSeveralStagingChunksMatchCpuBackend) {
   add_host_batch_then_reuse_buffer(gpu, x, d, 7 + big, 1000, dtype);
   cpu.add_batch(host_matrix(x.data(), n, d));
   EXPECT_EQ(gpu.count(), n);
-  EXPECT_LT(relative_error(gpu.covariance(), cpu.covariance()), 1e-12);
-  EXPECT_LT(relative_error(gpu.mean(), cpu.mean()), 1e-13);
+  EXPECT_LT(relative_error(gpu.covariance(), cpu.covariance()), 3e-12);
+  EXPECT_LT(relative_error(gpu.mean(), cpu.mean()), 5e-13);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -356,6 +360,8 @@ TEST(CudaHostBatches, PageLockedBatchesAreCopiedDirectlyAndMayBeReusedOnReturn) 
 
 // One device batch of 150000 strided rows (over 40 MB): more rows than one pass of any
 // reasonable scratch buffer, so the batch is consumed in pieces; the padding holds NaN.
+// Summation order over 150,000 rows: covariance emulated at up to 3.0e-13 from the CPU's,
+// the mean 2.7e-14 (the tolerances as for CudaHostBatches).
 TEST(CudaAccumulator, DeviceBatchLargerThanTheScratchMatchesCpuBackend) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 150000, d = 64, stride = 67, first_column = 2;
@@ -367,8 +373,8 @@ TEST(CudaAccumulator, DeviceBatchLargerThanTheScratchMatchesCpuBackend) {
   auto cpu = cpu_accumulator(d);
   cpu.add_batch(host_matrix(x.data(), n, d));
   EXPECT_EQ(gpu.count(), n);
-  EXPECT_LT(relative_error(gpu.covariance(), cpu.covariance()), 1e-12);
-  EXPECT_LT(relative_error(gpu.mean(), cpu.mean()), 1e-13);
+  EXPECT_LT(relative_error(gpu.covariance(), cpu.covariance()), 3e-12);
+  EXPECT_LT(relative_error(gpu.mean(), cpu.mean()), 5e-13);
 }
 
 TEST(CudaAccumulator, MixedHostAndDeviceBatchesMatchReference) {
@@ -393,9 +399,11 @@ class CudaAccumulationPrecision
     : public ::testing::TestWithParam<std::tuple<AccumulationPrecision, MemorySpace>> {};
 
 // float32 products: float32 rounding of the centred values and of each 250-row product,
-// summed into float64: 1e-5 relative. TF32 keeps about 10 mantissa bits per product term:
-// about 1e-3, stated as 1e-2. The mean is held to the same stated tolerance (the contract
-// gives one per precision mode, not a separate one for the mean).
+// summed into float64: stated as 3e-5 relative (a CPU emulation over 400 summation orders
+// gave at most 3.4e-6, median 7.8e-7). TF32 keeps about 10 mantissa bits per product term:
+// emulated 5e-5 when cuBLAS rounds to TF32, 5.6e-3 if it truncated; stated as 2e-2. The
+// mean is held to the same stated tolerance (the contract gives one per precision mode,
+// not a separate one for the mean).
 TEST_P(CudaAccumulationPrecision, StaysWithinItsStatedTolerance) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   const auto [precision, space] = GetParam();
@@ -410,7 +418,7 @@ TEST_P(CudaAccumulationPrecision, StaysWithinItsStatedTolerance) {
       add_host_batch_then_reuse_buffer(gpu, x, d, first, batch, DType::float32);
     }
   }
-  const double tolerance = precision == AccumulationPrecision::tf32 ? 1e-2 : 1e-5;
+  const double tolerance = precision == AccumulationPrecision::tf32 ? 2e-2 : 3e-5;
   EXPECT_LT(relative_error(gpu.covariance(), two_pass_covariance(x, n, d, n)), tolerance);
   EXPECT_LT(relative_error(gpu.mean(), two_pass_mean(x, n, d)), tolerance);
   EXPECT_EQ(gpu.count(), n);
