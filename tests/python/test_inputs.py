@@ -188,6 +188,69 @@ def test_device_array_for_a_cpu_accumulator_raises_and_dlpack_gets_the_legacy_st
     assert explicit.streams == [0x1234]
 
 
+def recording_stream_calls(monkeypatch):
+    """Replaces the extension's stream functions (they need a GPU) by recorders."""
+    import alphareq._arrays as arrays
+
+    calls = []
+    monkeypatch.setattr(arrays._ext, "wait_for_stream", lambda stream, pointer: calls.append(("wait", stream, pointer)))
+    monkeypatch.setattr(arrays._ext, "make_stream_wait",
+                        lambda waiting, producer, pointer: calls.append(("order", waiting, producer, pointer)))
+    return calls
+
+
+def test_device_batches_of_unknown_producers_are_waited_for_before_release(features, monkeypatch):
+    calls = recording_stream_calls(monkeypatch)
+    x = features(10, 5)
+    with batch_view(x) as view:
+        assert view.after_reads is None  # host memory: read when add() returns
+    with batch_view(DLPackOnly(x, device=(2, 0))) as view:
+        assert calls == []  # nothing before the reads are queued
+        view.after_reads()
+    assert calls == [("wait", 0, x.ctypes.data)]
+
+
+def test_cupy_batches_on_their_current_stream_need_no_wait(features, monkeypatch):
+    calls = recording_stream_calls(monkeypatch)
+
+    class CupyLike(DLPackOnly):
+        pass
+
+    CupyLike.__module__ = "cupy._core.core"  # what alphareq looks at to know the producer
+    import alphareq._arrays as arrays
+
+    monkeypatch.setattr(arrays, "_producer_stream", lambda x, device: 0x44)  # CuPy's current stream
+    x = features(10, 5)
+    with batch_view(CupyLike(x, device=(2, 0))) as view:
+        assert view.stream == 0x44
+        view.after_reads()
+    assert calls == []
+    with batch_view(CupyLike(x, device=(2, 0)), stream=0x77) as view:  # not its current stream
+        view.after_reads()
+    assert calls == [("wait", 0x77, x.ctypes.data)]
+
+
+def test_cuda_array_interface_stream_is_ordered_before_a_chosen_stream(features, monkeypatch):
+    calls = recording_stream_calls(monkeypatch)
+    x = features(12, 4)
+
+    def interface_only(stream):
+        class InterfaceOnly:
+            __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": stream}
+
+        return InterfaceOnly()
+
+    with batch_view(interface_only(0x55), stream=0x66) as view:
+        assert view.stream == 0x66 and calls == [("order", 0x66, 0x55, x.ctypes.data)]
+        view.after_reads()
+    assert calls[-1] == ("wait", 0x66, x.ctypes.data)
+    calls.clear()
+    with batch_view(interface_only(1)) as view:  # 1: the legacy default stream, read in its order
+        assert view.stream == 0 and calls == []
+    with batch_view(interface_only(None), stream=0x66) as view:  # nothing to wait for
+        assert calls == []
+
+
 def test_unsupported_devices_raise(features):
     with pytest.raises(ValueError, match="rocm"):
         alphareq.alpha(DLPackOnly(features(10, 5), device=(10, 0)))
