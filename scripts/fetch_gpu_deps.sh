@@ -10,7 +10,8 @@ apt-get download libgtest-dev googletest libbenchmark-dev libbenchmark1debian \
   libopenblas-dev libopenblas-pthread-dev libopenblas0 libopenblas0-pthread \
   liblapack-dev liblapack3 libblas-dev libblas3 libgfortran5 2>&1 | tail -n 2
 ls -la
-# Pure-Python build and test tools for `pip install .` and pytest there (no registry).
+# Pure-Python build and test tools, in case the GPU machine's python3 lacks them (its image
+# has had nanobind, scikit-build-core and pytest; gpu_session.sh uses these only then).
 python3 -m pip download --quiet --no-deps -d wheels scikit-build-core nanobind pytest pluggy \
   iniconfig packaging pathspec exceptiongroup typing_extensions 2>&1 | tail -n 2
 # tomli (Python < 3.11): the pure wheel, not this machine's compiled one.

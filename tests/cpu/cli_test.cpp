@@ -57,7 +57,7 @@ TEST(Cli, NoArgumentsRunsTheDemo) {
 
 TEST(Cli, JsonHasTheDocumentedKeys) {
   const std::string path = write_features("json.npy", 400, 60, 1);
-  const CliResult r = run_cli(path + " --json --quiet --first 5 --last 40 --method ols");
+  const CliResult r = run_cli(path + " --json --quiet --first 5 --last 40 --method ols --backend cpu");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(line_count(r.out), 1u) << r.out;
   for (const char* key : {"\"alpha\": ", "\"intercept\": ", "\"r2\": ", "\"first_rank\": 5",

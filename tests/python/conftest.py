@@ -10,6 +10,15 @@ from typing import Callable
 import numpy as np
 import pytest
 
+try:
+    # PyTorch before alphareq's extension: each loads libcublas/libcusolver by soname, and the
+    # first copy loaded serves both. PyTorch's own (often newer) copies serve alphareq fine;
+    # the toolkit's copy that alphareq links may lack symbols a newer PyTorch needs, which
+    # would make `importorskip("torch")` skip every PyTorch test instead of running it.
+    import torch  # noqa: F401
+except ImportError:
+    pass
+
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 
 
