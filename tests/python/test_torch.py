@@ -226,17 +226,23 @@ def test_cuda_tensor_on_a_side_stream_is_read_in_that_stream_order():
     assert accumulator.n == 8192 and accumulator.report().alpha > 0.5
 
 
+def cpu_monitor_reports(model, batches):
+    """The CPU model's per-layer reports over `batches`: the reference for a CUDA run."""
+    monitor = LayerMonitor(model, layers=LAYERS, first=2, last=30)
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+    monitor.remove()
+    return monitor.report()
+
+
 @needs_cuda
 def test_layer_monitor_on_cuda_matches_cpu_and_never_copies_to_the_host(monkeypatch):
     ieee_float32_on_cuda(monkeypatch)
     model = small_cnn()
     torch.manual_seed(3)
     batches = [torch.randn(128, 3, 6, 6) for _ in range(3)]
-    cpu_monitor = LayerMonitor(model, layers=LAYERS, first=2, last=30)
-    with torch.no_grad():
-        for batch in batches:
-            model(batch)
-    cpu_monitor.remove()
+    cpu_reports = cpu_monitor_reports(model, batches)
     model = model.cuda()
     cuda_batches = [batch.cuda() for batch in batches]
     monitor = LayerMonitor(model, layers=LAYERS, first=2, last=30)
@@ -250,7 +256,7 @@ def test_layer_monitor_on_cuda_matches_cpu_and_never_copies_to_the_host(monkeypa
         with torch.no_grad():
             for batch in cuda_batches:
                 model(batch)
-    cpu_reports, cuda_reports = cpu_monitor.report(), monitor.report()
+    cuda_reports = monitor.report()
     for name in LAYERS:
         assert monitor.accumulators[name].backend == "cuda"
         assert cuda_reports[name].alpha == pytest.approx(cpu_reports[name].alpha, abs=1e-5)
@@ -348,11 +354,7 @@ def test_layer_monitor_cpu_backend_on_a_cuda_model_copies_to_the_host(monkeypatc
     model = small_cnn()
     torch.manual_seed(6)
     batches = [torch.randn(96, 3, 6, 6) for _ in range(2)]
-    reference = LayerMonitor(model, layers=LAYERS, first=2, last=30)
-    with torch.no_grad():
-        for batch in batches:
-            model(batch)
-    reference.remove()
+    reference = cpu_monitor_reports(model, batches)
     model = model.cuda()
     monitor = LayerMonitor(model, layers=LAYERS, backend="cpu", first=2, last=30)
     with torch.no_grad():
@@ -360,7 +362,7 @@ def test_layer_monitor_cpu_backend_on_a_cuda_model_copies_to_the_host(monkeypatc
             model(batch.cuda())
     for name in LAYERS:
         assert monitor.accumulators[name].backend == "cpu"
-        assert monitor.report()[name].alpha == pytest.approx(reference.report()[name].alpha, abs=1e-5)
+        assert monitor.report()[name].alpha == pytest.approx(reference[name].alpha, abs=1e-5)
 
 
 @pytest.mark.skipif(not CUDA or torch.cuda.device_count() < 2, reason="needs two CUDA devices")
