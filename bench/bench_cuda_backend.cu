@@ -7,18 +7,22 @@
 // GPU work is timed with CUDA events after a warm-up (Google Benchmark manual time); run
 // with --benchmark_repetitions and read the medians. Without a device every case skips.
 
-#include <alphareq/alphareq.hpp>
-
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include <alphareq/alphareq.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -28,9 +32,35 @@ using namespace alphareq;
 #define BENCH_CUDA(call)                                                                 \
   do {                                                                                   \
     const cudaError_t status_ = (call);                                                  \
-    if (status_ != cudaSuccess) throw std::runtime_error(std::string(#call) + ": " +     \
-                                                         cudaGetErrorString(status_));   \
+    if (status_ != cudaSuccess)                                                          \
+      throw std::runtime_error(std::string(#call) + ": " + cudaGetErrorString(status_)); \
   } while (0)
+
+#define BENCH_CUBLAS(call)                                                                         \
+  do {                                                                                             \
+    const cublasStatus_t status_ = (call);                                                         \
+    if (status_ != CUBLAS_STATUS_SUCCESS)                                                          \
+      throw std::runtime_error(std::string(#call) + ": cuBLAS status " + std::to_string(status_)); \
+  } while (0)
+
+#define BENCH_CUSOLVER(call)                                               \
+  do {                                                                     \
+    const cusolverStatus_t status_ = (call);                               \
+    if (status_ != CUSOLVER_STATUS_SUCCESS)                                \
+      throw std::runtime_error(std::string(#call) + ": cuSOLVER status " + \
+                               std::to_string(status_));                   \
+  } while (0)
+
+// A case that throws (a failed call, out of memory) is skipped with the message instead of
+// ending the program, which would lose every case after it (Google Benchmark does not catch).
+template <void (*Case)(benchmark::State&)>
+void guarded(benchmark::State& state) {
+  try {
+    Case(state);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
+}
 
 bool skip_without_device(benchmark::State& state) {
   std::string why;
@@ -89,23 +119,39 @@ struct EventTimer {
 };
 
 AccumulationPrecision precision_of(std::int64_t code) {
-  return code == 0 ? AccumulationPrecision::float64
-                   : code == 1 ? AccumulationPrecision::float32 : AccumulationPrecision::tf32;
+  return code == 0   ? AccumulationPrecision::float64
+         : code == 1 ? AccumulationPrecision::float32
+                     : AccumulationPrecision::tf32;
 }
 
 // Features on the device → α: accumulation, eigenvalues and fit, end to end and per stage.
+// End to end is the same "features in memory → α" as `alphareq table1` and
+// bench/torch_pipeline.py: a new accumulator each time (handles, workspaces), as
+// compute_alpha makes one; setup_ms says how much of it that construction is (an
+// accumulator kept across calls, as LayerMonitor keeps one, does not pay it again).
 void BM_CudaPipelineDeviceResident(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const std::int64_t n = state.range(0), d = state.range(1);
   const AccumulationPrecision precision = precision_of(state.range(2));
   const DeviceFeatures features(n, d);
+  {  // warm-up: the libraries' lazily loaded kernels, the first allocations
+    CovarianceAccumulator warm(d, AccumulatorOptions{Backend::cuda, precision});
+    warm.add_batch(features.view());
+    warm.report();
+  }
   EventTimer timer;
   AlphaReport last;
-  double accumulate_ms = 0.0, eigenvalues_ms = 0.0, fit_ms = 0.0;  // summed over iterations
+  double setup_ms = 0.0, accumulate_ms = 0.0, eigenvalues_ms = 0.0,
+         fit_ms = 0.0;  // summed over iterations
   for (auto _ : state) {
-    CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, precision});
-    BENCH_CUDA(cudaDeviceSynchronize());  // allocation and handle creation stay outside
+    BENCH_CUDA(cudaDeviceSynchronize());
     BENCH_CUDA(cudaEventRecord(timer.start));
+    const auto setup_start = std::chrono::steady_clock::now();
+    CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, precision});
+    BENCH_CUDA(cudaDeviceSynchronize());  // construction queues its initialisation
+    setup_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - setup_start)
+            .count();
     acc.add_batch(features.view());
     last = acc.report();  // synchronises
     BENCH_CUDA(cudaEventRecord(timer.stop));
@@ -115,12 +161,15 @@ void BM_CudaPipelineDeviceResident(benchmark::State& state) {
     fit_ms += last.timings.fit_ms;
   }
   // Stage times averaged over the iterations (not the last one's alone).
-  state.counters["accumulate_ms"] = benchmark::Counter(accumulate_ms, benchmark::Counter::kAvgIterations);
-  state.counters["eigenvalues_ms"] = benchmark::Counter(eigenvalues_ms, benchmark::Counter::kAvgIterations);
+  state.counters["setup_ms"] = benchmark::Counter(setup_ms, benchmark::Counter::kAvgIterations);
+  state.counters["accumulate_ms"] =
+      benchmark::Counter(accumulate_ms, benchmark::Counter::kAvgIterations);
+  state.counters["eigenvalues_ms"] =
+      benchmark::Counter(eigenvalues_ms, benchmark::Counter::kAvgIterations);
   state.counters["fit_ms"] = benchmark::Counter(fit_ms, benchmark::Counter::kAvgIterations);
-  state.counters["accumulate_TFLOP/s"] = static_cast<double>(n) * d * (d + 1) /
-                                         (accumulate_ms / static_cast<double>(state.iterations()) * 1e-3) *
-                                         1e-12;
+  state.counters["accumulate_TFLOP/s"] =
+      static_cast<double>(n) * d * (d + 1) /
+      (accumulate_ms / static_cast<double>(state.iterations()) * 1e-3) * 1e-12;
   state.counters["alpha"] = last.fit.alpha;
 }
 
@@ -158,14 +207,14 @@ void BM_CublasGemmCeiling(benchmark::State& state) {
   float* c = nullptr;
   BENCH_CUDA(cudaMalloc(&c, static_cast<std::size_t>(d * d) * sizeof(float)));
   cublasHandle_t handle;
-  cublasCreate(&handle);
+  BENCH_CUBLAS(cublasCreate(&handle));
   const float one = 1.0f, zero = 0.0f;
   const auto run = [&] {
-    cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_T, static_cast<int>(d), static_cast<int>(d),
-                 static_cast<int>(n), &one, features.data, CUDA_R_32F, static_cast<int>(d),
-                 features.data, CUDA_R_32F, static_cast<int>(d), &zero, c, CUDA_R_32F,
-                 static_cast<int>(d), tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
-                 CUBLAS_GEMM_DEFAULT);
+    BENCH_CUBLAS(cublasGemmEx(
+        handle, CUBLAS_OP_N, CUBLAS_OP_T, static_cast<int>(d), static_cast<int>(d),
+        static_cast<int>(n), &one, features.data, CUDA_R_32F, static_cast<int>(d), features.data,
+        CUDA_R_32F, static_cast<int>(d), &zero, c, CUDA_R_32F, static_cast<int>(d),
+        tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   };
   run();
   EventTimer timer;
@@ -176,8 +225,8 @@ void BM_CublasGemmCeiling(benchmark::State& state) {
     state.SetIterationTime(timer.elapsed_ms() / 1e3);
   }
   // GEMM computes the full D × D: 2 n D² flops.
-  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * n * d * d * 1e-12,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["TFLOP/s"] =
+      benchmark::Counter(2.0 * n * d * d * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
   cublasDestroy(handle);
   cudaFree(c);
 }
@@ -191,7 +240,8 @@ void BM_CusolverSyevdAlone(benchmark::State& state) {
   {
     CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cpu});
     std::vector<float> host(static_cast<std::size_t>(2 * d * d));
-    BENCH_CUDA(cudaMemcpy(host.data(), features.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    BENCH_CUDA(cudaMemcpy(host.data(), features.data, host.size() * sizeof(float),
+                          cudaMemcpyDeviceToHost));
     acc.add_batch(host_matrix(host.data(), 2 * d, d));
     covariance = acc.covariance();
   }
@@ -205,11 +255,12 @@ void BM_CusolverSyevdAlone(benchmark::State& state) {
   BENCH_CUDA(cudaMemcpy(original, covariance.data(), bytes, cudaMemcpyHostToDevice));
   cusolverDnHandle_t handle;
   cusolverDnParams_t params;
-  cusolverDnCreate(&handle);
-  cusolverDnCreateParams(&params);
+  BENCH_CUSOLVER(cusolverDnCreate(&handle));
+  BENCH_CUSOLVER(cusolverDnCreateParams(&params));
   std::size_t device_bytes = 0, host_bytes = 0;
-  cusolverDnXsyevd_bufferSize(handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d,
-                              CUDA_R_64F, a, d, CUDA_R_64F, w, CUDA_R_64F, &device_bytes, &host_bytes);
+  BENCH_CUSOLVER(cusolverDnXsyevd_bufferSize(
+      handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d, CUDA_R_64F, a, d,
+      CUDA_R_64F, w, CUDA_R_64F, &device_bytes, &host_bytes));
   void* device_work = nullptr;
   BENCH_CUDA(cudaMalloc(&device_work, device_bytes));
   std::vector<unsigned char> host_work(host_bytes);
@@ -217,12 +268,17 @@ void BM_CusolverSyevdAlone(benchmark::State& state) {
   for (auto _ : state) {
     BENCH_CUDA(cudaMemcpy(a, original, bytes, cudaMemcpyDeviceToDevice));
     BENCH_CUDA(cudaEventRecord(timer.start));
-    cusolverDnXsyevd(handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d, CUDA_R_64F,
-                     a, d, CUDA_R_64F, w, CUDA_R_64F, device_work, device_bytes,
-                     host_work.empty() ? nullptr : host_work.data(), host_bytes, info);
+    BENCH_CUSOLVER(
+        cusolverDnXsyevd(handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d,
+                         CUDA_R_64F, a, d, CUDA_R_64F, w, CUDA_R_64F, device_work, device_bytes,
+                         host_work.empty() ? nullptr : host_work.data(), host_bytes, info));
     BENCH_CUDA(cudaEventRecord(timer.stop));
     state.SetIterationTime(timer.elapsed_ms() / 1e3);
   }
+  int info_value = 0;
+  BENCH_CUDA(cudaMemcpy(&info_value, info, sizeof info_value, cudaMemcpyDeviceToHost));
+  if (info_value != 0)
+    state.SkipWithError(("cusolverDnXsyevd: info = " + std::to_string(info_value)).c_str());
   cusolverDnDestroyParams(params);
   cusolverDnDestroy(handle);
   cudaFree(device_work);
@@ -232,15 +288,16 @@ void BM_CusolverSyevdAlone(benchmark::State& state) {
   cudaFree(info);
 }
 
-// Host features of n × d float32, pageable (a std::vector) or page-locked (cudaMallocHost):
-// the two ways a user's features sit in host memory.
+// Host features of n × d float32, pageable (new[], not touched before the copy fills it) or
+// page-locked (cudaMallocHost): the two ways a user's features sit in host memory.
 class HostFeatures {
  public:
-  HostFeatures(std::int64_t n, std::int64_t d, bool page_locked) : size_(static_cast<std::size_t>(n * d)) {
+  HostFeatures(std::int64_t n, std::int64_t d, bool page_locked)
+      : size_(static_cast<std::size_t>(n * d)) {
     if (page_locked) {
       BENCH_CUDA(cudaMallocHost(reinterpret_cast<void**>(&locked_), size_ * sizeof(float)));
     } else {
-      pageable_.resize(size_);
+      pageable_.reset(new float[size_]);
     }
     const DeviceFeatures features(n, d);
     BENCH_CUDA(cudaMemcpy(data(), features.data, size_ * sizeof(float), cudaMemcpyDeviceToHost));
@@ -250,14 +307,23 @@ class HostFeatures {
   }
   HostFeatures(const HostFeatures&) = delete;
   HostFeatures& operator=(const HostFeatures&) = delete;
-  float* data() { return locked_ != nullptr ? locked_ : pageable_.data(); }
+  float* data() { return locked_ != nullptr ? locked_ : pageable_.get(); }
   std::size_t bytes() const { return size_ * sizeof(float); }
 
  private:
   std::size_t size_;
-  std::vector<float> pageable_;
+  std::unique_ptr<float[]> pageable_;
   float* locked_ = nullptr;
 };
+
+// Made once per shape and kind for the whole run (10.5 GB at ImageNet size: several seconds
+// each, and Google Benchmark calls a case once per repetition); freed at exit.
+HostFeatures& host_features(std::int64_t n, std::int64_t d, bool page_locked) {
+  static std::map<std::tuple<std::int64_t, std::int64_t, bool>, std::unique_ptr<HostFeatures>> made;
+  std::unique_ptr<HostFeatures>& features = made[{n, d, page_locked}];
+  if (!features) features = std::make_unique<HostFeatures>(n, d, page_locked);
+  return *features;
+}
 
 // Host memory → α (float32 products), against the bare copy of its bytes below. Pageable
 // batches are packed into the accumulator's pinned buffers; page-locked ones are copied
@@ -265,7 +331,7 @@ class HostFeatures {
 void BM_CudaStreamFromHost(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const std::int64_t n = state.range(0), d = state.range(1);
-  HostFeatures host(n, d, state.range(2) != 0);
+  HostFeatures& host = host_features(n, d, state.range(2) != 0);
   for (auto _ : state) {
     CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, AccumulationPrecision::float32});
     BENCH_CUDA(cudaDeviceSynchronize());
@@ -285,7 +351,7 @@ void BM_CudaStreamFromHost(benchmark::State& state) {
 void BM_BareHostToDeviceCopy(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const std::int64_t n = state.range(0), d = state.range(1);
-  HostFeatures host(n, d, state.range(2) != 0);
+  HostFeatures& host = host_features(n, d, state.range(2) != 0);
   float* device = nullptr;
   BENCH_CUDA(cudaMalloc(&device, host.bytes()));
   EventTimer timer;
@@ -316,18 +382,52 @@ void product_sizes(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK(BM_CudaPipelineDeviceResident)->Apply(stage_sizes)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_CudaProductRoutine)->Apply(product_sizes)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_CublasGemmCeiling)->Args({16384, 1024, 1})->Args({16384, 2048, 1})->Args({16384, 2048, 2})
-    ->Args({16384, 4096, 1})->Args({16384, 4096, 2})->Args({16384, 8192, 1})
-    ->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_CusolverSyevdAlone)->Arg(1024)->Arg(2048)->Arg(4096)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(guarded<BM_CudaPipelineDeviceResident>)
+    ->Name("BM_CudaPipelineDeviceResident")
+    ->Apply(stage_sizes)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(guarded<BM_CudaProductRoutine>)
+    ->Name("BM_CudaProductRoutine")
+    ->Apply(product_sizes)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(guarded<BM_CublasGemmCeiling>)
+    ->Name("BM_CublasGemmCeiling")
+    ->Args({16384, 1024, 1})
+    ->Args({16384, 1024, 2})
+    ->Args({16384, 2048, 1})
+    ->Args({16384, 2048, 2})
+    ->Args({16384, 4096, 1})
+    ->Args({16384, 4096, 2})
+    ->Args({16384, 8192, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(guarded<BM_CusolverSyevdAlone>)
+    ->Name("BM_CusolverSyevdAlone")
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Arg(4096)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 // 10.5 GB of host features each: three repetitions of three iterations, whatever the command
 // line asks, so that the bench phase's time limit is not spent here.
-BENCHMARK(BM_CudaStreamFromHost)->Args({1281167, 2048, 0})->Args({1281167, 2048, 1})->UseManualTime()
-    ->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
-BENCHMARK(BM_BareHostToDeviceCopy)->Args({1281167, 2048, 0})->Args({1281167, 2048, 1})->UseManualTime()
-    ->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3);
+BENCHMARK(guarded<BM_CudaStreamFromHost>)
+    ->Name("BM_CudaStreamFromHost")
+    ->Args({1281167, 2048, 0})
+    ->Args({1281167, 2048, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->Repetitions(3);
+BENCHMARK(guarded<BM_BareHostToDeviceCopy>)
+    ->Name("BM_BareHostToDeviceCopy")
+    ->Args({1281167, 2048, 0})
+    ->Args({1281167, 2048, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->Repetitions(3);
 
 }  // namespace
 

@@ -18,7 +18,7 @@ number that would have come from it reads "not measured"):
   torch_pipeline.json  bench/torch_pipeline.py --json (phase torch)
   torch_probe.json     bench/torch_probe.py --json (phase torch)
   table1_cuda.md       `alphareq table1 --backend cuda` (phase table1)
-  table1_cpu.md        `alphareq table1 --backend cpu` (phase table1)
+  table1_cpu.md        `alphareq table1 --backend cpu` (phase table1cpu)
 
 and writes the results file (stdout unless --output): the machine and the commands, the
 CUDA and CPU stage tables, each target of the GPU issue with its measured value and

@@ -8,9 +8,10 @@
 #         bench     bench_cuda_backend and bench_cpu_backend (the stage tables and ceilings)
 #         torch     the PyTorch pipeline beside alphareq.alpha, a PyTorch probe loop beside
 #                   `alphareq probe`, on the same device-resident data
-#         table1    `alphareq table1` at full size (CUDA, then CPU)
+#         table1    `alphareq table1 --backend cuda` at full size
+#         table1cpu `alphareq table1 --backend cpu` (the ImageNet probe extrapolated)
 #         profile   Nsight Compute over one device-resident pipeline run
-#         all       tests sanitize bench table1 torch profile (more than one call can hold)
+#         all       every phase (more than one call can hold)
 # The device tool limits a command to 10 minutes and brings back at most 8 files from $OUT.
 # So: every log and result is written to a folder of this call's own and packed, after
 # every step, into $OUT/gpu-session-PHASES.tar.gz (with summary.txt, one line per step,
@@ -18,11 +19,13 @@
 # tool's timeout_s=600): each step's time limit is cut to what is left, a step that no
 # longer fits is skipped and says so, and the archive is always written. Order of
 # priority inside a phase: what an issue asks for first.
-# Typical lengths (16 cores): build 1.5–2 min (seconds when the machine is still warm
-# from the previous call, which keeps build-sm90/ and /tmp/deps); tests ≈ 4; sanitize ≈ 4;
-# bench ≈ 5; table1 ≈ 4; torch ≈ 3; profile ≈ 2. Suggested calls: `tests sanitize`,
-# then `bench table1`, then `torch profile` (each as soon as the previous one answers, so
-# that the machine is still warm). GoogleTest, Google Benchmark and OpenBLAS are unpacked
+# Estimated lengths (16 cores; read off the code, never yet run): build 1.5–2 min (seconds
+# when the machine is still warm from the previous call, which keeps build-sm90/ and
+# /tmp/deps); tests ≈ 4; sanitize ≈ 4+; bench ≈ 4.5 (CUDA 165 s, CPU 100 s); table1 ≈ 4;
+# torch ≈ 2; table1cpu ≈ 2.5; profile ≈ 2. Suggested calls, in order of what the issues
+# need: `tests sanitize`, then `bench`, then `table1 torch`, then, with what is left (set
+# GPU_SESSION_SECONDS to it), `table1cpu profile`; each as soon as the previous one
+# answers, so that the machine is still warm. GoogleTest, Google Benchmark and OpenBLAS are unpacked
 # into /tmp/deps (never into /). Afterwards, here, the results file from every call's
 # files_at folder, in the order of the calls:
 #   python3 bench/summarise_gpu_run.py FILES_AT_1 FILES_AT_2 ... --output bench/results/DATE-cuda-h100.md
@@ -37,7 +40,7 @@ summary=$out/summary.txt
 note() { echo "$*" | tee -a "$summary"; }
 
 phases=("$@")
-[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1 torch profile)
+[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1 torch table1cpu profile)
 wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 archive=gpu-session-$(IFS=-; echo "${phases[*]}").tar.gz
 
@@ -186,8 +189,10 @@ if wants sanitize; then
 fi
 
 if wants bench; then
+  # min_time 0.1 s a repetition (each is a median of many iterations anyway): the default 0.5 s
+  # would take the step past its limit and cut the ImageNet-sized stream cases, registered last.
   run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
-    --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
+    --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
   grep -E "median|TIMED" "$out/bench_cuda.txt" 2>/dev/null | head -n 80
   pack
   run_logged 240 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
@@ -210,9 +215,13 @@ if wants torch; then
 fi
 
 if wants table1; then
-  run_logged 300 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
+  run_logged 360 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
   cat "$out/table1_cuda.md" 2>/dev/null
   pack
+fi
+
+if wants table1cpu; then
+  # The CPU rows on this machine's 16 cores (the ImageNet probe extrapolated from 2 epochs).
   run_logged 240 "$out/table1_cpu.md" build-sm90/alphareq table1 --backend cpu --quiet --repeats 1
   cat "$out/table1_cpu.md" 2>/dev/null
   pack
@@ -220,7 +229,9 @@ fi
 
 if wants profile; then
   # What bounds each stage: one device-resident pipeline at n = 10,000, D = 2,048.
-  run_logged 300 "$out/ncu.txt" ncu --set full --launch-count 40 -o "$out/pipeline" \
+  # The basic set (speed of light, launch statistics) over the warm-up's and the first timed
+  # run's kernels, after the data generator's: enough to say what bounds each stage.
+  run_logged 300 "$out/ncu.txt" ncu --set basic --launch-skip 1 --launch-count 200 -o "$out/pipeline" \
     build-sm90/bench/bench_cuda_backend --benchmark_filter='BM_CudaPipelineDeviceResident/10000/2048/0/' \
     --benchmark_min_time=0.01
   tail -n 20 "$out/ncu.txt" 2>/dev/null

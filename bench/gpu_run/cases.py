@@ -23,7 +23,8 @@ GEMM_CEILING_ROWS = 16384                       # BM_CublasGemmCeiling's n
 IMAGENET = (1281167, 2048)                      # BM_CudaStreamFromHost's features
 
 # Device-resident features → α; arguments (n, D, precision code). Its manual time is end to
-# end, its counters accumulate_ms, eigenvalues_ms and fit_ms the library's stage timings.
+# end (a new accumulator each time, as compute_alpha makes one), its counters setup_ms (that
+# construction), accumulate_ms, eigenvalues_ms and fit_ms the library's stage timings.
 PIPELINE = "BM_CudaPipelineDeviceResident"
 
 
@@ -33,9 +34,8 @@ def cpu_accumulation(cpu: BenchmarkResults, n: int, d: int, precision: str) -> O
 
 
 def cpu_end_to_end(cpu: BenchmarkResults, n: int, d: int, precision: str) -> Optional[Stat]:
-    # BM_ComputeAlphaEndToEnd uses AlphaOptions' default: float64 accumulation and solver.
-    # BM_ComputeAlphaEndToEndFloat32 (float32 accumulation) is not registered yet; read it
-    # if a later bench_cpu_backend adds it, named as BM_AccumulateFloat32 is.
+    # BM_ComputeAlphaEndToEnd uses AlphaOptions' default: float64 accumulation and solver;
+    # BM_ComputeAlphaEndToEndFloat32 float32 accumulation (both at the stage table's sizes).
     function = "BM_ComputeAlphaEndToEnd" if precision == "float64" else "BM_ComputeAlphaEndToEndFloat32"
     return cpu.time_ms(function, n, d)
 

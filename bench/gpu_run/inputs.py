@@ -22,7 +22,7 @@ INPUTS = {
     "torch_pipeline.json": "bench/torch_pipeline.py (phase torch)",
     "torch_probe.json": "bench/torch_probe.py (phase torch)",
     "table1_cuda.md": "alphareq table1 --backend cuda (phase table1)",
-    "table1_cpu.md": "alphareq table1 --backend cpu (phase table1)",
+    "table1_cpu.md": "alphareq table1 --backend cpu (phase table1cpu)",
 }
 
 

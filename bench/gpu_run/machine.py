@@ -114,9 +114,10 @@ def header(facts: Dict[str, Optional[str]], date: Optional[str], torch_env: Dict
                      f"{torch_env.get('python', '?')}; alphareq {torch_env.get('alphareq') or 'not used'}")
     done = phases_done(summary)
     lines.append("- Session: `bash scripts/gpu_session.sh PHASE...` on the device, outputs in `$OUT`; phases done: "
-                 + (done or f"{NOT_RECORDED} (no summary.txt line)") + "; the commands of phases bench, torch and table1:")
+                 + (done or f"{NOT_RECORDED} (no summary.txt line)") + "; the commands of phases bench, torch, "
+                 "table1 and table1cpu:")
     commands = session_commands()
-    for phase in ("bench", "torch", "table1"):
+    for phase in ("bench", "torch", "table1", "table1cpu"):
         for output, command in commands.get(phase, []):
             lines.append(f"  - {phase}: `{command}` (log `{output}`)")
     lines += ["", "Measured, not copied: every number below was measured in this run and read from its "

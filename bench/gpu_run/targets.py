@@ -83,8 +83,8 @@ def accumulation_target(cuda: BenchmarkResults) -> Target:
         "Verdict rows: float32 accumulation (SSYRK) against the FP32 ceiling (`CUBLAS_COMPUTE_32F`). "
         "\"info\" rows: TF32 accumulation against the TF32 ceiling, and the float32 batch product "
         "alone (BM_CudaProductRoutine, the default routine, n = 16,384, ceiling of the same n). "
-        "The ceiling is registered for D = 2,048 and 4,096 (float32) and 2,048 (TF32) only; other "
-        "D are not measured rather than compared with another D's ceiling.",
+        "The ceiling is registered for D = 1,024, 2,048, 4,096 and 8,192 (float32) and 1,024, 2,048 "
+        "and 4,096 (TF32); any other D is not measured rather than compared with another D's ceiling.",
     ]
     return target
 
@@ -152,11 +152,11 @@ def cpu_target(cuda: BenchmarkResults, cpu: BenchmarkResults) -> Target:
             value = divide(median_of(cpu_total), median_of(gpu_total))
             target.checks.append(Check(f"{size(n, d)} {name}", value, CPU_FACTOR, True, [
                 size(n, d), name, stat_text(cpu_total), stat_text(gpu_total), ratio(value)]))
-    target.notes = ["bench_cpu_backend registers BM_ComputeAlphaEndToEnd for 10,000 × 2,048 with the "
-                    "default float64 accumulation only; the float32 rows would come from a "
-                    "BM_ComputeAlphaEndToEndFloat32 it does not register. The GPU side "
-                    "reads device-resident features; the CPU side host memory, where its features live. "
-                    "Per-stage CPU/GPU ratios are in the CPU table above."]
+    target.notes = ["bench_cpu_backend: BM_ComputeAlphaEndToEnd (float64 accumulation) and "
+                    "BM_ComputeAlphaEndToEndFloat32 at the stage table's sizes. Both sides build a new "
+                    "accumulator each time. The GPU side reads device-resident features; the CPU side "
+                    "host memory, where its features live. Per-stage CPU/GPU ratios are in the CPU "
+                    "table above."]
     return target
 
 

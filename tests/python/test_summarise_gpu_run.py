@@ -105,8 +105,9 @@ def test_header_names_machine_date_commands_and_says_measured(full):
     assert "driver 999.01.02" in head and "CUDA 99.9" in head and "nvcc 99.9 (V99.9.999)" in head
     assert "- Date: 2000-01-01" in head
     assert "Measured, not copied" in head
-    assert ("`build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 --benchmark_report_aggregates_only=true "
-            "--benchmark_out=$OUT/bench_cuda.json --benchmark_out_format=json`") in head
+    assert ("`build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 --benchmark_min_time=0.1 "
+            "--benchmark_report_aggregates_only=true --benchmark_out=$OUT/bench_cuda.json "
+            "--benchmark_out_format=json`") in head
     assert "`build-sm90/alphareq table1 --backend cuda --quiet`" in head
     assert "phases done: bench table1 (500 s)" in head
 
@@ -120,11 +121,11 @@ def test_commands_and_inputs_match_gpu_session_script():
     """The commands are read from scripts/gpu_session.sh, and the files they write are the
     ones this tool reads: a renamed output would otherwise read as missing."""
     commands = session_commands()
-    text = " ".join(command for phase in ("bench", "torch", "table1") for _, command in commands[phase])
+    text = " ".join(command for phase in ("bench", "torch", "table1", "table1cpu") for _, command in commands[phase])
     for name in ("bench_cuda.json", "bench_cpu.json", "torch_pipeline.json", "torch_probe.json"):
         assert f"$OUT/{name}" in text and name in INPUTS
-    logs = [output for output, _ in commands["table1"]]
-    assert "table1_cuda.md" in logs and "table1_cpu.md" in logs
+    assert [output for output, _ in commands["table1"]] == ["table1_cuda.md"]
+    assert [output for output, _ in commands["table1cpu"]] == ["table1_cpu.md"]
     assert "--benchmark_report_aggregates_only=true" in text  # the medians the tool reads
 
 
@@ -148,6 +149,7 @@ def test_cuda_stage_table_reads_medians_counters_and_stddev(full):
     rows = rows_of(full, "## CUDA stages")
     assert len(rows) == 12  # 4 sizes × 3 precisions
     r = row(rows, **{"n × D": "10,000 × 2,048", "precision": "float32"})
+    assert r["setup ms"] == "3.00 ± 0.030"
     assert r["accumulation ms"] == "12.5 ± 0.12"
     assert r["eigenvalues ms"] == "8.00 ± 0.080"
     assert r["fit ms"] == "0.500 ± 0.0050"
