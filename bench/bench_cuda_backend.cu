@@ -85,16 +85,79 @@ __global__ void power_law_features_kernel(float* x, std::int64_t rows, std::int6
   }
 }
 
+// RAII for what a case allocates: a case that throws is skipped (guarded) and the run goes
+// on, so nothing may stay allocated, or set, behind it.
+template <typename T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(std::size_t count) { BENCH_CUDA(cudaMalloc(&data_, count * sizeof(T))); }
+  ~DeviceArray() { cudaFree(data_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return data_; }
+
+ private:
+  T* data_ = nullptr;
+};
+
+class CublasHandle {
+ public:
+  CublasHandle() { BENCH_CUBLAS(cublasCreate(&handle_)); }
+  ~CublasHandle() { cublasDestroy(handle_); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t get() const { return handle_; }
+
+ private:
+  cublasHandle_t handle_ = nullptr;
+};
+
+class CusolverHandles {
+ public:
+  CusolverHandles() {
+    BENCH_CUSOLVER(cusolverDnCreate(&handle_));
+    const cusolverStatus_t status = cusolverDnCreateParams(&params_);
+    if (status != CUSOLVER_STATUS_SUCCESS) {
+      cusolverDnDestroy(handle_);
+      throw std::runtime_error("cusolverDnCreateParams: cuSOLVER status " + std::to_string(status));
+    }
+  }
+  ~CusolverHandles() {
+    cusolverDnDestroyParams(params_);
+    cusolverDnDestroy(handle_);
+  }
+  CusolverHandles(const CusolverHandles&) = delete;
+  CusolverHandles& operator=(const CusolverHandles&) = delete;
+  cusolverDnHandle_t handle() const { return handle_; }
+  cusolverDnParams_t params() const { return params_; }
+
+ private:
+  cusolverDnHandle_t handle_ = nullptr;
+  cusolverDnParams_t params_ = nullptr;
+};
+
+// An environment variable set for one case's scope.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnvironment() { unsetenv(name_); }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  const char* name_;
+};
+
 struct DeviceFeatures {
-  float* data = nullptr;
+  DeviceArray<float> storage;
+  float* data;
   std::int64_t rows, cols;
-  DeviceFeatures(std::int64_t n, std::int64_t d) : rows(n), cols(d) {
-    BENCH_CUDA(cudaMalloc(&data, static_cast<std::size_t>(n * d) * sizeof(float)));
+  DeviceFeatures(std::int64_t n, std::int64_t d)
+      : storage(static_cast<std::size_t>(n * d)), data(storage.get()), rows(n), cols(d) {
     power_law_features_kernel<<<1024, 256>>>(data, n, d);
     BENCH_CUDA(cudaGetLastError());
     BENCH_CUDA(cudaDeviceSynchronize());
   }
-  ~DeviceFeatures() { cudaFree(data); }
   MatrixView view(cudaStream_t stream = nullptr) const {
     return MatrixView{data, rows, cols, cols, DType::float32, MemorySpace::device, stream};
   }
@@ -179,7 +242,7 @@ void BM_CudaProductRoutine(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const AccumulationPrecision precision = precision_of(state.range(2));
   const bool gemm = state.range(3) == 1;
-  setenv("ALPHAREQ_CUDA_PRODUCT", gemm ? "gemm" : "syrk", 1);
+  const ScopedEnvironment routine("ALPHAREQ_CUDA_PRODUCT", gemm ? "gemm" : "syrk");
   const DeviceFeatures features(n, d);
   CovarianceAccumulator acc(d, AccumulatorOptions{Backend::cuda, precision});
   acc.add_batch(features.view());  // warm-up
@@ -192,7 +255,6 @@ void BM_CudaProductRoutine(benchmark::State& state) {
     BENCH_CUDA(cudaEventRecord(timer.stop));  // default stream waits for the batch
     state.SetIterationTime(timer.elapsed_ms() / 1e3);
   }
-  unsetenv("ALPHAREQ_CUDA_PRODUCT");
   state.SetLabel(gemm ? "gemm" : "syrk");
   state.counters["TFLOP/s"] = benchmark::Counter(static_cast<double>(n) * d * (d + 1) * 1e-12,
                                                  benchmark::Counter::kIsIterationInvariantRate);
@@ -204,14 +266,13 @@ void BM_CublasGemmCeiling(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const bool tf32 = state.range(2) == 2;
   const DeviceFeatures features(n, d);
-  float* c = nullptr;
-  BENCH_CUDA(cudaMalloc(&c, static_cast<std::size_t>(d * d) * sizeof(float)));
-  cublasHandle_t handle;
-  BENCH_CUBLAS(cublasCreate(&handle));
+  const DeviceArray<float> product(static_cast<std::size_t>(d * d));
+  float* c = product.get();
+  const CublasHandle handle;
   const float one = 1.0f, zero = 0.0f;
   const auto run = [&] {
     BENCH_CUBLAS(cublasGemmEx(
-        handle, CUBLAS_OP_N, CUBLAS_OP_T, static_cast<int>(d), static_cast<int>(d),
+        handle.get(), CUBLAS_OP_N, CUBLAS_OP_T, static_cast<int>(d), static_cast<int>(d),
         static_cast<int>(n), &one, features.data, CUDA_R_32F, static_cast<int>(d), features.data,
         CUDA_R_32F, static_cast<int>(d), &zero, c, CUDA_R_32F, static_cast<int>(d),
         tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -227,8 +288,6 @@ void BM_CublasGemmCeiling(benchmark::State& state) {
   // GEMM computes the full D × D: 2 n D² flops.
   state.counters["TFLOP/s"] =
       benchmark::Counter(2.0 * n * d * d * 1e-12, benchmark::Counter::kIsIterationInvariantRate);
-  cublasDestroy(handle);
-  cudaFree(c);
 }
 
 // The bare eigensolver call on a D × D covariance, for "end to end ≤ 1.2× syevd alone".
@@ -245,24 +304,22 @@ void BM_CusolverSyevdAlone(benchmark::State& state) {
     acc.add_batch(host_matrix(host.data(), 2 * d, d));
     covariance = acc.covariance();
   }
-  double *a = nullptr, *w = nullptr, *original = nullptr;
-  int* info = nullptr;
   const std::size_t bytes = covariance.size() * sizeof(double);
-  BENCH_CUDA(cudaMalloc(&a, bytes));
-  BENCH_CUDA(cudaMalloc(&original, bytes));
-  BENCH_CUDA(cudaMalloc(&w, d * sizeof(double)));
-  BENCH_CUDA(cudaMalloc(&info, sizeof(int)));
+  const DeviceArray<double> matrix(covariance.size()), original_matrix(covariance.size()),
+      eigenvalues(static_cast<std::size_t>(d));
+  const DeviceArray<int> info_value_on_device(1);
+  double *a = matrix.get(), *w = eigenvalues.get(), *original = original_matrix.get();
+  int* info = info_value_on_device.get();
   BENCH_CUDA(cudaMemcpy(original, covariance.data(), bytes, cudaMemcpyHostToDevice));
-  cusolverDnHandle_t handle;
-  cusolverDnParams_t params;
-  BENCH_CUSOLVER(cusolverDnCreate(&handle));
-  BENCH_CUSOLVER(cusolverDnCreateParams(&params));
+  const CusolverHandles solver;
+  cusolverDnHandle_t handle = solver.handle();
+  cusolverDnParams_t params = solver.params();
   std::size_t device_bytes = 0, host_bytes = 0;
   BENCH_CUSOLVER(cusolverDnXsyevd_bufferSize(
       handle, params, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, d, CUDA_R_64F, a, d,
       CUDA_R_64F, w, CUDA_R_64F, &device_bytes, &host_bytes));
-  void* device_work = nullptr;
-  BENCH_CUDA(cudaMalloc(&device_work, device_bytes));
+  const DeviceArray<unsigned char> workspace(device_bytes);
+  void* device_work = workspace.get();
   std::vector<unsigned char> host_work(host_bytes);
   EventTimer timer;
   for (auto _ : state) {
@@ -279,13 +336,6 @@ void BM_CusolverSyevdAlone(benchmark::State& state) {
   BENCH_CUDA(cudaMemcpy(&info_value, info, sizeof info_value, cudaMemcpyDeviceToHost));
   if (info_value != 0)
     state.SkipWithError(("cusolverDnXsyevd: info = " + std::to_string(info_value)).c_str());
-  cusolverDnDestroyParams(params);
-  cusolverDnDestroy(handle);
-  cudaFree(device_work);
-  cudaFree(a);
-  cudaFree(original);
-  cudaFree(w);
-  cudaFree(info);
 }
 
 // Host features of n × d float32, pageable (new[], not touched before the copy fills it) or
@@ -299,8 +349,13 @@ class HostFeatures {
     } else {
       pageable_.reset(new float[size_]);
     }
-    const DeviceFeatures features(n, d);
-    BENCH_CUDA(cudaMemcpy(data(), features.data, size_ * sizeof(float), cudaMemcpyDeviceToHost));
+    try {
+      const DeviceFeatures features(n, d);
+      BENCH_CUDA(cudaMemcpy(data(), features.data, size_ * sizeof(float), cudaMemcpyDeviceToHost));
+    } catch (...) {  // the destructor does not run for a constructor that throws
+      if (locked_ != nullptr) cudaFreeHost(locked_);
+      throw;
+    }
   }
   ~HostFeatures() {
     if (locked_ != nullptr) cudaFreeHost(locked_);
@@ -352,8 +407,8 @@ void BM_BareHostToDeviceCopy(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const std::int64_t n = state.range(0), d = state.range(1);
   HostFeatures& host = host_features(n, d, state.range(2) != 0);
-  float* device = nullptr;
-  BENCH_CUDA(cudaMalloc(&device, host.bytes()));
+  const DeviceArray<unsigned char> copy(host.bytes());
+  void* device = copy.get();
   EventTimer timer;
   for (auto _ : state) {
     BENCH_CUDA(cudaEventRecord(timer.start));
@@ -363,7 +418,6 @@ void BM_BareHostToDeviceCopy(benchmark::State& state) {
   }
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(host.bytes()) * 1e-9,
                                               benchmark::Counter::kIsIterationInvariantRate);
-  cudaFree(device);
 }
 
 // (n, D) of the stage table; precision 0 = float64, 1 = float32, 2 = tf32.

@@ -23,7 +23,8 @@
 # when the machine is still warm from the previous call, which keeps build-sm90/ and
 # /tmp/deps); tests ≈ 4; sanitize ≈ 4+; bench ≈ 4.5 (CUDA 165 s, CPU 100 s); table1 ≈ 4;
 # torch ≈ 2; table1cpu ≈ 2.5; profile ≈ 2. Suggested calls, in order of what the issues
-# need: `tests sanitize`, then `bench`, then `table1 torch`, then, with what is left (set
+# need: `tests`, then `GPU_SESSION_SECONDS=300 ... sanitize` (memcheck and racecheck come
+# first), then `bench`, then `table1 torch`, then, with what is left (set
 # GPU_SESSION_SECONDS to it), `table1cpu profile`; each as soon as the previous one
 # answers, so that the machine is still warm. GoogleTest, Google Benchmark and OpenBLAS are unpacked
 # into /tmp/deps (never into /). Afterwards, here, the results file from every call's
@@ -42,6 +43,13 @@ note() { echo "$*" | tee -a "$summary"; }
 phases=("$@")
 [[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1 torch table1cpu profile)
 wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
+for phase in "${phases[@]}"; do
+  case $phase in
+    tests | sanitize | bench | table1 | torch | table1cpu | profile) ;;
+    *) echo "gpu_session.sh: unknown phase '$phase' (tests sanitize bench table1 torch table1cpu profile, or all)" >&2
+       exit 2 ;;
+  esac
+done
 archive=gpu-session-$(IFS=-; echo "${phases[*]}").tar.gz
 
 seconds_left() { echo $((budget - ($(date +%s) - session_start))); }
@@ -52,7 +60,14 @@ pack() {
   cp "$summary" "$device_out/summary.txt" 2>/dev/null
   # Sanitizer runs may still be writing their logs: tar's "file changed" (status 1) is fine.
   tar --warning=no-file-changed -czf "$device_out/archive.partial" -C "$out" --exclude='*.ncu-rep' .
-  (($? <= 1)) && mv "$device_out/archive.partial" "$device_out/$archive"
+  local status=$?
+  if ((status <= 1)) && (($(stat -c %s "$device_out/archive.partial") >= 16000000)); then
+    # Over the tool's 16 MiB a file: without the bulkiest logs (the build's, ncu's details).
+    tar --warning=no-file-changed -czf "$device_out/archive.partial" -C "$out" --exclude='*.ncu-rep' \
+      --exclude=build.log --exclude='ncu-details.csv' .
+    status=$?
+  fi
+  ((status <= 1)) && mv "$device_out/archive.partial" "$device_out/$archive"
   local report=$out/pipeline.ncu-rep
   [[ -f $report && $(stat -c %s "$report") -lt 16000000 ]] && cp "$report" "$device_out/"
   return 0
@@ -94,11 +109,26 @@ fi
 # --- build (Release, sm_90 only; the extension module in the same build, so the library's
 # kernels are compiled once) ----------------------------------------------------------------
 start=$(date +%s)
-cmake -S . -B build-sm90 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DALPHAREQ_WITH_CUDA=ON -DGTest_DIR=$multiarch/cmake/GTest -Dbenchmark_DIR=$multiarch/cmake/benchmark \
-  "${python_flags[@]}" > "$out/configure.log" 2>&1 || { tail -n 40 "$out/configure.log"; exit 1; }
+configure() {  # configure [EXTRA CMAKE ARGUMENTS...]
+  cmake -S . -B build-sm90 -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DALPHAREQ_WITH_CUDA=ON -DGTest_DIR=$multiarch/cmake/GTest -Dbenchmark_DIR=$multiarch/cmake/benchmark \
+    "$@" >> "$out/configure.log" 2>&1
+}
+build() {  # within what is left of the budget, less 60 s: a build the tool killed would run on
+  local limit=$(($(seconds_left) - 60))
+  ((limit < 30)) && limit=30
+  timeout --kill-after=10 "$limit" cmake --build build-sm90 -j 16 >> "$out/build.log" 2>&1
+}
+# The extension module must not cost the C++ steps: without it if it cannot be configured or built.
+if ((${#python_flags[@]})) && ! { configure "${python_flags[@]}" && build; }; then
+  note "the Python extension could not be configured or built (configure.log, build.log): building without it"
+  python_flags=()
+  configure -DALPHAREQ_BUILD_PYTHON=OFF || { tail -n 40 "$out/configure.log"; exit 1; }
+elif ((${#python_flags[@]} == 0)); then
+  configure -DALPHAREQ_BUILD_PYTHON=OFF || { tail -n 40 "$out/configure.log"; exit 1; }
+fi
 grep -E "BLAS|LAPACK" build-sm90/CMakeCache.txt | grep -E "_LIBRARIES|openblas" | head -n 4 >> "$out/configure.log"
-cmake --build build-sm90 -j 16 > "$out/build.log" 2>&1 || { tail -n 60 "$out/build.log"; exit 1; }
+build || { tail -n 60 "$out/build.log"; note "build failed (build.log)"; exit 1; }
 note "build ok in $(($(date +%s) - start)) s"
 pack
 
@@ -122,6 +152,10 @@ run_logged() {  # run_logged SECONDS LOG COMMAND...
 # for the machine's python3 through PYTHONPATH. A venv would not do: python3 there is itself
 # a venv, and a venv made from it does not see its packages.
 python_package() {
+  if ((${#python_flags[@]} == 0)); then  # not built this call (an older module may be there)
+    note "no extension module was built: the Python steps cannot run"
+    return 1
+  fi
   rm -rf "$python_site" && mkdir -p "$python_site/alphareq"
   cp python/alphareq/*.py "$python_site/alphareq/" &&
     cp build-sm90/_alphareq*.so "$python_site/alphareq/" 2> /dev/null ||
@@ -143,12 +177,13 @@ if wants tests; then
   pack
 
   # The Python package on the GPU: CUDA tensors read in place, CuPy, JAX, LayerMonitor.
-  python_package
-  ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 300 "$out/pytest.log" \
-    python3 -m pytest tests/python -q -rs
-  note "pytest: $(tail -n 1 "$out/pytest.log" 2>/dev/null)"
-  grep -E "^(FAILED|ERROR|SKIPPED)" "$out/pytest.log" 2>/dev/null | head -n 20 | tee -a "$summary"
-  pack
+  if python_package; then
+    ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 300 "$out/pytest.log" \
+      python3 -m pytest tests/python -q -rs
+    note "pytest: $(tail -n 1 "$out/pytest.log" 2>/dev/null)"
+    grep -E "^(FAILED|ERROR|SKIPPED)" "$out/pytest.log" 2>/dev/null | head -n 20 | tee -a "$summary"
+    pack
+  fi
 
   # Last: CI runs these on every change; here they check the build against this machine's
   # toolchain and the unpacked OpenBLAS.
@@ -193,7 +228,8 @@ if wants bench; then
   # would take the step past its limit and cut the ImageNet-sized stream cases, registered last.
   run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
     --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
-  grep -E "median|TIMED" "$out/bench_cuda.txt" 2>/dev/null | head -n 80
+  grep -E "median|TIMED|ERROR OCCURRED" "$out/bench_cuda.txt" 2>/dev/null | head -n 80
+  grep "ERROR OCCURRED" "$out/bench_cuda.txt" 2>/dev/null | head -n 10 >> "$summary"
   pack
   run_logged 240 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
@@ -202,7 +238,8 @@ if wants bench; then
 fi
 
 if wants torch; then
-  # What a PyTorch user would write instead, beside alphareq on the same device-resident data.
+  # What a PyTorch user would write instead, beside alphareq on the same device-resident data
+  # (without the package, torch_pipeline.py times PyTorch alone and says why).
   python_package
   run_logged 300 "$out/torch_pipeline.md" python3 bench/torch_pipeline.py --device cuda \
     --json "$out/torch_pipeline.json"

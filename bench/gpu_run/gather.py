@@ -32,16 +32,29 @@ def archive_members(archive: Path) -> Iterator[Tuple[str, bytes]]:
                 yield parts[0], data.read()
 
 
+def merge_into(merged: Dict[str, bytes], files: Dict[str, bytes]) -> None:
+    """summary.txt appended, machine.txt kept from the first, any other file replaced."""
+    for name, data in files.items():
+        if name == "summary.txt" and merged.get(name):
+            separator = b"" if merged[name].endswith(b"\n") else b"\n"
+            merged[name] += separator + data
+        elif name == "machine.txt" and name in merged:
+            continue
+        else:
+            merged[name] = data
+
+
 def call_files(path: Path) -> Tuple[Dict[str, bytes], List[str]]:
-    """The files one call left: those of its archives (sorted by name, so a later phase's
-    archive comes after an earlier one's), then its loose files, which win. Also problems
-    found on the way (an unreadable archive)."""
+    """The files one call left: those of its archives (one a call; should a folder hold
+    several, in name order, merged as calls are), then its loose files, which win (the
+    loose summary.txt is the archive's own copy). Also problems found on the way (an
+    unreadable archive)."""
     files: Dict[str, bytes] = {}
     problems: List[str] = []
     archives = [path] if path.is_file() else sorted(path.glob(ARCHIVE_PATTERN))
     for archive in archives:
         try:
-            files.update(archive_members(archive))
+            merge_into(files, dict(archive_members(archive)))
         except (tarfile.TarError, OSError, EOFError) as error:
             problems.append(f"{archive}: not a readable gpu-session archive ({error})")
     if path.is_dir():
@@ -75,13 +88,7 @@ def gather_calls(paths: Sequence[Path], into: Path) -> List[str]:
         gpu = gpu_name(files.get("summary.txt"))
         if gpu:
             gpus.append(gpu)
-        for name, data in files.items():
-            if name == "summary.txt" and name in merged:
-                merged[name] += data if merged[name].endswith(b"\n") or not merged[name] else b"\n" + data
-            elif name == "machine.txt" and name in merged:
-                continue
-            else:
-                merged[name] = data
+        merge_into(merged, files)
     if len(set(gpus)) > 1:
         notes.append("WARNING: the calls ran on different GPUs (" + ", ".join(gpus) + "); ratios between "
                      "numbers from different calls compare different machines")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 from typing import Any, Optional, Union
@@ -124,8 +125,14 @@ class Accumulator:
                     f"batch: lives on CUDA device {view.device} but the accumulator is on device "
                     f"{self.device}; create one accumulator per device and merge them"
                 )
-        self._impl.add(view.data, view.dtype, view.rows, view.cols, view.row_stride,
-                       view.on_device, view.stream)
+        try:
+            self._impl.add(view.data, view.dtype, view.rows, view.cols, view.row_stride,
+                           view.on_device, view.stream)
+        except BaseException:
+            if view.after_reads is not None:  # reads may have been queued before the error
+                with contextlib.suppress(Exception):  # the error to report is add()'s
+                    view.after_reads()
+            raise
         if view.after_reads is not None:
             view.after_reads()  # before batch_view's block ends and the producer may reuse the memory
 

@@ -190,24 +190,30 @@ def _producer_module(x: Any) -> str:
 
 @contextlib.contextmanager
 def _device_current(x: Any, device: int) -> Iterator[None]:
-    """PyTorch exports a CUDA tensor through DLPack only while its device is the current
-    one (older versions synchronised on the current device's stream instead)."""
-    if _producer_module(x) == "torch":
+    """The array's device made current while it is exported: PyTorch exports a CUDA tensor
+    through DLPack only then (older versions synchronised on the current device's stream
+    instead), and CuPy orders the export on the current device's stream."""
+    module = _producer_module(x)
+    if module == "torch":
         import torch
 
         with torch.cuda.device(device):
+            yield
+    elif module == "cupy":
+        import cupy
+
+        with cupy.cuda.Device(device):
             yield
     else:
         yield
 
 
-def _order_release(x: Any, data: int, device: int, stream: int, caller_chose_stream: bool) -> None:
+def _order_release(x: Any, data: int, device: int, stream: int) -> None:
     """Keeps the producer from reusing a CUDA batch's memory before the accumulator's reads
     of it have run. The accumulator only queues those reads, ordered before any later work
-    on `stream`; an allocator that hands memory back in that stream's order is safe, any
+    on `stream`. PyTorch's caching allocator can be told to wait for that stream; every
     other producer is waited for here."""
-    module = _producer_module(x)
-    if module == "torch":
+    if _producer_module(x) == "torch":
         import torch
 
         # The caching allocator reuses a freed block in its allocation stream's order only;
@@ -215,10 +221,9 @@ def _order_release(x: Any, data: int, device: int, stream: int, caller_chose_str
         recorded = (torch.cuda.ExternalStream(stream, device=device) if stream
                     else torch.cuda.default_stream(device))
         x.record_stream(recorded)
-    elif module == "cupy" and not caller_chose_stream:
-        return  # CuPy's pool reuses memory in the order of its current stream: `stream`
     else:
-        # JAX/XLA, Numba and unknown producers: no stream-ordered reuse to rely on.
+        # CuPy's pool reuses a block in the order of the stream it was allocated on, which
+        # need not be `stream`; JAX/XLA, Numba and unknown producers give no order at all.
         _ext.wait_for_stream(stream, data)
 
 
@@ -282,8 +287,8 @@ def _from_dlpack(x: Any, stream: Optional[int], what: str) -> Iterator[BatchView
         _check_alignment(tensor.data, tensor.itemsize, what)
         library_stream = _library_stream(consumer)
         # Host memory has been read when add() returns; device memory only queued for reading.
-        after_reads = (functools.partial(_order_release, x, tensor.data, device_id, library_stream,
-                                         stream is not None) if on_device else None)
+        after_reads = (functools.partial(_order_release, x, tensor.data, device_id, library_stream)
+                       if on_device else None)
         yield BatchView(
             data=tensor.data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype,
             on_device=on_device, device=device_id if on_device else -1,
@@ -312,7 +317,7 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
     return BatchView(
         data=data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype, on_device=True,
         device=-2, stream=_library_stream(chosen), source="cuda_array_interface",
-        after_reads=functools.partial(_order_release, x, data, -2, _library_stream(chosen), True),
+        after_reads=functools.partial(_order_release, x, data, -2, _library_stream(chosen)),
     )
 
 
@@ -348,8 +353,8 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
     CuPy, else the legacy default stream), after the producer's pending work on it. The
     producer must not reuse a CUDA batch's memory before the accumulator has read it: call
     the view's ``after_reads`` once the reads are queued, inside the block. PyTorch tensors
-    are then tied to the stream (``record_stream``), CuPy's pool reuses memory in its
-    current stream's order, and any other producer (JAX, Numba, ...) is waited for.
+    are then tied to the stream (``record_stream``); any other producer (CuPy, JAX, Numba,
+    ...) is waited for.
     """
     import numpy as np
 

@@ -13,7 +13,7 @@ reference code does) and added to that layer's covariance accumulator, which liv
 the activations live: on the tensor's CUDA device (float16/bfloat16/float32/float64 read in
 place on the current stream, no host synchronisation) or on the CPU. No activation is
 stored, no autograd graph is kept (the hook reads ``output.detach()``) and nothing is
-copied to the host.
+copied to the host (unless ``backend="cpu"`` asks for the CPU backend on a CUDA model).
 """
 
 from __future__ import annotations
