@@ -26,9 +26,9 @@
 # need: `tests`, then `GPU_SESSION_SECONDS=300 ... sanitize` (memcheck and racecheck come
 # first), then `bench`, then `table1 torch`, then, with what is left (set
 # GPU_SESSION_SECONDS to it), `table1cpu profile`; each as soon as the previous one
-# answers, so that the machine is still warm. GoogleTest, Google Benchmark and OpenBLAS are unpacked
-# into /tmp/deps (never into /). Afterwards, here, the results file from every call's
-# files_at folder, in the order of the calls:
+# answers, so that the machine is still warm. GoogleTest, Google Benchmark and OpenBLAS
+# are unpacked into /tmp/deps (never into /). Afterwards, here, the results file from
+# every call's files_at folder, in the order of the calls:
 #   python3 bench/summarise_gpu_run.py FILES_AT_1 FILES_AT_2 ... --output bench/results/DATE-cuda-h100.md
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -9,9 +9,9 @@ refused with a ValueError that says how to make it readable.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
-import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
