@@ -1,9 +1,9 @@
 // Stream ordering between a producer's CUDA memory and the accumulator's reads, for the
 // Python layer: the accumulator only queues its reads of a device batch (and makes the
 // caller's stream wait for them), so a producer whose allocator does not order reuse on
-// that stream — JAX/XLA, Numba, anything read through the CUDA array interface — must not
-// get its memory back before the reads have run; and a CUDA-array-interface producer's own
-// stream must be waited for when the caller chose another one.
+// that stream — CuPy, JAX/XLA, Numba, anything read through the CUDA array interface — must
+// not get its memory back before the reads have run; and a CUDA-array-interface producer's
+// own stream must be waited for when the caller chose another one.
 
 #include <nanobind/nanobind.h>
 
