@@ -23,7 +23,7 @@
 # when the machine is still warm from the previous call, which keeps build-sm90/ and
 # /tmp/deps); tests ≈ 4; sanitize ≈ 4+; bench ≈ 4.5 (CUDA 165 s, CPU 100 s); table1 ≈ 4;
 # torch ≈ 2; table1cpu ≈ 2.5; profile ≈ 2. Suggested calls, in order of what the issues
-# need: `tests`, then `GPU_SESSION_SECONDS=300 ... sanitize` (memcheck and racecheck come
+# need: `tests`, then `GPU_SESSION_SECONDS=360 ... sanitize` (memcheck and racecheck come
 # first), then `bench`, then `table1 torch`, then, with what is left (set
 # GPU_SESSION_SECONDS to it), `table1cpu profile`; each as soon as the previous one
 # answers, so that the machine is still warm. GoogleTest, Google Benchmark and OpenBLAS
@@ -195,8 +195,9 @@ fi
 if wants sanitize; then
   # memcheck over every GPU binary; racecheck, synccheck and initcheck over all but the CLI
   # test (its kernels run in child processes, which the tools do not follow) and without the
-  # long concurrency/determinism loops, which the tools slow by orders of magnitude. Four
-  # runs at a time (one GPU, 16 cores), each under its own limit.
+  # long concurrency/determinism loops, which the tools slow by orders of magnitude. Eight
+  # runs at a time (the tools' cost is mostly host-side; the tests use little of the GPU's
+  # memory), each under its own limit; memcheck first, then racecheck.
   sanitize_one() {  # sanitize_one TOOL BINARY FILTER
     local log=$out/sanitizer-$1-$(basename "$2").log
     # Its own temporary folder: two tools may run the same binary at once.
@@ -216,7 +217,7 @@ if wants sanitize; then
       [[ $tool != memcheck && $(basename "$binary") == cuda_cli_test ]] && continue
       filter=$([[ $tool == memcheck ]] && echo "$repeats" || echo "$light")
       sanitize_one $tool "$binary" "$filter" &
-      if ((++running >= 4)); then wait -n; ((running--)); pack; fi
+      if ((++running >= 8)); then wait -n; ((running--)); pack; fi
     done
   done
   wait
