@@ -137,7 +137,8 @@ def probe_section(torch_probe: Optional[dict], status: str) -> List[str]:
             remarks.append(f"- {record.get('dataset')}: alphareq was not run (no executable); command: "
                            f"`{record['alphareq_command']}`")
     lines += ["epochs/s = epochs / training time. PyTorch: CUDA events per epoch after a warm-up epoch; "
-              "alphareq: the tool's own mean epoch time, features already in device memory. Ratio above 1: "
+              "alphareq: the tool's own epoch times after its first epoch (first-use costs, which PyTorch's "
+              "warm-up keeps out of its side), features already in device memory. Ratio above 1: "
               "alphareq trains faster.", "",
               markdown_table(["dataset", "train / test", "epochs", "PyTorch epochs/s",
                               "PyTorch epoch ms, median (min–max)", "alphareq epochs/s", "alphareq / PyTorch",
