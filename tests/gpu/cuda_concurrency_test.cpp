@@ -12,16 +12,6 @@ namespace {
 
 using namespace cuda_hardening;
 
-// Bit-for-bit comparison of everything a report and the state carry.
-void expect_same_bits(const AlphaReport& a, const AlphaReport& b) {
-  EXPECT_TRUE(same_bits(a.eigenvalues, b.eigenvalues));
-  EXPECT_TRUE(same_bits(a.fit.alpha, b.fit.alpha)) << a.fit.alpha << " vs " << b.fit.alpha;
-  EXPECT_TRUE(same_bits(a.fit.intercept, b.fit.intercept));
-  EXPECT_TRUE(same_bits(a.fit.r2, b.fit.r2));
-  EXPECT_TRUE(same_bits(a.fit.residuals, b.fit.residuals));
-  EXPECT_EQ(a.fit.last_rank, b.fit.last_rank);
-}
-
 // One job: a width, a product precision and a kind of input; its batches come from one
 // device buffer of `dtype` (or host memory) read on the accumulator's own caller stream.
 struct Job {
@@ -127,7 +117,7 @@ TEST_P(CudaConcurrency, AccumulatorsOnTheirOwnStreamsAndThreadsEqualSequentialUs
     const JobResult& got = *concurrent[i];
     const JobResult& expected = sequential[i];
     if (deterministic) {
-      expect_same_bits(got.report, expected.report);
+      expect_same_report_bits(got.report, expected.report);
       EXPECT_TRUE(same_bits(got.covariance, expected.covariance));
       EXPECT_TRUE(same_bits(got.mean, expected.mean));
     } else {
@@ -179,8 +169,8 @@ TEST(CudaConcurrency, TwoAccumulatorsSharingOneStreamEqualSeparateUse) {
         b.add_batch(
             test::device_view(buffer, DType::float32, first, 1000, d, d, 0, shared.handle()));
       }
-      expect_same_bits(a.report(), expected64);
-      expect_same_bits(b.report(), expected32);
+      expect_same_report_bits(a.report(), expected64);
+      expect_same_report_bits(b.report(), expected32);
     }
     shared.synchronize();
     ALPHAREQ_TEST_CUDA_CHECK(cudaStreamQuery(shared.get()));
@@ -207,7 +197,7 @@ AlphaReport deterministic_run(const std::vector<double>& x, std::int64_t n, std:
   if (covariance != nullptr) *covariance = acc.covariance();
   const CovarianceAccumulator copy = acc;  // NOLINT(performance-unnecessary-copy-initialization)
   const AlphaReport report = acc.report();
-  expect_same_bits(copy.report(), report);  // a copy reports the same bits
+  expect_same_report_bits(copy.report(), report);  // a copy reports the same bits
   return report;
 }
 
@@ -224,7 +214,7 @@ TEST_P(CudaDeterminism, SameInputAndOptionsGiveBitIdenticalResultsRunToRun) {
   for (int repeat = 0; repeat < 5; ++repeat) {
     SCOPED_TRACE("repeat " + std::to_string(repeat));
     std::vector<double> again;
-    expect_same_bits(deterministic_run(x, n, d, GetParam(), &again), expected);
+    expect_same_report_bits(deterministic_run(x, n, d, GetParam(), &again), expected);
     EXPECT_TRUE(same_bits(again, covariance));
   }
 }
@@ -281,7 +271,7 @@ TEST(CudaDeterminismUnderLoad, BitIdenticalWhileAnotherAccumulatorIsBusyOnAnothe
     while (busy_batches.load() < 1 && !busy_failed.load()) std::this_thread::yield();
     try {
       for (int repeat = 0; repeat < 3; ++repeat) {
-        expect_same_bits(deterministic_run(x, n, d, c, nullptr, &uploaded), alone);
+        expect_same_report_bits(deterministic_run(x, n, d, c, nullptr, &uploaded), alone);
       }
     } catch (...) {
       stop = true;  // a joinable thread must not be destroyed: that would abort the binary
@@ -291,7 +281,7 @@ TEST(CudaDeterminismUnderLoad, BitIdenticalWhileAnotherAccumulatorIsBusyOnAnothe
     stop = true;
     busy.join();
     if (busy_error) std::rethrow_exception(busy_error);
-    expect_same_bits(deterministic_run(x, n, d, c, nullptr, &uploaded), alone);
+    expect_same_report_bits(deterministic_run(x, n, d, c, nullptr, &uploaded), alone);
   }
 }
 
@@ -310,9 +300,9 @@ TEST(CudaDeterminismEnvironment, DeterministicIgnoresTheProductRoutineOverride) 
     const DeterminismCase c{precision, SolverPrecision::float64, MemorySpace::device};
     const AlphaReport expected = deterministic_run(x, n, d, c);
     ::setenv("ALPHAREQ_CUDA_PRODUCT", "gemm", 1);
-    expect_same_bits(deterministic_run(x, n, d, c), expected);
+    expect_same_report_bits(deterministic_run(x, n, d, c), expected);
     ::setenv("ALPHAREQ_CUDA_PRODUCT", "bogus", 1);
-    expect_same_bits(deterministic_run(x, n, d, c), expected);
+    expect_same_report_bits(deterministic_run(x, n, d, c), expected);
     expect_invalid_input([&] { cuda_accumulator(d, precision); },
                          {"ALPHAREQ_CUDA_PRODUCT", "bogus"});
     ::unsetenv("ALPHAREQ_CUDA_PRODUCT");

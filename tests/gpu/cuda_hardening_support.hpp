@@ -28,6 +28,7 @@ namespace alphareq::cuda_hardening {
 using test::DeviceBuffer;
 using test::expect_invalid_input;
 using test::expect_report_finite;
+using test::expect_same_report_bits;
 using test::power_law_features;
 using test::random_matrix;
 using test::reference_eigenvalues;

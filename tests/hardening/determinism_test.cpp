@@ -30,6 +30,7 @@
 namespace alphareq {
 namespace {
 
+using test::expect_same_report_bits;
 using test::same_bits;
 
 std::vector<double> features(std::int64_t n, std::int64_t d, std::uint64_t seed) {
@@ -40,16 +41,6 @@ std::vector<double> features(std::int64_t n, std::int64_t d, std::uint64_t seed)
   spec.offset = 300.0;
   spec.seed = seed;
   return synthetic_power_law_features(spec);
-}
-
-void expect_same_report(const AlphaReport& a, const AlphaReport& b) {
-  EXPECT_TRUE(same_bits(a.eigenvalues, b.eigenvalues));
-  EXPECT_TRUE(same_bits(a.fit.alpha, b.fit.alpha)) << a.fit.alpha << " vs " << b.fit.alpha;
-  EXPECT_TRUE(same_bits(a.fit.intercept, b.fit.intercept));
-  EXPECT_TRUE(same_bits(a.fit.r2, b.fit.r2));
-  EXPECT_TRUE(same_bits(a.fit.residuals, b.fit.residuals));
-  EXPECT_EQ(a.fit.first_rank, b.fit.first_rank);
-  EXPECT_EQ(a.fit.last_rank, b.fit.last_rank);
 }
 
 class DeterminismOptions
@@ -76,11 +67,11 @@ TEST_P(DeterminismOptions, SameInputAndOptionsGiveBitIdenticalAlphaRunToRun) {
   ASSERT_TRUE(std::isfinite(expected.fit.alpha));
   for (int repeat = 0; repeat < 5; ++repeat) {
     SCOPED_TRACE("repeat " + std::to_string(repeat));
-    expect_same_report(run().report(fit), expected);
+    expect_same_report_bits(run().report(fit), expected);
   }
   const CovarianceAccumulator copy = first;  // NOLINT(performance-unnecessary-copy-initialization)
-  expect_same_report(copy.report(fit), expected);
-  expect_same_report(first.report(fit), expected);  // report() itself changes nothing
+  expect_same_report_bits(copy.report(fit), expected);
+  expect_same_report_bits(first.report(fit), expected);  // report() itself changes nothing
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -110,15 +101,15 @@ TEST(Determinism, OneCallAndStreamedFileRepeatBitForBit) {
   const AlphaReport streamed =
       compute_alpha_npy(path, options, {}, chunk_rows * d * sizeof(double));
   for (int repeat = 0; repeat < 3; ++repeat) {
-    expect_same_report(compute_alpha(host_matrix(x.data(), n, d), options), in_memory);
-    expect_same_report(compute_alpha_npy(path, options, {}, chunk_rows * d * sizeof(double)),
+    expect_same_report_bits(compute_alpha(host_matrix(x.data(), n, d), options), in_memory);
+    expect_same_report_bits(compute_alpha_npy(path, options, {}, chunk_rows * d * sizeof(double)),
                        streamed);
   }
   CovarianceAccumulator chunked(d, options.accumulator);
   for (std::int64_t first = 0; first < n; first += chunk_rows) {
     chunked.add_batch(host_matrix(x.data() + first * d, std::min(chunk_rows, n - first), d));
   }
-  expect_same_report(chunked.report(), streamed);
+  expect_same_report_bits(chunked.report(), streamed);
   std::remove(path.c_str());
 }
 
@@ -143,18 +134,18 @@ TEST(Determinism, DeterministicOptionIsAcceptedByTheCpuBackendAndChangesNoBit) {
     const CovarianceAccumulator plain = run(false);
     const CovarianceAccumulator deterministic = run(true);
     EXPECT_EQ(deterministic.backend(), Backend::cpu);
-    expect_same_report(deterministic.report(), plain.report());
-    expect_same_report(run(true).report(), plain.report());
+    expect_same_report_bits(deterministic.report(), plain.report());
+    expect_same_report_bits(run(true).report(), plain.report());
     EXPECT_TRUE(same_bits(deterministic.covariance(), plain.covariance()));
     EXPECT_TRUE(same_bits(deterministic.mean(), plain.mean()));
     const CovarianceAccumulator copy = deterministic;  // NOLINT(performance-unnecessary-copy-initialization)
-    expect_same_report(copy.report(), plain.report());
+    expect_same_report_bits(copy.report(), plain.report());
   }
   AlphaOptions options;
   options.accumulator.backend = Backend::cpu;
   const AlphaReport plain = compute_alpha(host_matrix(x.data(), n, d), options);
   options.accumulator.deterministic = true;
-  expect_same_report(compute_alpha(host_matrix(x.data(), n, d), options), plain);
+  expect_same_report_bits(compute_alpha(host_matrix(x.data(), n, d), options), plain);
 }
 
 // The option defaults to off.

@@ -87,6 +87,17 @@ inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
+/// Bit-for-bit comparison of what two reports carry: eigenvalues, the fit and its window.
+inline void expect_same_report_bits(const AlphaReport& a, const AlphaReport& b) {
+  EXPECT_TRUE(same_bits(a.eigenvalues, b.eigenvalues));
+  EXPECT_TRUE(same_bits(a.fit.alpha, b.fit.alpha)) << a.fit.alpha << " vs " << b.fit.alpha;
+  EXPECT_TRUE(same_bits(a.fit.intercept, b.fit.intercept));
+  EXPECT_TRUE(same_bits(a.fit.r2, b.fit.r2));
+  EXPECT_TRUE(same_bits(a.fit.residuals, b.fit.residuals));
+  EXPECT_EQ(a.fit.first_rank, b.fit.first_rank);
+  EXPECT_EQ(a.fit.last_rank, b.fit.last_rank);
+}
+
 /// n × d features with population spectrum λ_i = i^-1 (rotated) and every mean `offset`.
 inline std::vector<double> power_law_features(std::int64_t n, std::int64_t d, double offset,
                                               std::uint64_t seed) {
