@@ -16,11 +16,13 @@
 // skips where there is no GPU.
 
 #include "cuda_hardening_support.hpp"
+#include "hardening/hostile_cases.hpp"
 
 namespace alphareq {
 namespace {
 
 using namespace cuda_hardening;
+namespace hostile_cases = test::hostile_cases;
 
 // float64 features with mean 1e6 and spread ≤ 1, in uneven batches (one of a single row),
 // from the host and from device memory. The shift is the first sample, so x − K is exact
@@ -151,29 +153,10 @@ TEST(CudaHostileNumerics, ConstantColumnsHaveExactlyZeroCovarianceAndAreClippedF
   }
 }
 
-// Every column constant, 1e5 rows in one batch: after the shift every value is exactly 0.
-// Expectation, for both product precisions: covariance and eigenvalues exactly 0, and
-// report() the CPU's clear invalid_input (no rank above the numerical zero).
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, AllColumnsConstantGiveAZeroSpectrumAndAClearError) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 100000, d = 12;
-  std::vector<double> x(static_cast<std::size_t>(n * d));
-  for (std::int64_t r = 0; r < n; ++r) {
-    for (std::int64_t c = 0; c < d; ++c)
-      x[r * d + c] = std::sin(c + 1.0) * std::pow(10.0, c % 5 - 1);
-  }
-  for (const auto precision : {kF64, kF32}) {
-    SCOPED_TRACE(name_of(precision));
-    auto acc = cuda_accumulator(d, precision);
-    acc.add_batch(host_matrix(x.data(), n, d));
-    for (double v : acc.covariance()) ASSERT_EQ(v, 0.0);
-    for (double v : acc.eigenvalues()) ASSERT_EQ(v, 0.0);
-    expect_invalid_input(
-        [&] {
-          acc.report(FitOptions{FitMethod::weighted, 1, 100});
-        },
-        {"only 0 eigenvalues exceed the numerical-zero threshold 0 ", "at least 3 are needed"});
-  }
+  hostile_cases::all_columns_constant([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
 }
 
 // 30 independent columns and 10 exact multiples of them (×2, ×(−1)): rank 30. Shifting and
@@ -211,51 +194,16 @@ TEST(CudaHostileNumerics, CollinearColumnsAreRankDeficientAndClippedFromTheFit) 
   }
 }
 
-// n = 20 samples of D = 64: rank n − 1 = 19 (the first sample is the shift, so 19 nonzero
-// shifted rows). Expectation (the CPU's): ranks 20..64 below λ_1 · D · ε, the fit clipped to
-// 19 naming n − 1, α within 1e-9 of the reference fit on ranks 1..19.
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, FewerSamplesThanFeaturesClipsTheFitToNMinusOne) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 20, d = 64;
-  const auto x = power_law_features(n, d, 1.0, 11);
-  auto acc = cuda_accumulator(d);
-  acc.add_batch(host_matrix(x.data(), n, d));
-  const AlphaReport report = acc.report(FitOptions{FitMethod::weighted, 1, 100});
-  expect_report_finite(report);
-  const double zero = zero_threshold(report.eigenvalues);
-  for (std::int64_t i = n - 1; i < d; ++i) EXPECT_LE(std::abs(report.eigenvalues[i]), zero);
-  EXPECT_EQ(report.fit.rank_limit, n - 1);
-  EXPECT_EQ(report.fit.last_rank, n - 1);
-  EXPECT_NE(report.fit.clip_reason.find("n - 1 = 19"), std::string::npos) << report.fit.clip_reason;
-  EXPECT_NEAR(report.fit.alpha, reference_fit(reference_eigenvalues(x, n, d, n), 1, n - 1).alpha,
-              1e-9);
+  hostile_cases::fewer_samples_than_features([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
 }
 
-// n = 2 (dyadic values: every step is exact): covariance (x₁ − x₂)(x₁ − x₂)ᵀ / 4 and
-// λ_1 = |x₁ − x₂|² / 4 to 1e-14, the others numerical zeros, and report() the CPU's clear
-// invalid_input naming n − 1 = 1, for the default window and for 1..100.
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, TwoSamplesGiveRankOneAndAClearWindowError) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t d = 5;
-  const std::vector<double> x = {1.5, -2.0, 0.25, 7.0, 3.0, 0.5, 1.0, 0.75, -1.0, 3.0};
-  auto acc = cuda_accumulator(d);
-  acc.add_batch(host_matrix(x.data(), 2, d));
-  const auto covariance = acc.covariance();
-  double squared_distance = 0.0;
-  for (std::int64_t i = 0; i < d; ++i) {
-    const double di = x[i] - x[d + i];
-    squared_distance += di * di;
-    for (std::int64_t j = 0; j < d; ++j) {
-      EXPECT_NEAR(covariance[i * d + j], di * (x[j] - x[d + j]) / 4.0, 1e-14 * 16.0);
-    }
-  }
-  const auto eigenvalues = acc.eigenvalues();
-  EXPECT_NEAR(eigenvalues[0], squared_distance / 4.0, 1e-14 * squared_distance);
-  for (std::int64_t i = 1; i < d; ++i)
-    EXPECT_LE(std::abs(eigenvalues[i]), zero_threshold(eigenvalues));
-  for (const FitOptions& window : {FitOptions{}, FitOptions{FitMethod::weighted, 1, 100}}) {
-    expect_invalid_input([&] { acc.report(window); }, {"at least 3 are needed", "n - 1 = 1"});
-  }
+  hostile_cases::two_samples([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
 }
 
 // 300 single-row batches, from the host and from device memory, equal one batch of 300 (to
@@ -288,22 +236,12 @@ TEST(CudaHostileNumerics, BatchesOfOneRow) {
                        {"at least 2 samples"});
 }
 
-// D = 1: the variance, to 1e-13 of the reference (float64 sums of up to 990 squares of values
-// centred on the first sample, not on the mean: n · ε · (1 + z²) at worst), is the one
-// eigenvalue; report() is the CPU's clear invalid_input naming D = 1.
+// The shared case (tests/hardening/hostile_cases.hpp); the variance to 1e-13: float64 sums of
+// up to 990 squares of values centred on the first sample, not on the mean (n · ε · (1 + z²)
+// at worst).
 TEST(CudaHostileNumerics, OneFeatureHasAVarianceButNoFit) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 1000, d = 1;
-  const auto x = random_matrix(n, d, 13, -4.0, 0.5);
-  auto acc = cuda_accumulator(d);
-  add_batches(acc, x, d, DType::float64, MemorySpace::host, {10, 990});
-  const double variance = two_pass_covariance(x, n, d, n)[0];
-  EXPECT_NEAR(acc.covariance()[0], variance, 1e-13 * variance);
-  ASSERT_EQ(acc.eigenvalues().size(), 1u);
-  EXPECT_NEAR(acc.eigenvalues()[0], variance, 1e-13 * variance);
-  for (const FitOptions& window : {FitOptions{}, FitOptions{FitMethod::weighted, 1, 100}}) {
-    expect_invalid_input([&] { acc.report(window); }, {"at least 3 are needed", "D = 1"});
-  }
+  hostile_cases::one_feature([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); }, 1e-13);
 }
 
 // float32 features of scale `scale` (largest |value| 3e38, or all subnormal at 1e-40), from
@@ -487,27 +425,10 @@ TEST(CudaHostileNumerics, HugeMeansAreAcceptedButAnOverflowingMergeIsRefused) {
   EXPECT_TRUE(same_bits(cpu_high.covariance(), cpu_before));
 }
 
-// Spectra near 1e200 and 1e-200 (features scaled by 1e100 and 1e-100): the metrics are
-// computed on λ / λ_1 by the shared host code and the device fit works in logarithms.
-// Expectation: every number in the report finite and α within 1e-9 of the α at scale 1.
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, ReportMetricsStayFiniteForHugeAndTinySpectra) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 500, d = 16;
-  const auto unit = power_law_features(n, d, 0.0, 24);
-  auto unit_acc = cuda_accumulator(d);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  const FitOptions window{FitMethod::weighted, 1, 100};
-  const double unit_alpha = unit_acc.report(window).fit.alpha;
-  for (const double scale : {1e100, 1e-100}) {
-    SCOPED_TRACE(scale > 1.0 ? "scale 1e100" : "scale 1e-100");
-    std::vector<double> x = unit;
-    for (double& v : x) v *= scale;
-    auto acc = cuda_accumulator(d);
-    acc.add_batch(host_matrix(x.data(), n, d));
-    const AlphaReport report = acc.report(window);
-    expect_report_finite(report);
-    EXPECT_NEAR(report.fit.alpha, unit_alpha, 1e-9);
-  }
+  hostile_cases::report_metrics_for_huge_and_tiny_spectra([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
 }
 
 }  // namespace

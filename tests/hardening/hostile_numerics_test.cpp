@@ -17,9 +17,12 @@
 #include <vector>
 
 #include "hardening_helpers.hpp"
+#include "hostile_cases.hpp"
 
 namespace alphareq {
 namespace {
+
+namespace hostile_cases = test::hostile_cases;
 
 using test::cpu_accumulator;
 using test::expect_invalid_input;
@@ -149,31 +152,9 @@ TEST(HostileNumerics, ConstantColumnsHaveExactlyZeroCovarianceAndAreClippedFromT
   }
 }
 
-// Every column constant, 1e5 rows in one batch (a large n lets the float64 sum of equal
-// values drift furthest from n times the value). Before the fix the centring left rounding
-// noise in the covariance, and report() fitted it: α = 6.7 (R² 0.93) with float64
-// accumulation, α = 9.2 (R² 0.97) with float32, from data that has no spectrum at all.
-// Expectation: the covariance is exactly zero, every eigenvalue is exactly zero, and
-// report() is a clear invalid_input: no rank above the numerical zero.
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, AllColumnsConstantGiveAZeroSpectrumAndAClearError) {
-  constexpr std::int64_t n = 100000, d = 12;
-  std::vector<double> x(static_cast<std::size_t>(n * d));
-  for (std::int64_t r = 0; r < n; ++r) {
-    for (std::int64_t c = 0; c < d; ++c)
-      x[r * d + c] = std::sin(c + 1.0) * std::pow(10.0, c % 5 - 1);
-  }
-  for (const auto precision : {kF64, kF32}) {
-    SCOPED_TRACE(precision == kF64 ? "float64 accumulation" : "float32 accumulation");
-    auto acc = cpu_accumulator(d, precision);
-    acc.add_batch(host_matrix(x.data(), n, d));
-    for (double v : acc.covariance()) ASSERT_EQ(v, 0.0);
-    for (double v : acc.eigenvalues()) ASSERT_EQ(v, 0.0);
-    expect_invalid_input(
-        [&] {
-          acc.report(FitOptions{FitMethod::weighted, 1, 100});
-        },
-        {"only 0 eigenvalues exceed the numerical-zero threshold 0 ", "at least 3 are needed"});
-  }
+  hostile_cases::all_columns_constant([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
 }
 
 // 30 independent columns and 10 exact multiples of them (×2 and ×(−1): exact in binary
@@ -212,51 +193,14 @@ TEST(HostileNumerics, CollinearColumnsAreRankDeficientAndClippedFromTheFit) {
 
 // ---- Few samples ----------------------------------------------------------------------
 
-// n = 20 samples of D = 64 features: the covariance has rank n − 1 = 19. Expectation:
-// ranks 20..64 are numerical zeros (threshold 1.4e-14 λ_1; measured 1.8e-16 λ_1), the rank
-// limit is 19 and the clipping names n − 1, and the fit on ranks 1..19 matches the reference
-// fit to 1e-9 (measured 1e-16).
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, FewerSamplesThanFeaturesClipsTheFitToNMinusOne) {
-  constexpr std::int64_t n = 20, d = 64;
-  const auto x = power_law_features(n, d, 1.0, 11);
-  auto acc = cpu_accumulator(d);
-  acc.add_batch(host_matrix(x.data(), n, d));
-  const AlphaReport report = acc.report(FitOptions{FitMethod::weighted, 1, 100});
-  expect_report_finite(report);
-  const double zero = zero_threshold(report.eigenvalues);
-  for (std::int64_t i = n - 1; i < d; ++i) EXPECT_LE(std::abs(report.eigenvalues[i]), zero);
-  EXPECT_EQ(report.fit.rank_limit, n - 1);
-  EXPECT_EQ(report.fit.last_rank, n - 1);
-  EXPECT_NE(report.fit.clip_reason.find("n - 1 = 19"), std::string::npos) << report.fit.clip_reason;
-  const auto expected = reference_eigenvalues(x, n, d, n);
-  EXPECT_NEAR(report.fit.alpha, reference_fit(expected, 1, n - 1).alpha, 1e-9);
+  hostile_cases::fewer_samples_than_features([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
 }
 
-// n = 2: the covariance is (x₁ − x₂)(x₁ − x₂)ᵀ / 4, of rank 1. Expectation: covariance and
-// λ_1 = |x₁ − x₂|² / 4 to 1e-14 (relative), the other eigenvalues numerical zeros, and
-// report() a clear invalid_input that names n − 1 = 1 — for the default window and for 1..100.
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, TwoSamplesGiveRankOneAndAClearWindowError) {
-  constexpr std::int64_t d = 5;
-  const std::vector<double> x = {1.5, -2.0, 0.25, 7.0,  3.0,   // sample 1
-                                 0.5, 1.0,  0.75, -1.0, 3.0};  // sample 2
-  auto acc = cpu_accumulator(d);
-  acc.add_batch(host_matrix(x.data(), 2, d));
-  const auto covariance = acc.covariance();
-  double squared_distance = 0.0;
-  for (std::int64_t i = 0; i < d; ++i) {
-    const double di = x[i] - x[d + i];
-    squared_distance += di * di;
-    for (std::int64_t j = 0; j < d; ++j) {
-      EXPECT_NEAR(covariance[i * d + j], di * (x[j] - x[d + j]) / 4.0, 1e-14 * 16.0);
-    }
-  }
-  const auto eigenvalues = acc.eigenvalues();
-  EXPECT_NEAR(eigenvalues[0], squared_distance / 4.0, 1e-14 * squared_distance);
-  for (std::int64_t i = 1; i < d; ++i)
-    EXPECT_LE(std::abs(eigenvalues[i]), zero_threshold(eigenvalues));
-  for (const FitOptions& window : {FitOptions{}, FitOptions{FitMethod::weighted, 1, 100}}) {
-    expect_invalid_input([&] { acc.report(window); }, {"at least 3 are needed", "n - 1 = 1"});
-  }
+  hostile_cases::two_samples([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
 }
 
 // Batches of one row: 300 single-row batches equal one batch of 300 (to 1e-13 against the
@@ -286,21 +230,9 @@ TEST(HostileNumerics, BatchesOfOneRow) {
                        {"at least 2 samples"});
 }
 
-// D = 1: the covariance is the variance (to 1e-14 against the reference) and its one
-// eigenvalue; a fit needs 3 ranks, so report() is a clear invalid_input that says there is
-// only D = 1 eigenvalue, for the default window and for 1..100.
+// The shared case (tests/hardening/hostile_cases.hpp); the variance to 1e-14.
 TEST(HostileNumerics, OneFeatureHasAVarianceButNoFit) {
-  constexpr std::int64_t n = 1000, d = 1;
-  const auto x = random_matrix(n, d, 13, -4.0, 0.5);
-  auto acc = cpu_accumulator(d);
-  add_in_batches(acc, x, d, {10, 990});
-  const double variance = two_pass_covariance(x, n, d, n)[0];
-  EXPECT_NEAR(acc.covariance()[0], variance, 1e-14 * variance);
-  ASSERT_EQ(acc.eigenvalues().size(), 1u);
-  EXPECT_NEAR(acc.eigenvalues()[0], variance, 1e-14 * variance);
-  for (const FitOptions& window : {FitOptions{}, FitOptions{FitMethod::weighted, 1, 100}}) {
-    expect_invalid_input([&] { acc.report(window); }, {"at least 3 are needed", "D = 1"});
-  }
+  hostile_cases::one_feature([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); }, 1e-14);
 }
 
 // ---- The edges of the floating-point range --------------------------------------------
@@ -418,26 +350,9 @@ TEST(HostileNumerics, HugeMeansAreAcceptedButAnOverflowingMergeIsRefused) {
   EXPECT_TRUE(test::same_bits(a.covariance(), before));
 }
 
-// Regression (found by the .npy fuzzer): the report's participation ratio (Σλ)² / Σλ² was
-// NaN when the eigenvalues exceeded ~1e154 (Inf / Inf) or fell below ~1e-162 (0 / 0); the
-// metrics are now computed on λ / λ_1. Expectation: every number in the report finite, and
-// α the α of the same features at scale 1 (α is scale-free) to 1e-9.
+// The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, ReportMetricsStayFiniteForHugeAndTinySpectra) {
-  constexpr std::int64_t n = 500, d = 16;
-  const auto unit = power_law_features(n, d, 0.0, 24);
-  auto unit_acc = cpu_accumulator(d);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  const double unit_alpha = unit_acc.report(FitOptions{FitMethod::weighted, 1, 100}).fit.alpha;
-  for (const double scale : {1e100, 1e-100}) {
-    SCOPED_TRACE(scale > 1.0 ? "scale 1e100" : "scale 1e-100");
-    std::vector<double> x = unit;
-    for (double& v : x) v *= scale;
-    auto acc = cpu_accumulator(d);
-    acc.add_batch(host_matrix(x.data(), n, d));
-    const AlphaReport report = acc.report(FitOptions{FitMethod::weighted, 1, 100});
-    expect_report_finite(report);
-    EXPECT_NEAR(report.fit.alpha, unit_alpha, 1e-9);
-  }
+  hostile_cases::report_metrics_for_huge_and_tiny_spectra([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
 }
 
 }  // namespace
