@@ -123,12 +123,12 @@ build() {  # within what is left of the budget, less 60 s: a build the tool kill
 if ((${#python_flags[@]})) && ! { configure "${python_flags[@]}" && build; }; then
   note "the Python extension could not be configured or built (configure.log, build.log): building without it"
   python_flags=()
+fi
+if ((${#python_flags[@]} == 0)); then
   configure -DALPHAREQ_BUILD_PYTHON=OFF || { tail -n 40 "$out/configure.log"; exit 1; }
-elif ((${#python_flags[@]} == 0)); then
-  configure -DALPHAREQ_BUILD_PYTHON=OFF || { tail -n 40 "$out/configure.log"; exit 1; }
+  build || { tail -n 60 "$out/build.log"; note "build failed (build.log)"; exit 1; }
 fi
 grep -E "BLAS|LAPACK" build-sm90/CMakeCache.txt | grep -E "_LIBRARIES|openblas" | head -n 4 >> "$out/configure.log"
-build || { tail -n 60 "$out/build.log"; note "build failed (build.log)"; exit 1; }
 note "build ok in $(($(date +%s) - start)) s"
 pack
 
