@@ -24,6 +24,11 @@ namespace {
 using namespace cuda_hardening;
 namespace hostile_cases = test::hostile_cases;
 
+// This file's backend, for the cases shared with the other backend's tests.
+CovarianceAccumulator backend_accumulator(std::int64_t d, AccumulationPrecision precision) {
+  return cuda_accumulator(d, precision);
+}
+
 // float64 features with mean 1e6 and spread ≤ 1, in uneven batches (one of a single row),
 // from the host and from device memory. The shift is the first sample, so x − K is exact
 // (Sterbenz) and the float64 products see the spread only. Expectation (the CPU's): the
@@ -156,7 +161,7 @@ TEST(CudaHostileNumerics, ConstantColumnsHaveExactlyZeroCovarianceAndAreClippedF
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, AllColumnsConstantGiveAZeroSpectrumAndAClearError) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  hostile_cases::all_columns_constant([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
+  hostile_cases::all_columns_constant(backend_accumulator);
 }
 
 // 30 independent columns and 10 exact multiples of them (×2, ×(−1)): rank 30. Shifting and
@@ -197,13 +202,13 @@ TEST(CudaHostileNumerics, CollinearColumnsAreRankDeficientAndClippedFromTheFit) 
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, FewerSamplesThanFeaturesClipsTheFitToNMinusOne) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  hostile_cases::fewer_samples_than_features([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
+  hostile_cases::fewer_samples_than_features(backend_accumulator);
 }
 
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, TwoSamplesGiveRankOneAndAClearWindowError) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  hostile_cases::two_samples([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
+  hostile_cases::two_samples(backend_accumulator);
 }
 
 // 300 single-row batches, from the host and from device memory, equal one batch of 300 (to
@@ -222,18 +227,7 @@ TEST(CudaHostileNumerics, BatchesOfOneRow) {
     EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-12);
     expect_report_finite(acc.report(FitOptions{FitMethod::weighted, 1, 100}));
   }
-  auto single = cuda_accumulator(d);
-  single.add_batch(host_matrix(x.data(), 1, d));
-  EXPECT_EQ(single.mean(), std::vector<double>(x.begin(), x.begin() + d));
-  for (double v : single.covariance()) EXPECT_EQ(v, 0.0);
-  expect_invalid_input([&] { single.covariance(Normalization::by_n_minus_one); },
-                       {"needs at least 2 samples"});
-  expect_invalid_input([&] { single.eigenvalues(); }, {"needs at least 2 samples"});
-  expect_invalid_input([&] { single.report(); }, {"needs at least 2 samples"});
-  AlphaOptions cuda;
-  cuda.accumulator.backend = Backend::cuda;
-  expect_invalid_input([&] { compute_alpha(host_matrix(x.data(), 1, d), cuda); },
-                       {"at least 2 samples"});
+  hostile_cases::one_row_alone(backend_accumulator, Backend::cuda);  // the first row of x
 }
 
 // The shared case (tests/hardening/hostile_cases.hpp); the variance to 1e-13: float64 sums of
@@ -241,7 +235,7 @@ TEST(CudaHostileNumerics, BatchesOfOneRow) {
 // at worst).
 TEST(CudaHostileNumerics, OneFeatureHasAVarianceButNoFit) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  hostile_cases::one_feature([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); }, 1e-13);
+  hostile_cases::one_feature(backend_accumulator, 1e-13);
 }
 
 // float32 features of scale `scale` (largest |value| 3e38, or all subnormal at 1e-40), from
@@ -428,7 +422,7 @@ TEST(CudaHostileNumerics, HugeMeansAreAcceptedButAnOverflowingMergeIsRefused) {
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(CudaHostileNumerics, ReportMetricsStayFiniteForHugeAndTinySpectra) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  hostile_cases::report_metrics_for_huge_and_tiny_spectra([](std::int64_t d, AccumulationPrecision precision) { return cuda_accumulator(d, precision); });
+  hostile_cases::report_metrics_for_huge_and_tiny_spectra(backend_accumulator);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <alphareq/accumulator.hpp>
+#include <alphareq/alpha.hpp>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -93,6 +94,26 @@ inline void two_samples(const MakeAccumulator& make) {
   for (const FitOptions& window : {FitOptions{}, FitOptions{FitMethod::weighted, 1, 100}}) {
     expect_invalid_input([&] { acc.report(window); }, {"at least 3 are needed", "n - 1 = 1"});
   }
+}
+
+// A single row alone: mean = the row and covariance (by n) 0, both exactly; what needs two
+// samples (normalisation by n − 1, eigenvalues, report, compute_alpha on `backend`) is a
+// clear invalid_input.
+inline void one_row_alone(const MakeAccumulator& make, Backend backend) {
+  constexpr std::int64_t d = 16;
+  const auto x = random_matrix(1, d, 12, 100.0, 3.0);
+  auto single = make(d, AccumulationPrecision::float64);
+  single.add_batch(host_matrix(x.data(), 1, d));
+  EXPECT_EQ(single.mean(), x);
+  for (double v : single.covariance()) EXPECT_EQ(v, 0.0);
+  expect_invalid_input([&] { single.covariance(Normalization::by_n_minus_one); },
+                       {"needs at least 2 samples"});
+  expect_invalid_input([&] { single.eigenvalues(); }, {"needs at least 2 samples"});
+  expect_invalid_input([&] { single.report(); }, {"needs at least 2 samples"});
+  AlphaOptions options;
+  options.accumulator.backend = backend;
+  expect_invalid_input([&] { compute_alpha(host_matrix(x.data(), 1, d), options); },
+                       {"at least 2 samples"});
 }
 
 // D = 1, host batches of 10 and 990 rows: the covariance is the variance (to

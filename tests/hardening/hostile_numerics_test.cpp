@@ -24,6 +24,11 @@ namespace {
 
 namespace hostile_cases = test::hostile_cases;
 
+// This file's backend, for the cases shared with the other backend's tests.
+CovarianceAccumulator backend_accumulator(std::int64_t d, AccumulationPrecision precision) {
+  return test::cpu_accumulator(d, precision);
+}
+
 using test::cpu_accumulator;
 using test::expect_invalid_input;
 using test::expect_report_finite;
@@ -154,7 +159,7 @@ TEST(HostileNumerics, ConstantColumnsHaveExactlyZeroCovarianceAndAreClippedFromT
 
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, AllColumnsConstantGiveAZeroSpectrumAndAClearError) {
-  hostile_cases::all_columns_constant([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
+  hostile_cases::all_columns_constant(backend_accumulator);
 }
 
 // 30 independent columns and 10 exact multiples of them (×2 and ×(−1): exact in binary
@@ -195,12 +200,12 @@ TEST(HostileNumerics, CollinearColumnsAreRankDeficientAndClippedFromTheFit) {
 
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, FewerSamplesThanFeaturesClipsTheFitToNMinusOne) {
-  hostile_cases::fewer_samples_than_features([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
+  hostile_cases::fewer_samples_than_features(backend_accumulator);
 }
 
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, TwoSamplesGiveRankOneAndAClearWindowError) {
-  hostile_cases::two_samples([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
+  hostile_cases::two_samples(backend_accumulator);
 }
 
 // Batches of one row: 300 single-row batches equal one batch of 300 (to 1e-13 against the
@@ -215,24 +220,12 @@ TEST(HostileNumerics, BatchesOfOneRow) {
   EXPECT_EQ(acc.count(), n);
   EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-13);
   expect_report_finite(acc.report(FitOptions{FitMethod::weighted, 1, 100}));
-
-  auto single = cpu_accumulator(d);
-  single.add_batch(host_matrix(x.data(), 1, d));
-  EXPECT_EQ(single.mean(), std::vector<double>(x.begin(), x.begin() + d));
-  for (double v : single.covariance()) EXPECT_EQ(v, 0.0);
-  expect_invalid_input([&] { single.covariance(Normalization::by_n_minus_one); },
-                       {"needs at least 2 samples"});
-  expect_invalid_input([&] { single.eigenvalues(); }, {"needs at least 2 samples"});
-  expect_invalid_input([&] { single.report(); }, {"needs at least 2 samples"});
-  AlphaOptions cpu;
-  cpu.accumulator.backend = Backend::cpu;
-  expect_invalid_input([&] { compute_alpha(host_matrix(x.data(), 1, d), cpu); },
-                       {"at least 2 samples"});
+  hostile_cases::one_row_alone(backend_accumulator, Backend::cpu);  // the first row of x
 }
 
 // The shared case (tests/hardening/hostile_cases.hpp); the variance to 1e-14.
 TEST(HostileNumerics, OneFeatureHasAVarianceButNoFit) {
-  hostile_cases::one_feature([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); }, 1e-14);
+  hostile_cases::one_feature(backend_accumulator, 1e-14);
 }
 
 // ---- The edges of the floating-point range --------------------------------------------
@@ -352,7 +345,7 @@ TEST(HostileNumerics, HugeMeansAreAcceptedButAnOverflowingMergeIsRefused) {
 
 // The shared case: tests/hardening/hostile_cases.hpp.
 TEST(HostileNumerics, ReportMetricsStayFiniteForHugeAndTinySpectra) {
-  hostile_cases::report_metrics_for_huge_and_tiny_spectra([](std::int64_t d, AccumulationPrecision precision) { return cpu_accumulator(d, precision); });
+  hostile_cases::report_metrics_for_huge_and_tiny_spectra(backend_accumulator);
 }
 
 }  // namespace
