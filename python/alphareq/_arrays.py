@@ -212,8 +212,9 @@ def _order_release(x: Any, data: int, device: int, stream: int) -> None:
     """Keeps the producer from reusing a CUDA batch's memory before the accumulator's reads
     of it have run. The accumulator only queues those reads, ordered before any later work
     on `stream`. PyTorch's caching allocator can be told to wait for that stream; every
-    other producer is waited for here."""
-    if _producer_module(x) == "torch":
+    other producer, and a PyTorch tensor over memory that allocator does not own, is
+    waited for here."""
+    if _producer_module(x) == "torch" and _torch_allocator_owns(x):
         import torch
 
         # The caching allocator reuses a freed block in its allocation stream's order only;
@@ -225,6 +226,20 @@ def _order_release(x: Any, data: int, device: int, stream: int) -> None:
         # CuPy's pool reuses a block in the order of the stream it was allocated on, which
         # need not be `stream`; JAX/XLA, Numba and unknown producers give no order at all.
         _ext.wait_for_stream(stream, data)
+
+
+def _torch_allocator_owns(x: Any) -> bool:
+    """Whether PyTorch's CUDA allocator owns the tensor's memory, so that record_stream
+    protects it. A tensor wrapping another library's memory (``torch.from_dlpack`` of a JAX
+    or CuPy array) is freed by that library, which record_stream does not reach. The check
+    is a private PyTorch function (the one its CUDA graph trees use); without it, the
+    tensor is treated as foreign and waited for, which is safe."""
+    import torch
+
+    try:
+        return bool(torch._C._has_Standard_Deleter(x.untyped_storage()._cdata))
+    except (AttributeError, RuntimeError, TypeError):
+        return False
 
 
 def _producer_stream(x: Any, device: int) -> int:
@@ -353,8 +368,9 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
     CuPy, else the legacy default stream), after the producer's pending work on it. The
     producer must not reuse a CUDA batch's memory before the accumulator has read it: call
     the view's ``after_reads`` once the reads are queued, inside the block. PyTorch tensors
-    are then tied to the stream (``record_stream``); any other producer (CuPy, JAX, Numba,
-    ...) is waited for.
+    are then tied to the stream (``record_stream``) when PyTorch's allocator owns their
+    memory; any other producer (CuPy, JAX, Numba, a tensor wrapping their memory, ...) is
+    waited for.
     """
     import numpy as np
 

@@ -321,6 +321,61 @@ def test_torch_tensor_read_on_another_stream_is_recorded_on_it(monkeypatch):
     assert accumulator.n == 3000
 
 
+def test_release_order_follows_who_owns_a_tensors_memory(monkeypatch):
+    """record_stream only protects memory PyTorch's caching allocator owns; a tensor over
+    anyone else's memory (and any tensor if PyTorch's private check is gone) is waited for.
+    The dispatch is checked with recorders: the real calls need a GPU."""
+    import alphareq._arrays as arrays
+
+    calls = []
+    monkeypatch.setattr(arrays._ext, "wait_for_stream", lambda stream, pointer: calls.append(("wait", stream, pointer)))
+    monkeypatch.setattr(torch.Tensor, "record_stream", lambda self, stream: calls.append(("record", stream)))
+    monkeypatch.setattr(torch.cuda, "default_stream", lambda device: f"default stream of {device}")
+    x = torch.arange(12.0).reshape(4, 3)
+    assert not arrays._torch_allocator_owns(x)  # host memory: not the CUDA allocator's
+    for owned, expected in [(True, [("record", "default stream of 1")]), (False, [("wait", 0, 0xAB)])]:
+        monkeypatch.setattr(torch._C, "_has_Standard_Deleter", lambda storage, owned=owned: owned)
+        calls.clear()
+        arrays._order_release(x, 0xAB, 1, 0)
+        assert calls == expected
+    monkeypatch.delattr(torch._C, "_has_Standard_Deleter")
+    calls.clear()
+    arrays._order_release(x, 0xAB, 1, 0)
+    assert calls == [("wait", 0, 0xAB)]
+
+
+@needs_cuda
+def test_torch_tensor_over_foreign_memory_is_waited_for_not_recorded(monkeypatch):
+    """A tensor made by torch.from_dlpack frees its memory through the producer's deleter,
+    which record_stream does not reach: add() waits for the read instead."""
+    import alphareq._arrays as arrays
+
+    waits, recorded = [], []
+    original_wait, original_record = arrays._ext.wait_for_stream, torch.Tensor.record_stream
+
+    def recording_wait(stream, pointer):
+        waits.append(pointer)
+        original_wait(stream, pointer)
+
+    def recording_record(self, stream):
+        recorded.append(self.data_ptr())
+        return original_record(self, stream)
+
+    monkeypatch.setattr(arrays._ext, "wait_for_stream", recording_wait)
+    monkeypatch.setattr(torch.Tensor, "record_stream", recording_record)
+    torch.manual_seed(6)
+    owner = torch.randn(4000, 72, device="cuda", dtype=torch.float64)
+    owner *= torch.arange(1, 73, device="cuda", dtype=torch.float64) ** -0.7
+    wrapped = torch.utils.dlpack.from_dlpack(owner.__dlpack__())  # the capsule's deleter
+    assert wrapped.data_ptr() == owner.data_ptr()
+    report = alphareq.alpha(wrapped)
+    assert waits == [owner.data_ptr()] and recorded == []
+    assert report.alpha == pytest.approx(reference_report(owner.cpu().numpy())["alpha"], abs=1e-9)
+    waits.clear()
+    alphareq.alpha(owner)
+    assert waits == [] and recorded == [owner.data_ptr()]
+
+
 @needs_cuda
 def test_cuda_array_interface_producer_stream_is_waited_for_on_the_chosen_stream(monkeypatch):
     import alphareq._arrays as arrays
