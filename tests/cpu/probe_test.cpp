@@ -154,6 +154,30 @@ TEST(Probe, SameSeedSameResultAndOtherSeedOtherTrajectory) {
   EXPECT_NE(a.final_loss, c.final_loss);
 }
 
+// Contiguous float32 features are read in place, anything else through a float32 copy: the
+// same values must train the same probe, bit for bit, whichever way they arrive.
+TEST(Probe, Float64AndStridedFeaturesTrainAsTheSameFloat32Values) {
+  const Data train = make_data(300, 12, 3, 0), test = make_data(80, 12, 3, 1);
+  const ProbeOptions options = cpu_options(Optimizer::sgd, 2);
+  const ProbeResult in_place = train_linear_probe(train.labelled(), test.labelled(), options);
+
+  const std::vector<double> wide(train.x.begin(), train.x.end());  // exact: float32 → float64
+  LabelledData as_float64 = train.labelled();
+  as_float64.features = host_matrix(wide.data(), train.n, train.d);
+  std::vector<float> padded(static_cast<std::size_t>(train.n * (train.d + 5)), NAN);  // padding never read
+  for (std::int64_t r = 0; r < train.n; ++r) {
+    std::copy_n(train.x.data() + r * train.d, train.d, padded.data() + r * (train.d + 5));
+  }
+  LabelledData strided = train.labelled();
+  strided.features = host_matrix(padded.data(), train.n, train.d, train.d + 5);
+  for (const LabelledData& other : {as_float64, strided}) {
+    const ProbeResult copied = train_linear_probe(other, test.labelled(), options);
+    EXPECT_EQ(copied.final_loss, in_place.final_loss);
+    EXPECT_EQ(copied.train_accuracy, in_place.train_accuracy);
+    EXPECT_EQ(copied.test_accuracy, in_place.test_accuracy);
+  }
+}
+
 std::string probe_error(const LabelledData& train, const LabelledData& test, ProbeOptions options) {
   try {
     train_linear_probe(train, test, options);
@@ -183,6 +207,16 @@ TEST(ProbeErrors, LabelsAndShapesAreChecked) {
   Data with_nan = train;
   with_nan.x[5 * 8 + 2] = NAN;
   EXPECT_NE(probe_error(with_nan.labelled(), test.labelled(), options).find("NaN at row 5, column 2"),
+            std::string::npos);
+  // The same checks on the copying path (float64 features), for either split.
+  std::vector<double> wide_nan(with_nan.x.begin(), with_nan.x.end());
+  const LabelledData test_with_nan{host_matrix(wide_nan.data(), 50, 8), train.y};
+  EXPECT_NE(probe_error(train.labelled(), test_with_nan, options).find("test features: NaN at row 5, column 2"),
+            std::string::npos);
+  std::vector<double> wide_inf(train.x.begin(), train.x.end());
+  wide_inf[9 * 8 + 7] = -INFINITY;
+  const LabelledData train_with_inf{host_matrix(wide_inf.data(), 50, 8), train.y};
+  EXPECT_NE(probe_error(train_with_inf, test.labelled(), options).find("train features: Inf at row 9, column 7"),
             std::string::npos);
   ProbeOptions bad = options;
   bad.epochs = 0;
