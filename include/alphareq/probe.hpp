@@ -32,6 +32,9 @@ struct ProbeOptions {
   double weight_decay = 0.0;   ///< L2 penalty on the weights (not the bias), both optimizers
   /// Seeds the initial weights and each epoch's shuffle of the training samples.
   std::uint64_t seed = 0;
+  /// Number of classes C; 0 takes 1 + the largest training label, and then every class
+  /// from 0 to it must have a training sample (a stray label is an error, not a new class).
+  std::int64_t classes = 0;
 };
 
 /// Features and their integer class labels (0 .. classes − 1), on the host.
@@ -52,10 +55,13 @@ struct ProbeResult {
   double evaluate_ms = 0.0;          ///< the two accuracy passes
 };
 
-/// Trains the probe on `train` and evaluates it on `train` and `test`. The number of
-/// classes is 1 + the largest label. Throws invalid_input for mismatched lengths, a label
-/// out of range (negative, or unseen in training and beyond it), different feature widths,
-/// non-finite features or bad options; backend_unavailable as the accumulator does.
+/// Trains the probe on `train` and evaluates it on `train` and `test`. Contiguous float32
+/// features are read in place (no copy); float64 or strided ones are converted to float32.
+/// Throws invalid_input for mismatched lengths, a label out of range (negative, >= the
+/// classes, or a class without training sample when the classes are inferred), different
+/// feature widths, non-finite features or bad options; out_of_memory when the weights
+/// cannot fit; numerical_error when the training diverges (non-finite loss: the learning
+/// rate is too high); backend_unavailable as the accumulator does.
 ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& test,
                                const ProbeOptions& options = {});
 

@@ -12,10 +12,9 @@ covariance (α-ReQ, Agrawal et al., NeurIPS 2022); α near 1 generalises best.
 passes. Arrays are read in place through DLPack or the array interfaces.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+# Imported under private names: the package's namespace is the API (help(alphareq), dir()).
+import importlib as _importlib
+from typing import Any as _Any
 
 from . import _alphareq
 from ._accumulator import Accumulator, alpha, alpha_npy
@@ -46,8 +45,8 @@ def cuda_unavailable_reason() -> str:
     return "" if available else reason
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # alphareq.torch imports PyTorch: load it on first use only.
     if name == "torch":
-        return importlib.import_module(".torch", __name__)
+        return _importlib.import_module(".torch", __name__)
     raise AttributeError(f"module 'alphareq' has no attribute {name!r}")

@@ -1,5 +1,7 @@
 #include "cli/arguments.hpp"
 
+#include "core/bootstrap.hpp"
+
 #include <alphareq/error.hpp>
 
 #include <cerrno>
@@ -108,8 +110,13 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
       throw UsageError(option + " needs a value");
     }
     if (!apply_common_option(parsed, option, value) && !apply_demo_option(parsed.demo, option, value)) {
-      throw UsageError("unknown option '" + option + "' (see alphareq --help)");
+      throw UsageError("unknown option '" + option + "'");
     }
+  }
+  try {
+    detail::check_bootstrap_options(parsed.options.bootstrap);
+  } catch (const invalid_input& e) {
+    throw UsageError(e.what());
   }
   if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
   if (positional.empty() || positional[0] == "demo") {
@@ -136,8 +143,9 @@ Usage:
   alphareq                          same as 'alphareq demo'
   alphareq probe --train X.npy --train-labels Y.npy --test X.npy --test-labels Y.npy
                  [--epochs E (100)] [--optimizer sgd|adam] [--batch-size B (256)] [--lr R]
-                 [--weight-decay W] [--seed S] [--backend auto|cpu|cuda] [--json]
-                                    train and time a linear probe (labels: int32/int64 .npy)
+                 [--weight-decay W] [--seed S] [--classes C] [--backend auto|cpu|cuda] [--json]
+                                    train and time a linear probe (labels: int32/int64 .npy;
+                                    C: 1 + the largest training label unless given)
   alphareq layers A.npy B.npy ... [--plot F.svg] [--json] [--first R] [--last R]
                   [--method weighted|ols] [--backend auto|cpu|cuda]
                                     alpha and R^2 of each layer (same samples) in one pass

@@ -23,7 +23,12 @@ void notice(const cli::Arguments& args, const std::string& text) {
 }
 
 AlphaReport run_demo(const cli::Arguments& args) {
-  const std::vector<double> features = synthetic_power_law_features(args.demo);
+  std::vector<double> features;
+  try {
+    features = synthetic_power_law_features(args.demo);
+  } catch (const invalid_input& e) {  // the demo's own options (--n, --d, --alpha, --offset)
+    throw cli::UsageError(std::string("demo: ") + e.what());
+  }
   return compute_alpha(host_matrix(features.data(), args.demo.n, args.demo.d), args.options);
 }
 

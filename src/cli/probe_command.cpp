@@ -5,6 +5,7 @@
 #include <alphareq/alphareq.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <numeric>
@@ -52,7 +53,7 @@ OptionList parse_option_list(const std::vector<std::string>& args,
       continue;
     }
     if (std::find(valued.begin(), valued.end(), name) == valued.end()) {
-      throw UsageError("unknown option '" + name + "' (see alphareq --help)");
+      throw UsageError("unknown option '" + name + "'");
     }
     if (equals == std::string::npos) {
       if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
@@ -75,10 +76,35 @@ ProbeOptions probe_options(const OptionList& list, std::int64_t default_epochs) 
   }
   options.epochs = list.integer("--epochs", default_epochs);
   options.batch_size = list.integer("--batch-size", options.batch_size);
-  options.learning_rate = list.real("--lr", options.learning_rate);
+  if (!list.value("--lr").empty()) {
+    // The library reads a negative rate as "the default": on the command line that is a typo.
+    options.learning_rate = list.real("--lr", options.learning_rate);
+    if (!(std::isfinite(options.learning_rate) && options.learning_rate > 0.0)) {
+      throw UsageError("--lr must be a finite number > 0, got '" + list.value("--lr") +
+                       "' (leave it out for the optimizer's default: 0.1 for sgd, 1e-3 for adam)");
+    }
+  }
   options.weight_decay = list.real("--weight-decay", options.weight_decay);
   options.seed = static_cast<std::uint64_t>(list.integer("--seed", 0));
+  options.classes = list.integer("--classes", 0);
+  if (options.classes < 0 || options.classes == 1) {
+    throw UsageError("--classes must be at least 2 (leave it out to take 1 + the largest training label)");
+  }
   return options;
+}
+
+// The library names the split ("train labels: ..."); the user knows the files.
+std::string naming_files(const std::string& message, const OptionList& list) {
+  const std::pair<const char*, const char*> splits[] = {{"train features", "--train"},
+                                                        {"test features", "--test"},
+                                                        {"train labels", "--train-labels"},
+                                                        {"test labels", "--test-labels"}};
+  for (const auto& [split, option] : splits) {
+    if (message.rfind(split, 0) == 0) {
+      return list.value(option) + " (" + split + ")" + message.substr(std::string(split).size());
+    }
+  }
+  return message;
 }
 
 // Reads a whole features file into float32 memory (the probe keeps it resident anyway).
@@ -112,7 +138,7 @@ void check_required(const OptionList& list, const std::vector<std::string>& name
 int run_probe_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(
       args, {"--train", "--train-labels", "--test", "--test-labels", "--epochs", "--optimizer",
-             "--batch-size", "--lr", "--weight-decay", "--seed", "--backend"},
+             "--batch-size", "--lr", "--weight-decay", "--seed", "--backend", "--classes"},
       {"--json", "--quiet"});
   check_required(list, {"--train", "--train-labels", "--test", "--test-labels"});
   if (!list.positional.empty()) throw UsageError("probe takes no positional argument, got '" + list.positional[0] + "'");
@@ -128,7 +154,12 @@ int run_probe_command(const std::vector<std::string>& args) {
                      load_npy_labels(list.value("--train-labels"))};
   LabelledData test{host_matrix(test_x.data(), test_rows, test_cols),
                     load_npy_labels(list.value("--test-labels"))};
-  const ProbeResult result = train_linear_probe(train, test, options);
+  ProbeResult result;
+  try {
+    result = train_linear_probe(train, test, options);
+  } catch (const invalid_input& e) {
+    throw invalid_input(naming_files(e.what(), list));
+  }
 
   const double mean_epoch = result.train_ms / static_cast<double>(result.epochs);
   // The first epoch alone as well: in a fresh process it also pays first-use costs (library

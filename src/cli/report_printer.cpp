@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 namespace alphareq::cli {
@@ -12,6 +13,8 @@ std::string number(double value, const char* format = "%.17g") {
   if (!std::isfinite(value)) return "null";  // JSON has no NaN/Inf
   char text[64];
   std::snprintf(text, sizeof text, format, value);
+  // A value that rounds to zero is printed without a sign ("-0.0000" for a flat spectrum).
+  if (text[0] == '-' && std::strspn(text + 1, "0.") == std::strlen(text + 1)) return text + 1;
   return text;
 }
 
@@ -51,8 +54,9 @@ std::string format_text(const AlphaReport& report, const ReportContext& context)
   out << "  features D        " << report.d << "\n";
   out << "  backend           " << report.backend << "\n";
   if (context.true_alpha) out << "  true alpha        " << number(*context.true_alpha, "%.4f") << "\n";
-  out << "  alpha             " << number(fit.alpha, "%.4f") << "   (" << to_string(fit.method)
-      << " least squares)\n";
+  out << "  alpha             " << number(fit.alpha, "%.4f") << "   ("
+      << (fit.method == FitMethod::weighted ? "least squares weighted 1/rank" : "ordinary least squares")
+      << ")\n";
   out << "  R^2               " << number(fit.r2, "%.4f") << "\n";
   out << "  intercept         " << number(fit.intercept, "%.4f") << "   (log lambda at rank 1)\n";
   out << "  window            ranks " << fit.first_rank << ".." << fit.last_rank;

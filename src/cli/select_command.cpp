@@ -222,22 +222,11 @@ void print_json(const std::vector<Entry>& entries, const SelectionOptions& optio
 
 int run_select_command(const std::vector<std::string>& args) {
   // The one positional argument is the candidates file; the rest are options.
-  std::vector<std::string> positional, rest;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& word = args[i];
-    if (word.rfind("--", 0) != 0) {
-      positional.push_back(word);
-      continue;
-    }
-    rest.push_back(word);
-    const bool takes_value = std::find(kValued.begin(), kValued.end(), word) != kValued.end();
-    if (takes_value && i + 1 < args.size()) rest.push_back(args[++i]);
-  }
-  if (positional.size() != 1) {
+  const OptionList list = parse_option_list(args, kValued, kFlags);
+  if (list.positional.size() != 1) {
     throw UsageError("select expects one candidates file (select CANDIDATES.json [options]), got " +
-                     std::to_string(positional.size()));
+                     std::to_string(list.positional.size()));
   }
-  const OptionList list = parse_option_list(rest, kValued, kFlags);
   const bool quiet = list.has_flag("--quiet");
   SelectionOptions options;
   const std::int64_t top_k = list.integer("--top-k", 3);
@@ -254,7 +243,7 @@ int run_select_command(const std::vector<std::string>& args) {
   alpha_options.fit.first_rank = list.integer("--first", alpha_options.fit.first_rank);
   alpha_options.fit.last_rank = list.integer("--last", alpha_options.fit.last_rank);
 
-  const std::string& path = positional[0];
+  const std::string& path = list.positional[0];
   std::vector<Entry> entries = read_candidates(path);
   bool backend_checked = false;
   for (Entry& entry : entries) {

@@ -29,7 +29,8 @@ Backend parse_backend(const std::string& name) {
 bool cuda_available(std::string* why) {
   if (why != nullptr) {
     *why = "alphareq was built without the CUDA backend (configure with "
-           "-DALPHAREQ_WITH_CUDA=ON on a machine with the CUDA toolkit)";
+           "-DALPHAREQ_WITH_CUDA=ON, or pip install with -C cmake.define.ALPHAREQ_WITH_CUDA=ON, "
+           "on a machine with the CUDA toolkit)";
   }
   return false;
 }
@@ -40,7 +41,11 @@ Backend resolve_backend(Backend requested, std::string* notice) {
   std::string why;
   if (cuda_available(&why)) return Backend::cuda;
   if (requested == Backend::cuda) throw backend_unavailable("backend cuda: " + why);
+#ifdef ALPHAREQ_HAS_CUDA
+  // Only a build that could have used a GPU says why it did not; a CPU-only build has no
+  // other choice to report.
   if (notice != nullptr) *notice = why + "; using the CPU backend";
+#endif
   return Backend::cpu;
 }
 

@@ -38,8 +38,8 @@ std::unique_ptr<BootstrapResampler> make_resampler(std::int64_t dim, const Alpha
 }  // namespace
 
 void check_bootstrap_options(const BootstrapOptions& options) {
-  if (options.resamples < 2) {
-    throw invalid_input("bootstrap: needs at least 2 resamples, got " +
+  if (options.resamples < 0 || options.resamples == 1) {
+    throw invalid_input("bootstrap: the number of resamples must be 0 (no interval) or at least 2, got " +
                         std::to_string(options.resamples));
   }
   if (!(options.confidence > 0.0 && options.confidence < 1.0)) {

@@ -13,7 +13,7 @@
 
 namespace alphareq::detail {
 
-/// Throws invalid_input unless resamples >= 2 and 0 < confidence < 1.
+/// Throws invalid_input unless resamples is 0 (off) or >= 2 and 0 < confidence < 1.
 void check_bootstrap_options(const BootstrapOptions& options);
 
 /// Replicates of one bootstrap, accumulated on one backend.

@@ -13,9 +13,10 @@ namespace alphareq {
 
 namespace {
 
-// Runs `work` and prefixes the file's path to its input errors. A file_error names the file
-// already; NaN/Inf rows count from the start of the file, since the accumulator numbers
-// them over everything added, which is exactly the rows read before.
+// Runs `work` and prefixes the file's path to its input and memory errors (a D in the
+// header too wide for memory is the file's). A file_error names the file already; NaN/Inf
+// rows count from the start of the file, since the accumulator numbers them over
+// everything added, which is exactly the rows read before.
 template <typename Work>
 auto naming_file(const std::string& path, Work&& work) -> decltype(work()) {
   try {
@@ -24,6 +25,8 @@ auto naming_file(const std::string& path, Work&& work) -> decltype(work()) {
     throw;
   } catch (const invalid_input& e) {
     throw invalid_input(path + ": " + e.what());
+  } catch (const out_of_memory& e) {
+    throw out_of_memory(path + ": " + e.what());
   }
 }
 
@@ -31,6 +34,7 @@ auto naming_file(const std::string& path, Work&& work) -> decltype(work()) {
 
 AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& options) {
   check_view_shape(features, "features");
+  detail::check_bootstrap_options(options.bootstrap);
   if (features.rows < 2) {
     throw invalid_input("features: needs at least 2 samples (rows) for a covariance, got " +
                         std::to_string(features.rows));
@@ -48,20 +52,21 @@ AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& option
 
 AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& options,
                               const ProgressCallback& progress, std::uint64_t chunk_bytes) {
+  detail::check_bootstrap_options(options.bootstrap);
   NpyReader reader(path);
   const std::uint64_t row_bytes = static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype());
   const std::int64_t chunk_rows =
       static_cast<std::int64_t>(std::max<std::uint64_t>(1, chunk_bytes / row_bytes));
-  CovarianceAccumulator accumulator(reader.cols(), options.accumulator);
-  std::unique_ptr<detail::BootstrapReplicates> replicates;
-  if (options.bootstrap.resamples > 0) {
-    // Built before any data is read, so a bootstrap that cannot fit fails at once.
-    replicates = std::make_unique<detail::BootstrapReplicates>(reader.cols(), options,
-                                                               accumulator.backend());
-  }
-  if (progress) progress(0, reader.data_bytes());
   // The try spans report() too: the CUDA backend reports NaN/Inf from there.
   return naming_file(path, [&] {
+    CovarianceAccumulator accumulator(reader.cols(), options.accumulator);
+    std::unique_ptr<detail::BootstrapReplicates> replicates;
+    if (options.bootstrap.resamples > 0) {
+      // Built before any data is read, so a bootstrap that cannot fit fails at once.
+      replicates = std::make_unique<detail::BootstrapReplicates>(reader.cols(), options,
+                                                                 accumulator.backend());
+    }
+    if (progress) progress(0, reader.data_bytes());
     for (MatrixView chunk = reader.next_chunk(chunk_rows); chunk.rows > 0;
          chunk = reader.next_chunk(chunk_rows)) {
       accumulator.add_batch(chunk);
@@ -113,7 +118,7 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                           paths.front() + " has " + std::to_string(readers.front()->rows()) +
                           " (layers must describe the same samples)");
     }
-    accumulators.emplace_back(reader.cols(), stream.options());
+    naming_file(path, [&] { accumulators.emplace_back(reader.cols(), stream.options()); });
     total_bytes += reader.data_bytes();
     widest_row = std::max<std::uint64_t>(widest_row, static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype()));
   }

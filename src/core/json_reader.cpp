@@ -40,6 +40,8 @@ class Parser {
   Parser(const std::string& text, const std::string& source) : text_(text), source_(source) {}
 
   JsonValue parse_document() {
+    // A UTF-8 byte order mark, as Windows editors write it: RFC 8259 lets readers ignore it.
+    if (text_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = line_start_ = 3;
     skip_whitespace();
     JsonValue value = parse_value(0);
     skip_whitespace();

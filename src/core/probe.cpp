@@ -1,5 +1,6 @@
 // The linear probe's front door: validation, float32 conversion and backend dispatch.
 
+#include "core/host_memory.hpp"
 #include "core/probe_problem.hpp"
 
 #include <alphareq/error.hpp>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace alphareq {
@@ -83,7 +85,8 @@ class ContiguousFloat32 {
                              : static_cast<const double*>(view.data)[r * view.row_stride + c];
         if (!std::isfinite(x)) {
           throw invalid_input(std::string(what) + ": " + (std::isnan(x) ? "NaN" : "Inf") +
-                              " at row " + std::to_string(r) + ", column " + std::to_string(c));
+                              " at row " + std::to_string(r) + ", column " + std::to_string(c) +
+                              " (0-based)");
         }
         if (!in_place) copy_[r * view.cols + c] = static_cast<float>(x);
       }
@@ -98,16 +101,61 @@ class ContiguousFloat32 {
   const float* data_ = nullptr;
 };
 
+// "NaN", "Inf", or the shortest "%g" form: for messages.
+std::string number_text(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Inf" : "-Inf";
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", x);
+  return text;
+}
+
 void check_options(const ProbeOptions& options) {
   if (options.epochs < 1) throw invalid_input("probe: epochs must be >= 1");
   if (options.batch_size < 1) throw invalid_input("probe: batch size must be >= 1");
-  if (!(detail::resolved_learning_rate(options) > 0.0)) {
-    throw invalid_input("probe: the learning rate must be > 0");
+  if (!std::isfinite(options.learning_rate) || options.learning_rate == 0.0) {
+    throw invalid_input("probe: the learning rate must be a finite number > 0 (or negative for the "
+                        "optimizer's default), got " + number_text(options.learning_rate));
   }
-  if (options.momentum < 0.0 || options.momentum >= 1.0) {
+  if (!(options.momentum >= 0.0 && options.momentum < 1.0)) {
     throw invalid_input("probe: momentum must be in [0, 1)");
   }
-  if (options.weight_decay < 0.0) throw invalid_input("probe: weight decay must be >= 0");
+  if (!(options.weight_decay >= 0.0) || !std::isfinite(options.weight_decay)) {
+    throw invalid_input("probe: weight decay must be a finite number >= 0");
+  }
+  if (options.classes < 0 || options.classes == 1) {
+    throw invalid_input("probe: classes must be >= 2, or 0 to take them from the training labels; got " +
+                        std::to_string(options.classes));
+  }
+}
+
+// The number of classes C: the caller's, or 1 + the largest training label. Inferred, every
+// class below it must have a training sample: one stray label (a 7 among 0..4, or 10^7)
+// would otherwise add empty classes silently, or ask for weights of any size.
+std::int64_t resolve_classes(const std::vector<std::int32_t>& labels, std::int64_t given) {
+  if (given > 0) return given;
+  if (labels.empty()) throw invalid_input("probe: no training labels");
+  const std::int32_t largest = *std::max_element(labels.begin(), labels.end());
+  const std::int64_t classes = std::int64_t{largest} + 1;
+  if (classes < 2) return classes;  // check_labels and the caller say what is wrong
+  const std::string hint =
+      " (the largest training label is " + std::to_string(largest) + ", so classes 0.." +
+      std::to_string(largest) + " are assumed); if some classes have no training sample, give the "
+      "number of classes (ProbeOptions::classes, --classes C)";
+  if (classes > static_cast<std::int64_t>(labels.size())) {
+    throw invalid_input("train labels: " + std::to_string(labels.size()) + " samples cannot cover " +
+                        std::to_string(classes) + " classes" + hint);
+  }
+  std::vector<char> seen(static_cast<std::size_t>(classes), 0);
+  for (std::int32_t label : labels) {
+    if (label >= 0) seen[static_cast<std::size_t>(label)] = 1;
+  }
+  const auto missing = std::find(seen.begin(), seen.end(), 0);
+  if (missing != seen.end()) {
+    throw invalid_input("train labels: class " + std::to_string(missing - seen.begin()) +
+                        " has no sample" + hint);
+  }
+  return classes;
 }
 
 }  // namespace
@@ -115,18 +163,20 @@ void check_options(const ProbeOptions& options) {
 ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& test,
                                const ProbeOptions& options) {
   check_options(options);
-  const ContiguousFloat32 train_x(train.features, "train features");
-  const ContiguousFloat32 test_x(test.features, "test features");
+  check_view_shape(train.features, "train features");
+  check_view_shape(test.features, "test features");
   if (train.features.cols != test.features.cols) {
     throw invalid_input("probe: train features have " + std::to_string(train.features.cols) +
                         " columns but test features have " + std::to_string(test.features.cols));
   }
   if (train.labels.empty()) throw invalid_input("probe: no training labels");
-  const std::int64_t classes =
-      1 + static_cast<std::int64_t>(*std::max_element(train.labels.begin(), train.labels.end()));
+  // Labels first: they are checked in a moment, the features in a pass over all of them.
+  const std::int64_t classes = resolve_classes(train.labels, options.classes);
   check_labels(train.labels, train.features.rows, classes, "train labels");
   check_labels(test.labels, test.features.rows, classes, "test labels");
   if (classes < 2) throw invalid_input("probe: needs at least 2 classes in the training labels");
+  const ContiguousFloat32 train_x(train.features, "train features");
+  const ContiguousFloat32 test_x(test.features, "test features");
 
   detail::ProbeProblem problem;
   problem.dim = train.features.cols;
@@ -137,12 +187,26 @@ ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& te
   problem.train_labels = train.labels.data();
   problem.test_features = test_x.data();
   problem.test_labels = test.labels.data();
+  // The weights, their gradient, the optimizer's state and a batch of logits, in float32:
+  // refused before allocating when they cannot fit (given classes can be any number).
+  const double parameters = static_cast<double>(classes) * static_cast<double>(problem.dim + 1);
+  detail::require_host_memory(
+      4.0 * (4.0 * parameters + static_cast<double>(std::min(options.batch_size, problem.train_rows)) * classes),
+      "the probe's weights, gradient, optimizer state and logits (D = " + std::to_string(problem.dim) +
+          ", " + std::to_string(classes) + " classes)");
+  ProbeResult result;
   switch (resolve_backend(options.backend)) {
 #ifdef ALPHAREQ_HAS_CUDA
-    case Backend::cuda: return cuda::train_probe(problem, options);
+    case Backend::cuda: result = cuda::train_probe(problem, options); break;
 #endif
-    default: return cpu::train_probe(problem, options);
+    default: result = cpu::train_probe(problem, options); break;
   }
+  if (!std::isfinite(result.final_loss)) {
+    throw numerical_error("probe: the training diverged (final loss " + number_text(result.final_loss) +
+                          " after " + std::to_string(result.epochs) + " epochs at learning rate " +
+                          number_text(detail::resolved_learning_rate(options)) + "); lower the learning rate");
+  }
+  return result;
 }
 
 }  // namespace alphareq

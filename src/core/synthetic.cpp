@@ -48,6 +48,15 @@ std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec) {
     throw invalid_input("synthetic features: n and d must be >= 1, got n = " +
                         std::to_string(spec.n) + ", d = " + std::to_string(spec.d));
   }
+  // α < 0 would make the spectrum grow with the rank; NaN or Inf would only surface later
+  // as "NaN in the features".
+  if (!(std::isfinite(spec.alpha) && spec.alpha >= 0.0)) {
+    throw invalid_input("synthetic features: alpha must be a finite number >= 0, got " + std::to_string(spec.alpha));
+  }
+  if (!(std::isfinite(spec.scale) && spec.scale > 0.0) || !std::isfinite(spec.offset)) {
+    throw invalid_input("synthetic features: scale must be finite and > 0 and offset finite, got scale " +
+                        std::to_string(spec.scale) + ", offset " + std::to_string(spec.offset));
+  }
   const std::int64_t n = spec.n, d = spec.d;
   NormalGenerator normal(spec.seed);
   const std::vector<double> spectrum = power_law_spectrum(d, spec.alpha, spec.scale);

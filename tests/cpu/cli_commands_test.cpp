@@ -127,6 +127,17 @@ TEST(CliSelect, UsageErrors) {
   EXPECT_EQ(run_cli("select " + path + " --zone 1.2,0.8").status, 2);
   EXPECT_EQ(run_cli("select " + path + " --frobnicate").status, 2);
   EXPECT_EQ(run_cli("select " + path + " " + path).status, 2);
+  // An unknown option with a value is named, not counted as a second candidates file.
+  const CliResult unknown = run_cli("select " + path + " --plot s.svg");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("unknown option '--plot'"), std::string::npos) << unknown.err;
+  std::remove(path.c_str());
+}
+
+TEST(CliSelect, ReadsAFileWithAByteOrderMark) {
+  const std::string path = write_text("bom.json", "\xEF\xBB\xBF[{\"name\": \"a\", \"alpha\": 1.0}]");
+  const CliResult r = run_cli("select " + path + " --quiet");
+  EXPECT_EQ(r.status, 0) << r.err;
   std::remove(path.c_str());
 }
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -151,6 +152,35 @@ TEST(CliErrors, UsageErrorsExitWithTwo) {
   expect_error(run_cli("demo --backend tpu"), 2, "unknown backend 'tpu'");
   expect_error(run_cli("a.npy b.npy"), 2, "expected one features file");
   expect_error(run_cli("demo --last"), 2, "--last needs a value");
+  // Said once, by main.
+  const CliResult unknown = run_cli("--frist 3");
+  EXPECT_EQ(unknown.err, "alphareq: usage error: unknown option '--frist' (see alphareq --help)\n");
+}
+
+TEST(CliErrors, OptionValuesThatWouldBeIgnoredAreUsageErrors) {
+  expect_error(run_cli("demo --bootstrap -1 --quiet"), 2, "0 (no interval) or at least 2, got -1");
+  expect_error(run_cli("demo --bootstrap 1 --quiet"), 2, "0 (no interval) or at least 2, got 1");
+  expect_error(run_cli("demo --confidence 1.5 --quiet"), 2, "confidence must be in (0, 1)");
+  expect_error(run_cli("demo --bootstrap 20 --confidence 0 --quiet"), 2, "confidence must be in (0, 1)");
+  expect_error(run_cli("demo --alpha nan --quiet"), 2, "demo: synthetic features: alpha must be a finite number >= 0");
+  expect_error(run_cli("demo --alpha -1 --quiet"), 2, "alpha must be a finite number >= 0, got -1");
+  expect_error(run_cli("demo --offset inf --quiet"), 2, "offset finite");
+}
+
+TEST(CliErrors, AWidthTooLargeForMemoryNamesTheFile) {
+  // A header alone: D = 10^6 would need a 7.3 TiB covariance, refused before reading data.
+  const std::string path = temp_path("huge_d.npy");
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 1000000), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream file(path, std::ios::binary);
+  file.write("\x93NUMPY\x01\x00", 8);
+  file.put(static_cast<char>(header.size() & 0xff)).put(static_cast<char>(header.size() >> 8));
+  file << header;
+  file.close();
+  std::filesystem::resize_file(path, 10 + header.size() + std::uintmax_t{4} * 4 * 1000000);  // sparse
+  expect_error(run_cli(path + " --backend cpu --quiet"), 1, path + ": the D x D float64 covariance for D = 1000000");
+  std::remove(path.c_str());
 }
 
 TEST(CliErrors, CudaBackendWithoutCuda) {
@@ -224,6 +254,45 @@ TEST(CliProbe, LabelLengthMismatchIsAnError) {
   expect_error(run_cli(probe_arguments(mixed) + " --epochs 1"), 1, "301 labels for 300 feature rows");
 }
 
+TEST(CliProbe, LabelsAndFeatureErrorsNameTheFile) {
+  const ProbeFiles files = write_probe_files("probe_named", 300);
+  std::vector<std::int32_t> labels(300, 0);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % 3);
+  labels[41] = 7;  // a stray label: not a new class
+  ProbeFiles stray = files;
+  stray.train_labels = temp_path("probe_named_stray.npy");
+  save_npy(stray.train_labels, labels.data(), {300});
+  expect_error(run_cli(probe_arguments(stray) + " --epochs 1"), 1,
+               stray.train_labels + " (train labels): class 3 has no sample (the largest training label is 7");
+  // Declared, the classes may lack samples, and the stray label trains.
+  const CliResult declared = run_cli(probe_arguments(stray) + " --epochs 1 --classes 8 --json");
+  EXPECT_EQ(declared.status, 0) << declared.err;
+  EXPECT_NE(declared.out.find("\"classes\": 8"), std::string::npos) << declared.out;
+  expect_error(run_cli(probe_arguments(stray) + " --epochs 1 --classes 5"), 1,
+               "label 7 at row 41 is outside the classes 0..4");
+  labels[41] = 100000000;  // would have asked for weights of 10^8 classes
+  save_npy(stray.train_labels, labels.data(), {300});
+  expect_error(run_cli(probe_arguments(stray) + " --epochs 1"), 1, "300 samples cannot cover 100000001 classes");
+
+  std::vector<float> x(300 * 16, 0.5f);
+  x[17 * 16 + 5] = std::numeric_limits<float>::infinity();
+  ProbeFiles bad_features = files;
+  bad_features.train = temp_path("probe_named_inf.npy");
+  save_npy(bad_features.train, x.data(), {300, 16});
+  expect_error(run_cli(probe_arguments(bad_features) + " --epochs 1"), 1,
+               bad_features.train + " (train features): Inf at row 17, column 5 (0-based)");
+}
+
+TEST(CliProbe, LearningRatesThatCannotTrainAreRefused) {
+  const ProbeFiles files = write_probe_files("probe_lr", 300);
+  for (const char* rate : {"0", "-1", "nan", "inf"}) {
+    expect_error(run_cli(probe_arguments(files) + " --epochs 1 --lr " + rate), 2, "--lr must be a finite number > 0");
+  }
+  // Finite but so large that the weights overflow: the run says so instead of printing NaN.
+  expect_error(run_cli(probe_arguments(files) + " --epochs 2 --lr 3e38 --json"), 1,
+               "the training diverged (final loss NaN after 2 epochs at learning rate 3e+38)");
+}
+
 TEST(CliProbe, MissingFileOptionIsAUsageError) {
   expect_error(run_cli("probe --train a.npy"), 2, "probe needs --train-labels");
   expect_error(run_cli("probe --train a.npy --frobnicate 3"), 2, "unknown option '--frobnicate'");
@@ -235,6 +304,20 @@ TEST(CliTable1, QuickRunPrintsEveryRowBesideThePaper) {
   for (const char* row : {"| CIFAR10 (s) |", "| STL10 (s) |", "| ImageNet (mins) |", "48 ± 7", "~15x"}) {
     EXPECT_NE(r.out.find(row), std::string::npos) << row << " missing in " << r.out;
   }
+  // The quick rows keep their own shapes, so they differ.
+  const auto row_of = [&](const std::string& name) {
+    const auto at = r.out.find("| " + name);
+    return r.out.substr(at, r.out.find('\n', at) - at);
+  };
+  EXPECT_NE(row_of("CIFAR10").substr(16), row_of("STL10").substr(14));
+}
+
+TEST(CliTable1, DatasetNamesInAnyCase) {
+  const CliResult r = run_cli("table1 --quick --quiet --repeats 1 --backend cpu --datasets stl10");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("| STL10 (s) |"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("| CIFAR10"), std::string::npos) << r.out;
+  expect_error(run_cli("table1 --datasets mnist"), 2, "--datasets takes CIFAR10, STL10 and ImageNet");
 }
 
 }  // namespace

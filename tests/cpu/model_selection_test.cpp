@@ -306,6 +306,14 @@ TEST(JsonReader, ErrorsNameTheSourceLineAndColumn) {
   EXPECT_EQ(parse_error("\r\n  {"), "c.json:2:4: expected a string key, got end of file");
 }
 
+TEST(JsonReader, IgnoresALeadingByteOrderMarkOnly) {
+  const JsonValue v = detail::parse_json("\xEF\xBB\xBF[1,\n 2]", "bom.json");
+  ASSERT_EQ(v.array.size(), 2u);
+  EXPECT_EQ(v.column, 1);  // columns count after the mark
+  EXPECT_EQ(parse_error("\xEF\xBB\xBF[1,]"), "c.json:1:4: unexpected ']' (expected a JSON value)");
+  EXPECT_EQ(parse_error("[\xEF\xBB\xBF" "1]"), "c.json:1:2: unexpected byte 0xef (expected a JSON value)");
+}
+
 TEST(JsonReader, RefusesDeepNestingInsteadOfOverflowingTheStack) {
   EXPECT_NE(parse_error(std::string(100000, '[')).find("nesting deeper than 256 levels"), std::string::npos);
   EXPECT_NO_THROW(detail::parse_json(std::string(200, '[') + std::string(200, ']'), "ok"));

@@ -224,6 +224,50 @@ TEST(ProbeErrors, LabelsAndShapesAreChecked) {
   EXPECT_THROW(parse_optimizer("lbfgs"), invalid_input);
 }
 
+TEST(ProbeErrors, InferredClassesMustAllHaveTrainingSamples) {
+  const Data train = make_data(60, 8, 3, 0), test = make_data(20, 8, 3, 1);
+  ProbeOptions options = cpu_options(Optimizer::sgd, 1);
+  LabelledData stray = train.labelled();
+  stray.labels[11] = 5;  // classes 3 and 4 would be empty
+  EXPECT_NE(probe_error(stray, test.labelled(), options)
+                .find("train labels: class 3 has no sample (the largest training label is 5"),
+            std::string::npos);
+  stray.labels[11] = 1 << 30;
+  EXPECT_NE(probe_error(stray, test.labelled(), options).find("60 samples cannot cover 1073741825 classes"),
+            std::string::npos);
+  // Declared classes may lack samples; labels beyond them are refused.
+  stray.labels[11] = 5;
+  options.classes = 6;
+  const ProbeResult result = train_linear_probe(stray, test.labelled(), options);
+  EXPECT_EQ(result.classes, 6);
+  options.classes = 5;
+  EXPECT_NE(probe_error(stray, test.labelled(), options).find("label 5 at row 11 is outside the classes 0..4"),
+            std::string::npos);
+  options.classes = 1;
+  EXPECT_NE(probe_error(train.labelled(), test.labelled(), options).find("classes must be >= 2"), std::string::npos);
+}
+
+TEST(ProbeErrors, RatesThatCannotTrainAreRefusedAndDivergenceIsReported) {
+  const Data train = make_data(60, 8, 3, 0), test = make_data(20, 8, 3, 1);
+  ProbeOptions options = cpu_options(Optimizer::sgd, 2);
+  for (double rate : {0.0, std::nan(""), HUGE_VAL}) {
+    options.learning_rate = rate;
+    EXPECT_NE(probe_error(train.labelled(), test.labelled(), options).find("learning rate must be a finite number"),
+              std::string::npos);
+  }
+  options.weight_decay = NAN;
+  options.learning_rate = 0.1;
+  EXPECT_NE(probe_error(train.labelled(), test.labelled(), options).find("weight decay"), std::string::npos);
+  options.weight_decay = 0.0;
+  options.learning_rate = 3e38;  // the weights overflow in the first step
+  try {
+    train_linear_probe(train.labelled(), test.labelled(), options);
+    ADD_FAILURE() << "no numerical_error";
+  } catch (const numerical_error& e) {
+    EXPECT_NE(std::string(e.what()).find("the training diverged (final loss NaN"), std::string::npos) << e.what();
+  }
+}
+
 // ---- labels from .npy ---------------------------------------------------------------
 
 std::string temp_path(const std::string& name) { return ::testing::TempDir() + "alphareq_labels_" + name; }
