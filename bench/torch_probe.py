@@ -60,9 +60,9 @@ class Shape:
 
     def quick(self) -> "Shape":
         """The row shrunk as `alphareq table1 --quick` shrinks it."""
-        return replace(self, train_rows=max(500, self.train_rows // 100),
-                       test_rows=max(500, self.test_rows // 20), dim=256,
-                       classes=min(self.classes, 100), epochs=2)
+        return replace(self, train_rows=max(500, self.train_rows // 25),
+                       test_rows=max(400, self.test_rows // 20), dim=256,
+                       classes=min(self.classes, 100), epochs=10)
 
 
 TABLE1 = {
@@ -230,12 +230,13 @@ def save_npy(data: Data, directory: Path) -> Dict[str, Path]:
     return files
 
 
-def cli_command(cli: str, files: Dict[str, Path], epochs: int, args: argparse.Namespace,
+def cli_command(cli: str, files: Dict[str, Path], shape: Shape, args: argparse.Namespace,
                 backend: str) -> List[str]:
     command = [cli, "probe"]
     for option, path in files.items():
         command += [option, str(path)]
-    command += ["--epochs", str(epochs), "--optimizer", args.optimizer, "--batch-size", str(args.batch_size),
+    # --classes: the same D × C weights as the PyTorch model, whichever labels were drawn.
+    command += ["--epochs", str(shape.epochs), "--classes", str(shape.classes), "--optimizer", args.optimizer, "--batch-size", str(args.batch_size),
                 "--lr", repr(args.lr), "--weight-decay", repr(args.weight_decay), "--seed", str(args.seed),
                 "--backend", backend, "--json", "--quiet"]
     return command
@@ -294,7 +295,7 @@ def benchmark_dataset(shape: Shape, args: argparse.Namespace, device: torch.devi
         del data  # the tool needs the device memory
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        command = cli_command(cli or "alphareq", files, shape.epochs, args, backend)
+        command = cli_command(cli or "alphareq", files, shape, args, backend)
         if cli is None:
             record["alphareq_command"] = shlex.join(command)
             return record

@@ -31,7 +31,8 @@ Backend parse_backend(const std::string& name);
 
 /// Resolves Backend::automatic to the backend that will actually run. When the result
 /// differs from what a caller might expect (automatic in a CUDA build without a usable
-/// GPU), `notice` (if not null) receives a one-line explanation; a CPU-only build gives none. Throws backend_unavailable for Backend::cuda
+/// GPU), `notice` (if not null) receives a one-line explanation; a CPU-only build gives
+/// none. Throws backend_unavailable for Backend::cuda
 /// when CUDA cannot be used, saying why.
 Backend resolve_backend(Backend requested, std::string* notice = nullptr);
 

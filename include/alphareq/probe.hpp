@@ -60,8 +60,8 @@ struct ProbeResult {
 /// Throws invalid_input for mismatched lengths, a label out of range (negative, >= the
 /// classes, or a class without training sample when the classes are inferred), different
 /// feature widths, non-finite features or bad options; out_of_memory when the weights
-/// cannot fit; numerical_error when the training diverges (non-finite loss: the learning
-/// rate is too high); backend_unavailable as the accumulator does.
+/// cannot fit; numerical_error when the last epoch's mean loss is NaN/Inf (the training
+/// diverged: the learning rate is too high); backend_unavailable as the accumulator does.
 ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& test,
                                const ProbeOptions& options = {});
 

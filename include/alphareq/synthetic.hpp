@@ -27,6 +27,8 @@ std::vector<double> power_law_spectrum(std::int64_t d, double alpha, double scal
 /// n × d row-major Gaussian samples x = offset + Q diag(√λ) z, z ~ N(0, I), so the
 /// population covariance has eigenvalues power_law_spectrum(d, alpha, scale). The same
 /// spec gives the same numbers on every platform (own generator, no std distributions).
+/// Throws invalid_input for n or d < 1, alpha not finite or < 0, scale not finite or <= 0,
+/// or an offset that is not finite.
 std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec);
 
 /// Features with class structure and a power-law spectrum, for timing and testing probes.

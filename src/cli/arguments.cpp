@@ -113,12 +113,12 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
       throw UsageError("unknown option '" + option + "'");
     }
   }
+  if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
   try {
     detail::check_bootstrap_options(parsed.options.bootstrap);
   } catch (const invalid_input& e) {
     throw UsageError(e.what());
   }
-  if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
   if (positional.empty() || positional[0] == "demo") {
     parsed.command = Command::demo;
     if (positional.size() > 1) throw UsageError("demo takes no file, got '" + positional[1] + "'");

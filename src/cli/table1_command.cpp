@@ -169,6 +169,7 @@ int run_table1_command(const std::vector<std::string>& args) {
     ProbeOptions probe;
     probe.backend = backend;
     probe.seed = spec.seed;
+    probe.classes = row.classes;  // known: no class is inferred from the labels drawn
     const bool extrapolate = backend == Backend::cpu && !is_quick && row.epochs > cpu_epochs &&
                              row.train_rows > 100000;
     probe.epochs = extrapolate ? cpu_epochs : row.epochs;

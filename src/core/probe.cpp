@@ -22,12 +22,29 @@ Optimizer parse_optimizer(const std::string& name) {
   throw invalid_input("unknown optimizer '" + name + "' (expected sgd or adam)");
 }
 
-void check_labels(const std::vector<std::int32_t>& labels, std::int64_t rows,
-                  std::int64_t classes, const std::string& what) {
+namespace {
+
+// What the number of classes does not change: checked before the classes are inferred from
+// the labels, so that a labels file of the wrong length or a negative label gets its own
+// message rather than one about the classes.
+void check_count_and_sign(const std::vector<std::int32_t>& labels, std::int64_t rows,
+                          const std::string& what) {
   if (static_cast<std::int64_t>(labels.size()) != rows) {
     throw invalid_input(what + ": " + std::to_string(labels.size()) + " labels for " +
                         std::to_string(rows) + " feature rows");
   }
+  const auto negative = std::find_if(labels.begin(), labels.end(), [](std::int32_t l) { return l < 0; });
+  if (negative != labels.end()) {
+    throw invalid_input(what + ": label " + std::to_string(*negative) + " at row " +
+                        std::to_string(negative - labels.begin()) + " is negative (classes count from 0)");
+  }
+}
+
+}  // namespace
+
+void check_labels(const std::vector<std::int32_t>& labels, std::int64_t rows,
+                  std::int64_t classes, const std::string& what) {
+  check_count_and_sign(labels, rows, what);
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0 || labels[i] >= classes) {
       throw invalid_input(what + ": label " + std::to_string(labels[i]) + " at row " +
@@ -171,10 +188,25 @@ ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& te
   }
   if (train.labels.empty()) throw invalid_input("probe: no training labels");
   // Labels first: they are checked in a moment, the features in a pass over all of them.
+  check_count_and_sign(train.labels, train.features.rows, "train labels");
+  check_count_and_sign(test.labels, test.features.rows, "test labels");
   const std::int64_t classes = resolve_classes(train.labels, options.classes);
   check_labels(train.labels, train.features.rows, classes, "train labels");
   check_labels(test.labels, test.features.rows, classes, "test labels");
   if (classes < 2) throw invalid_input("probe: needs at least 2 classes in the training labels");
+
+  // Host memory for the weights, refused before anything is allocated (given classes can be
+  // any number): on the CPU the weights, their gradient, the optimizer's state (two moments
+  // at most) and the logits of a batch or of the evaluation's 4,096-row chunk, in float32;
+  // the CUDA probe keeps all but the initial weights on the device.
+  const Backend backend = resolve_backend(options.backend);
+  const double parameters = static_cast<double>(classes) * static_cast<double>(train.features.cols + 1);
+  const double logit_rows = static_cast<double>(std::max<std::int64_t>(options.batch_size, 4096));
+  detail::require_host_memory(
+      backend == Backend::cuda ? 4.0 * parameters : 4.0 * (4.0 * parameters + logit_rows * classes),
+      "the probe's weights, gradient, optimizer state and logits (D = " +
+          std::to_string(train.features.cols) + ", " + std::to_string(classes) + " classes)");
+
   const ContiguousFloat32 train_x(train.features, "train features");
   const ContiguousFloat32 test_x(test.features, "test features");
 
@@ -187,20 +219,15 @@ ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& te
   problem.train_labels = train.labels.data();
   problem.test_features = test_x.data();
   problem.test_labels = test.labels.data();
-  // The weights, their gradient, the optimizer's state and a batch of logits, in float32:
-  // refused before allocating when they cannot fit (given classes can be any number).
-  const double parameters = static_cast<double>(classes) * static_cast<double>(problem.dim + 1);
-  detail::require_host_memory(
-      4.0 * (4.0 * parameters + static_cast<double>(std::min(options.batch_size, problem.train_rows)) * classes),
-      "the probe's weights, gradient, optimizer state and logits (D = " + std::to_string(problem.dim) +
-          ", " + std::to_string(classes) + " classes)");
   ProbeResult result;
-  switch (resolve_backend(options.backend)) {
+  switch (backend) {
 #ifdef ALPHAREQ_HAS_CUDA
     case Backend::cuda: result = cuda::train_probe(problem, options); break;
 #endif
     default: result = cpu::train_probe(problem, options); break;
   }
+  // The last epoch's mean loss: a run that blew up earlier ends NaN/Inf here (a blow-up in
+  // the very last step shows in the weights only; the accuracies then say it).
   if (!std::isfinite(result.final_loss)) {
     throw numerical_error("probe: the training diverged (final loss " + number_text(result.final_loss) +
                           " after " + std::to_string(result.epochs) + " epochs at learning rate " +

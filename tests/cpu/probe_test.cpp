@@ -245,6 +245,18 @@ TEST(ProbeErrors, InferredClassesMustAllHaveTrainingSamples) {
             std::string::npos);
   options.classes = 1;
   EXPECT_NE(probe_error(train.labelled(), test.labelled(), options).find("classes must be >= 2"), std::string::npos);
+  // Length and sign are checked before the classes are inferred: a wrong labels file or a
+  // negative label is named as such, not as a class without samples.
+  options.classes = 0;
+  LabelledData wrong_file = train.labelled();
+  wrong_file.labels.assign(59, 0);
+  wrong_file.labels[3] = 400;
+  EXPECT_NE(probe_error(wrong_file, test.labelled(), options).find("59 labels for 60 feature rows"),
+            std::string::npos);
+  LabelledData negative = train.labelled();
+  negative.labels[0] = -1;
+  EXPECT_NE(probe_error(negative, test.labelled(), options).find("label -1 at row 0 is negative"),
+            std::string::npos);
 }
 
 TEST(ProbeErrors, RatesThatCannotTrainAreRefusedAndDivergenceIsReported) {

@@ -51,7 +51,7 @@ inline void run_option_list(const std::vector<std::string>& words) {
       probe ? std::vector<std::string>{"--train",       "--train-labels", "--test",
                                        "--test-labels", "--epochs",       "--optimizer",
                                        "--batch-size",  "--lr",           "--weight-decay",
-                                       "--seed",        "--backend"}
+                                       "--seed",        "--backend",      "--classes"}
             : std::vector<std::string>{"--backend", "--repeats", "--seed", "--cpu-epochs",
                                        "--datasets"};
   const std::vector<std::string> flags = probe ? std::vector<std::string>{"--json", "--quiet"}
