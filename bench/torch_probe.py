@@ -345,7 +345,7 @@ def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                              "steps an epoch: name it to run it)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs for every row (default: 200 for CIFAR10 and STL10 as in Table 1, "
-                             "5 for ImageNet; 2 with --quick)")
+                             "5 for ImageNet; 10 with --quick)")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                         help=f"SGD with momentum {SGD_MOMENTUM} (default), or Adam")
     parser.add_argument("--batch-size", type=int, default=256, help="samples per step (default 256)")
