@@ -16,6 +16,17 @@ from ._report import Report
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _integer(value: Any, name: str, meaning: str) -> int:
+    """operator.index with the parameter's name in the error; within int64 (the C++ side's)."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected {meaning} (an int), got {type(value).__name__} {value!r}") from None
+    if not -(2**63) <= number < 2**63:
+        raise ValueError(f"{name}: {number} is out of range")
+    return number
+
+
 def _device_ordinal(device: Any) -> int:
     """-1 (the current device) for None; else the CUDA ordinal of an int, "cuda:N",
     torch.device or cupy Device."""
@@ -64,10 +75,7 @@ class Accumulator:
 
     def __init__(self, d: int, backend: str = "auto", *, precision: str = "float64",
                  solver: str = "float64", device: Any = None, deterministic: bool = False) -> None:
-        try:
-            dim = operator.index(d)
-        except TypeError:
-            raise TypeError(f"d: expected the number of features (an int), got {type(d).__name__}") from None
+        dim = _integer(d, "d", "the number of features")
         self._impl = _ext.Accumulator(dim, str(backend), str(precision), str(solver), _device_ordinal(device),
                                       bool(deterministic))
 
@@ -101,7 +109,8 @@ class Accumulator:
     def add(self, batch: Any, *, stream: Any = None) -> "Accumulator":
         """Adds the samples (rows) of `batch`; returns self. Raises ValueError for a width
         other than d, a layout that cannot be read in place, a CUDA array given to a CPU
-        accumulator (or on another device), NaN/Inf (with its row and column); TypeError
+        accumulator (or on another device), NaN/Inf (with its column and its row counted
+        over every sample added so far, this batch's first row being row n); TypeError
         for an unsupported type or dtype. The accumulator is unchanged when it raises (the
         CUDA backend reports NaN/Inf from the next report instead)."""
         with batch_view(batch, stream=stream) as view:
@@ -149,7 +158,8 @@ class Accumulator:
         1/i, the authors' fit; "ols"). normalization "n" (the paper's) or "n-1". Raises
         ValueError with fewer than 2 samples or an unusable window."""
         return Report._from_dict(
-            self._impl.report(operator.index(first), operator.index(last), str(method), str(normalization))
+            self._impl.report(_integer(first, "first", "a 1-based rank"), _integer(last, "last", "a 1-based rank"),
+                              str(method), str(normalization))
         )
 
     def eigenvalues(self, normalization: str = "n") -> np.ndarray:
@@ -200,6 +210,7 @@ def alpha_npy(path: PathLike, first: int = 11, last: int = 100, method: str = "w
     and a ValueError) naming the file for an unreadable or invalid file."""
     return Report._from_dict(
         _ext.compute_alpha_npy(os.fspath(path), str(backend), str(precision), str(solver),
-                               _device_ordinal(device), operator.index(first), operator.index(last),
+                               _device_ordinal(device), _integer(first, "first", "a 1-based rank"),
+                               _integer(last, "last", "a 1-based rank"),
                                str(method), str(normalization), bool(deterministic))
     )

@@ -139,7 +139,8 @@ def _check_alignment(data: int, itemsize: int, what: str) -> None:
     if data % itemsize != 0:
         raise ValueError(
             f"{what}: the data pointer is not aligned to its {itemsize}-byte elements; "
-            f"make an aligned copy first (e.g. numpy.ascontiguousarray(x))"
+            f"make an aligned copy first (e.g. x.copy(), or numpy.require(x, requirements='A'); "
+            f"numpy.ascontiguousarray returns an already contiguous array as it is)"
         )
 
 
@@ -375,10 +376,24 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
     import numpy as np
 
     chosen = stream_handle(stream)
+    if isinstance(x, np.ma.MaskedArray):
+        # Its array interface describes the data alone: the masked values would be read.
+        raise ValueError(
+            f"{what}: masked arrays are not supported (the masked values would be read as "
+            f"data); drop the masked samples (x[~numpy.ma.getmaskarray(x).any(axis=1)]) or "
+            f"fill them (x.filled(value)) first"
+        )
     if isinstance(x, np.ndarray):
         yield _from_array_interface(x, x.__array_interface__, what)
         return
     if _is_torch_tensor(x):
+        if x.is_neg() or x.is_conj():
+            # Lazy views whose sign or conjugation DLPack does not carry: read in place they
+            # would give the values without it.
+            raise ValueError(
+                f"{what}: a lazily negated or conjugated PyTorch view; call x.resolve_neg() "
+                f"(or x.resolve_conj()) first"
+            )
         x = x.detach()
     if hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__"):
         with _from_dlpack(x, chosen, what) as view:
@@ -391,7 +406,12 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
     if isinstance(interface, dict):
         yield _from_array_interface(x, interface, what)
         return
-    if isinstance(x, (str, bytes, list, tuple, dict, int, float, complex)) or x is None:
+    if isinstance(x, (bytes, bytearray)):
+        raise TypeError(
+            f"{what}: expected an array, got {_describe(x)}; raw bytes have no shape or dtype: "
+            f"wrap them with numpy.frombuffer(x, dtype).reshape(n, d)"
+        )
+    if isinstance(x, (str, list, tuple, dict, int, float, complex)) or x is None:
         raise TypeError(
             f"{what}: expected an array (NumPy, PyTorch, CuPy, JAX or anything with __dlpack__ "
             f"or an array interface), got {_describe(x)}; wrap lists with numpy.asarray(x)"

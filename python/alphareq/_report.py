@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Report:
     """Eigenvalues of the feature covariance and the power-law fit λ_i ∝ i^(−α).
 
@@ -18,6 +18,9 @@ class Report:
     fitted line; ``r2`` the coefficient of determination with the fit's weights.
     ``eigenvalues`` are all D eigenvalues, descending, float64. ``timings`` are wall-clock
     milliseconds: ``accumulate_ms``, ``eigenvalues_ms``, ``fit_ms``, ``total_ms``.
+
+    Two reports are equal (``==``) when every field but ``timings`` is, arrays element by
+    element; a report holds arrays, so it is not hashable.
     """
 
     alpha: float
@@ -61,6 +64,22 @@ class Report:
                 value = dict(value)
             result[name] = value
         return result
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Report):
+            return NotImplemented
+        for name in self.__dataclass_fields__:
+            if name == "timings":  # a measurement of the run, not part of the result
+                continue
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, np.ndarray) or isinstance(theirs, np.ndarray):
+                if not np.array_equal(mine, theirs):
+                    return False
+            elif mine != theirs:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]  # holds arrays
 
     def __repr__(self) -> str:
         clipped = f", clipped from {self.requested_last_rank}" if self.clipped else ""

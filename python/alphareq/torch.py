@@ -18,11 +18,13 @@ copied to the host (unless ``backend="cpu"`` asks for the CPU backend on a CUDA 
 
 from __future__ import annotations
 
+import operator
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import torch
 
+from . import _alphareq as _ext
 from ._accumulator import Accumulator
 from ._report import Report
 
@@ -49,6 +51,35 @@ def _first_tensor(output: Any) -> Optional[torch.Tensor]:
     return None
 
 
+def _inert_hook(module: torch.nn.Module, inputs: Any, output: Any) -> None:
+    """What a copy of a monitored model keeps of the monitor's hook: nothing to do."""
+    return None
+
+
+def _make_inert_hook() -> Callable[..., None]:
+    return _inert_hook
+
+
+class _LayerHook:
+    """The forward hook of one monitored layer. A deep copy of the model (an EMA teacher,
+    ``copy.deepcopy(student)``) or a pickled one (``torch.save(model)``) gets an inert hook
+    instead: only the monitored model feeds the monitor, and the monitor (whose accumulators
+    cannot be pickled) does not travel with the model."""
+
+    def __init__(self, monitor: "LayerMonitor", name: str) -> None:
+        self.monitor, self.name = monitor, name
+
+    def __call__(self, module: torch.nn.Module, inputs: Any, output: Any) -> None:
+        if self.monitor.enabled:
+            self.monitor._observe(self.name, output)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Callable[..., None]:
+        return _inert_hook
+
+    def __reduce__(self) -> Tuple[Callable[[], Callable[..., None]], Tuple[()]]:
+        return (_make_inert_hook, ())
+
+
 class LayerMonitor:
     """Forward hooks that stream named layers' activations into per-layer accumulators.
 
@@ -72,7 +103,8 @@ class LayerMonitor:
     are flattened into a contiguous copy on the same device. CPU float16/bfloat16 outputs
     are converted to float32 (the CPU backend reads float32/float64). The hooks run in
     every forward pass while ``enabled`` is true; call :meth:`remove` (or use the monitor
-    as a context manager) to take them out.
+    as a context manager) to take them out. A deep copy or a pickle of the model carries
+    inert hooks: its forward passes are not counted. Bad options raise at construction.
     """
 
     def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
@@ -100,6 +132,14 @@ class LayerMonitor:
             )
         if backend not in ("auto", "cpu", "cuda"):
             raise ValueError(f"LayerMonitor: unknown backend {backend!r} (expected auto, cpu or cuda)")
+        try:  # what the first forward pass or report() would refuse, refused now
+            _ext.check_options(backend, str(precision), str(solver), operator.index(first),
+                               operator.index(last), str(method), str(normalization))
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"LayerMonitor: {error}") from None
+        available, reason = _ext.cuda_available()
+        if backend == "cuda" and not available:
+            raise _ext.BackendUnavailableError(f"LayerMonitor: backend cuda: {reason}")
         self.layers = tuple(names)
         self.backend = backend
         self.precision = precision
@@ -111,14 +151,7 @@ class LayerMonitor:
         self.accumulators: Dict[str, Accumulator] = {}
         #: Hooks do nothing while False (e.g. during training steps).
         self.enabled = True
-        self._handles = [modules[name].register_forward_hook(self._hook_for(name)) for name in names]
-
-    def _hook_for(self, name: str) -> Callable[..., None]:
-        def hook(module: torch.nn.Module, inputs: Any, output: Any) -> None:
-            if self.enabled:
-                self._observe(name, output)
-
-        return hook
+        self._handles = [modules[name].register_forward_hook(_LayerHook(self, name)) for name in names]
 
     def _observe(self, name: str, output: Any) -> None:
         tensor = _first_tensor(output)

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "bindings.hpp"
+#include "core/fit_window.hpp"
 #include "dlpack_tensor.hpp"
 
 #ifdef ALPHAREQ_HAS_CUDA
@@ -138,6 +139,19 @@ nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& b
   return report_to_dict(std::move(report), options.normalization);
 }
 
+// Every option an accumulator and its report take, checked without building one: for
+// LayerMonitor, whose accumulators are made in the first forward pass (their width is known
+// only then), so that a typo fails at construction, not in the middle of an evaluation.
+void check_options_binding(const std::string& backend, const std::string& precision,
+                           const std::string& solver, std::int64_t first_rank, std::int64_t last_rank,
+                           const std::string& method, const std::string& normalization) {
+  parse_backend(backend);
+  parse_precision(precision);
+  parse_solver(solver);
+  parse_normalization(normalization);
+  detail::check_fit_options(make_fit_options(first_rank, last_rank, method));
+}
+
 std::tuple<bool, std::string> cuda_available_binding() {
   std::string why;
   const bool available = cuda_available(&why);
@@ -186,6 +200,10 @@ NB_MODULE(_alphareq, m) {
         nb::arg("precision"), nb::arg("solver"), nb::arg("device"), nb::arg("first_rank"),
         nb::arg("last_rank"), nb::arg("method"), nb::arg("normalization"),
         nb::arg("deterministic") = false);
+  m.def("check_options", &check_options_binding, nb::arg("backend"), nb::arg("precision"),
+        nb::arg("solver"), nb::arg("first_rank"), nb::arg("last_rank"), nb::arg("method"),
+        nb::arg("normalization"),
+        "Raises ValueError for an option an accumulator or its report would refuse.");
   m.def("cuda_available", &cuda_available_binding,
         "(available, reason): whether the CUDA backend is built and a device can be used.");
   m.def("current_cuda_device", &current_cuda_device,

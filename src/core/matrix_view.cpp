@@ -1,6 +1,7 @@
 #include <alphareq/error.hpp>
 #include <alphareq/matrix_view.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace alphareq {
@@ -54,6 +55,14 @@ void check_view_shape(const MatrixView& view, const char* what) {
   if (view.data == nullptr) {
     throw invalid_input(name + ": data pointer is null for a " + std::to_string(view.rows) +
                         " x " + std::to_string(view.cols) + " view");
+  }
+  // Elements read through a misaligned pointer are undefined behaviour on the host and a
+  // fault on the device.
+  const std::size_t element = size_of(view.dtype);
+  if (element == 0) throw invalid_input(name + ": unknown dtype");
+  if (reinterpret_cast<std::uintptr_t>(view.data) % element != 0) {
+    throw invalid_input(name + ": the data pointer is not aligned to its " + std::to_string(element) +
+                        "-byte elements; make an aligned copy first");
   }
 }
 

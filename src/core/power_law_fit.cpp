@@ -53,6 +53,11 @@ void check_sorted_descending(const std::vector<double>& eigenvalues) {
 namespace detail {
 namespace {
 
+// Below this largest eigenvalue the covariance was summed from products in (or near)
+// float64's subnormal range: 1e-280 leaves every eigenvalue that counts (>= lambda_1 · D · eps)
+// a normal number.
+constexpr double kSmallestLargestEigenvalue = 1e-280;
+
 // Why the window stops at `limit`: the tightest of the three bounds.
 std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int64_t dim,
                         std::int64_t positive, double threshold) {
@@ -60,8 +65,14 @@ std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int6
     // %g, not std::to_string's %f, which prints every threshold below 5e-7 as 0.000000.
     char text[32];
     std::snprintf(text, sizeof text, "%.3g", threshold > 0.0 ? threshold : 0.0);
-    return "only " + std::to_string(positive) + " eigenvalues exceed the numerical-zero " +
-           "threshold " + text + " (lambda_1 * D * eps)";
+    std::string reason = "only " + std::to_string(positive) + " eigenvalues exceed the numerical-zero " +
+                         "threshold " + text + " (lambda_1 * D * eps)";
+    if (!(threshold > 0.0)) {
+      reason += ": the covariance is zero, so every feature is constant or varies by less than "
+                "about 1e-140, where float64 products underflow (scale the features up: alpha "
+                "does not depend on the scale)";
+    }
+    return reason;
   }
   if (limit == sample_count - 1 && sample_count - 1 <= dim) {
     return "the covariance of n = " + std::to_string(sample_count) + " samples has rank at most " +
@@ -86,6 +97,20 @@ void check_fit_options(const FitOptions& options) {
 FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
                           std::int64_t positive_count, double zero_threshold) {
   check_fit_options(options);
+  // Features varying by less than ~1e-140 have squares below ~1e-280: summed over samples
+  // they reach float64's subnormal range, lose their precision (alpha 0.5 % off at 1e-160)
+  // and then vanish. Refused, as the overflowing end (~1e150) is, rather than fitted wrongly.
+  // lambda_1 is read back from the threshold, which underflows to 0 for the smallest: some
+  // positive eigenvalues with a zero threshold are refused too.
+  const double largest = zero_threshold / (static_cast<double>(dim) * std::numeric_limits<double>::epsilon());
+  if (positive_count > 0 && largest < kSmallestLargestEigenvalue) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", largest);
+    throw invalid_input(std::string("the covariance's largest eigenvalue is ") + text +
+                        ": the features vary by less than about 1e-140, and float64 products of "
+                        "such values underflow and lose their precision; scale the features up, "
+                        "alpha does not depend on the scale");
+  }
   FitWindow window;
   window.rank_limit = std::max<std::int64_t>(0, std::min({sample_count - 1, dim, positive_count}));
   window.first_rank = options.first_rank;

@@ -236,6 +236,10 @@ TEST(AccumulatorErrors, MalformedViewsAreRefused) {
   MatrixView half = host_matrix(x.data(), 10, 6);
   half.dtype = DType::float16;
   EXPECT_NE(invalid_input_of([&] { acc.add_batch(half); }).find("float16"), std::string::npos);
+  MatrixView misaligned = host_matrix(x.data(), 9, 6);
+  misaligned.data = reinterpret_cast<const unsigned char*>(x.data()) + 1;  // the C API's caller can
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(misaligned); }).find("not aligned to its 8-byte elements"),
+            std::string::npos);
   EXPECT_EQ(acc.count(), 0);
 }
 

@@ -425,5 +425,10 @@ TEST(CudaHostileNumerics, ReportMetricsStayFiniteForHugeAndTinySpectra) {
   hostile_cases::report_metrics_for_huge_and_tiny_spectra(backend_accumulator);
 }
 
+TEST(CudaHostileNumerics, SpreadBelowAbout1em140IsRefusedNotFittedWrongly) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  hostile_cases::tiny_spread_is_refused_and_small_is_exact(backend_accumulator);
+}
+
 }  // namespace
 }  // namespace alphareq

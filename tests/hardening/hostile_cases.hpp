@@ -159,4 +159,31 @@ inline void report_metrics_for_huge_and_tiny_spectra(const MakeAccumulator& make
   }
 }
 
+// Features varying by ~1e-160 (float64): their squares (~1e-320) are subnormal, and α came
+// out 0.5 % off without a word (1e-162: "only 0 eigenvalues", as for constant features).
+// Expectation: a clear invalid_input saying to scale them up, at 1e-160 and at 1e-200 (where
+// the squares are exactly 0 and the covariance too); at
+// 1e-130 (squares ~1e-260, normal numbers) α equal to the unit-scale α to 1e-9.
+inline void tiny_spread_is_refused_and_small_is_exact(const MakeAccumulator& make) {
+  constexpr std::int64_t n = 500, d = 16;
+  const FitOptions window{FitMethod::weighted, 1, 100};
+  const auto unit = power_law_features(n, d, 0.0, 25);
+  auto unit_acc = make(d, AccumulationPrecision::float64);
+  unit_acc.add_batch(host_matrix(unit.data(), n, d));
+  const double unit_alpha = unit_acc.report(window).fit.alpha;
+  for (const double scale : {1e-130, 1e-160, 1e-200}) {
+    SCOPED_TRACE("scale " + std::to_string(std::log10(scale)));
+    std::vector<double> x = unit;
+    for (double& v : x) v *= scale;
+    auto acc = make(d, AccumulationPrecision::float64);
+    acc.add_batch(host_matrix(x.data(), n, d));
+    if (scale > 1e-140) {
+      EXPECT_NEAR(acc.report(window).fit.alpha, unit_alpha, 1e-9);
+    } else {
+      expect_invalid_input([&] { acc.report(window); },
+                           {"by less than about 1e-140", "scale the features up"});
+    }
+  }
+}
+
 }  // namespace alphareq::test::hostile_cases

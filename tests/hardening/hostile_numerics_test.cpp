@@ -348,5 +348,9 @@ TEST(HostileNumerics, ReportMetricsStayFiniteForHugeAndTinySpectra) {
   hostile_cases::report_metrics_for_huge_and_tiny_spectra(backend_accumulator);
 }
 
+TEST(HostileNumerics, SpreadBelowAbout1em140IsRefusedNotFittedWrongly) {
+  hostile_cases::tiny_spread_is_refused_and_small_is_exact(backend_accumulator);
+}
+
 }  // namespace
 }  // namespace alphareq

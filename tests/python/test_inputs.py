@@ -127,9 +127,44 @@ def test_other_byte_order_raises():
 
 def test_misaligned_data_raises():
     raw = np.zeros(8 * 40 + 1, dtype=np.uint8)
+    raw[1:] = np.random.default_rng(3).standard_normal(40).view(np.uint8)
     misaligned = np.frombuffer(raw.data, dtype=np.float64, count=40, offset=1).reshape(10, 4)
-    with pytest.raises(ValueError, match="aligned"):
+    with pytest.raises(ValueError, match="aligned") as caught:
         alphareq.alpha(misaligned)
+    # The advice works: numpy.ascontiguousarray would hand the same array back.
+    assert "x.copy()" in str(caught.value)
+    assert alphareq.alpha(misaligned.copy(), first=1, last=3).n == 10
+
+
+def test_masked_arrays_raise_instead_of_reading_the_masked_values(features):
+    x = features(40, 6)
+    masked = np.ma.masked_array(x, mask=np.zeros_like(x, dtype=bool))
+    masked[3, 2] = np.ma.masked
+    with pytest.raises(ValueError, match="masked arrays are not supported"):
+        alphareq.Accumulator(6).add(masked)
+
+
+def test_raw_bytes_raise_with_advice_for_bytes():
+    with pytest.raises(TypeError, match="frombuffer"):
+        alphareq.alpha(b"\x00" * 64)
+
+
+def test_integer_options_name_the_parameter(features):
+    accumulator = alphareq.Accumulator(6).add(features(40, 6))
+    with pytest.raises(TypeError, match="first: expected a 1-based rank"):
+        accumulator.report(first=11.0)
+    with pytest.raises(ValueError, match="d: 9223372036854775808 is out of range"):
+        alphareq.Accumulator(2**63)
+
+
+def test_reports_compare_by_value_apart_from_timings(features):
+    x = features(300, 20)
+    a, b = alphareq.alpha(x, first=2, last=15), alphareq.alpha(x, first=2, last=15)
+    assert a == b and not (a != b)
+    assert a != alphareq.alpha(x, first=3, last=15)
+    assert a != alphareq.alpha(x[:-1], first=2, last=15)  # other eigenvalues
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(a)
 
 
 @pytest.mark.parametrize("x", [[[1.0, 2.0], [3.0, 4.0]], None, 3.5, object()])

@@ -181,6 +181,51 @@ def test_layer_monitor_argument_errors():
         model[:2](torch.randn(30, 3, 6, 6))  # only layer "1" runs
     with pytest.warns(RuntimeWarning, match="no activations from"):
         assert list(monitor.report(first=2, last=20)) == ["1"]
+    monitor.remove()
+    # Options the first forward pass or report() would refuse are refused at construction.
+    for options, message in [({"precision": "fp64"}, "unknown precision 'fp64'"),
+                             ({"solver": "x"}, "unknown solver precision 'x'"),
+                             ({"method": "bogus"}, "unknown fit method 'bogus'"),
+                             ({"first": 0}, "first rank must be >= 1"),
+                             ({"first": 30, "last": 20}, "below first rank 30"),
+                             ({"normalization": "N"}, "unknown normalization 'N'")]:
+        with pytest.raises(ValueError, match=message):
+            LayerMonitor(model, layers=["1"], **options)
+    assert not model[1]._forward_hooks  # none left behind by the refused monitors
+    if not alphareq.cuda_available():
+        with pytest.raises(alphareq.BackendUnavailableError, match="LayerMonitor: backend cuda"):
+            LayerMonitor(model, layers=["1"], backend="cuda")
+
+
+def test_copies_of_a_monitored_model_do_not_feed_the_monitor():
+    """An EMA teacher (copy.deepcopy of the student) or a saved and loaded model keeps inert
+    hooks: only the monitored model's forward passes are counted, and it can be saved."""
+    import copy
+    import io
+
+    model = small_cnn()
+    monitor = LayerMonitor(model, layers=["7"])
+    with torch.no_grad():
+        model(torch.randn(32, 3, 6, 6))
+        teacher = copy.deepcopy(model)
+        teacher(torch.randn(100, 3, 6, 6))
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, weights_only=False)
+        loaded(torch.randn(7, 3, 6, 6))
+        assert monitor.counts() == {"7": 32}
+        model(torch.randn(5, 3, 6, 6))
+        assert monitor.counts() == {"7": 37}
+    monitor.remove()
+    assert not model[7]._forward_hooks
+
+
+def test_lazily_negated_views_raise_instead_of_losing_their_sign():
+    x = torch.randn(50, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match="resolve_neg"):
+        alphareq.alpha(x._neg_view())
+    assert alphareq.alpha(x._neg_view().resolve_neg(), first=1, last=7) == alphareq.alpha(-x, first=1, last=7)
 
 
 # ---- CUDA: read in place on the tensor's stream, accumulators on the device -------------
