@@ -113,6 +113,17 @@ bool cuda_available(std::string* why = nullptr);
 /// Thread safety: distinct accumulators may be used from different threads at once; one
 /// accumulator must not be used from two threads at once without external locking. No call
 /// changes the calling thread's current CUDA device.
+/// What an accumulator has summed, in float64 on the host, whatever its backend: saved to
+/// resume later, or sent between processes (data-parallel workers) and merged there.
+struct AccumulatorState {
+  std::int64_t dim = 0;
+  std::int64_t count = 0;     ///< samples
+  std::vector<double> mean;   ///< dim values
+  /// Centred second moment Σ (x − μ)(x − μ)ᵀ, dim × dim column-major; only the upper
+  /// triangle (row <= column) is read.
+  std::vector<double> m2_upper;
+};
+
 class CovarianceAccumulator {
  public:
   /// An empty accumulator for `dim` features. Throws invalid_input if dim < 1,
@@ -137,6 +148,13 @@ class CovarianceAccumulator {
   /// Adds all samples of `other` (same width; any backend) as if its batches had been
   /// added here. Throws invalid_input when the widths differ. `other` is unchanged.
   void merge(const CovarianceAccumulator& other);
+
+  /// The state summed so far (the CUDA backend copies it to the host).
+  AccumulatorState state() const;
+  /// Adds the samples `state` summarises, as merge() does. Throws invalid_input when its
+  /// width differs from dim(), its sizes do not match its width, its count is negative, or
+  /// its mean or upper triangle holds NaN/Inf or a negative variance; nothing changes then.
+  void merge_state(const AccumulatorState& state);
 
   /// Number of features D.
   std::int64_t dim() const;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -70,19 +70,22 @@ class Accumulator:
     float64, read on the producer's current stream (or ``stream=``), without a host sync.
 
     One accumulator may be shared between threads (calls are serialised); the GIL is
-    released while it computes.
+    released while it computes. It pickles (its float64 state and options), so workers in
+    other processes can send theirs to be merged.
     """
 
     def __init__(self, d: int, backend: str = "auto", *, precision: str = "float64",
                  solver: str = "float64", device: Any = None, deterministic: bool = False) -> None:
         dim = _integer(d, "d", "the number of features")
+        self._options = {"precision": str(precision), "solver": str(solver), "deterministic": bool(deterministic)}
         self._impl = _ext.Accumulator(dim, str(backend), str(precision), str(solver), _device_ordinal(device),
                                       bool(deterministic))
 
     @classmethod
-    def _wrap(cls, impl: Any) -> "Accumulator":
+    def _wrap(cls, impl: Any, options: Dict[str, Any]) -> "Accumulator":
         accumulator = cls.__new__(cls)
         accumulator._impl = impl
+        accumulator._options = dict(options)
         return accumulator
 
     @property
@@ -176,13 +179,29 @@ class Accumulator:
 
     def copy(self) -> "Accumulator":
         """An independent accumulator with the same state (same backend and device)."""
-        return Accumulator._wrap(self._impl.copy())
+        return Accumulator._wrap(self._impl.copy(), self._options)
 
     __copy__ = copy
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickling (multiprocessing, ``torch.distributed.all_gather_object``, saving to
+        resume): the float64 state — count, mean, second moment — and the options. Unpickled,
+        it is a new accumulator on the same backend (for CUDA, the current device) holding
+        those samples, ready to add() to or merge()."""
+        count, mean, m2 = self._impl.state()
+        return (_restore_accumulator, (self.d, self.backend, self._options, count, mean, m2))
 
     def __repr__(self) -> str:
         where = f"cuda:{self.device}" if self.backend == "cuda" else "cpu"
         return f"alphareq.Accumulator(d={self.d}, n={self.n}, backend={where!r})"
+
+
+def _restore_accumulator(d: int, backend: str, options: Dict[str, Any], count: int, mean: np.ndarray,
+                         m2: np.ndarray) -> Accumulator:
+    accumulator = Accumulator(d, backend, **options)
+    accumulator._impl.merge_state(count, np.ascontiguousarray(mean, dtype=np.float64),
+                                  np.ascontiguousarray(m2, dtype=np.float64))
+    return accumulator
 
 
 def alpha(x: Any, first: int = 11, last: int = 100, method: str = "weighted", backend: str = "auto",

@@ -2,6 +2,7 @@
 // alphareq.Accumulator. Batches arrive as raw views (pointer, dtype, shape, row stride,
 // memory space, stream) that the Python layer read from DLPack or an array interface.
 
+#include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 
 #include <alphareq/error.hpp>
@@ -134,6 +135,35 @@ class Accumulator {
     return to_numpy(std::move(values), {d, d});
   }
 
+  // The float64 state (count, mean, second moment as stored: D × D, upper triangle read),
+  // for pickling; merge_state adds one.
+  nb::tuple state() const {
+    AccumulatorState state;
+    {
+      nb::gil_scoped_release unlocked;
+      const std::lock_guard<std::mutex> lock(mutex_);
+      state = impl_.state();
+    }
+    const std::size_t d = static_cast<std::size_t>(state.dim);
+    return nb::make_tuple(state.count, to_numpy(std::move(state.mean), {d}),
+                          to_numpy(std::move(state.m2_upper), {d, d}));
+  }
+
+  void merge_state(std::int64_t count,
+                   nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu> mean,
+                   nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu> m2) {
+    const std::int64_t d = impl_.dim();
+    if (m2.shape(0) != m2.shape(1)) throw invalid_input("merge_state: the second moment is not square");
+    AccumulatorState state;
+    state.dim = d;
+    state.count = count;
+    state.mean.assign(mean.data(), mean.data() + mean.size());
+    state.m2_upper.assign(m2.data(), m2.data() + m2.size());
+    nb::gil_scoped_release unlocked;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    impl_.merge_state(state);
+  }
+
   std::int64_t dim() const { return impl_.dim(); }
   std::int64_t count() const {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -183,6 +213,8 @@ void bind_accumulator(nb::module_& module) {
       .def("eigenvalues", &Accumulator::eigenvalues, nb::arg("normalization"))
       .def("mean", &Accumulator::mean)
       .def("covariance", &Accumulator::covariance, nb::arg("normalization"))
+      .def("state", &Accumulator::state)
+      .def("merge_state", &Accumulator::merge_state, nb::arg("count"), nb::arg("mean"), nb::arg("m2"))
       .def_prop_ro("dim", &Accumulator::dim)
       .def_prop_ro("count", &Accumulator::count)
       .def_prop_ro("backend", &Accumulator::backend)

@@ -4,6 +4,7 @@
 #include <alphareq/error.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace alphareq {
@@ -37,6 +38,41 @@ void CovarianceAccumulator::merge(const CovarianceAccumulator& other) {
   }
   // Merging with itself would read the state while writing it: merge a snapshot.
   impl_->merge_moments(other.impl_->moments());
+}
+
+AccumulatorState CovarianceAccumulator::state() const { return impl_->moments(); }
+
+void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
+  const std::int64_t d = dim();
+  if (state.dim != d) {
+    throw invalid_input("merge_state: the state has " + std::to_string(state.dim) +
+                        " features, the accumulator " + std::to_string(d));
+  }
+  if (state.count < 0) throw invalid_input("merge_state: negative sample count " + std::to_string(state.count));
+  const std::size_t square = static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
+  if (state.mean.size() != static_cast<std::size_t>(d) || state.m2_upper.size() != square) {
+    throw invalid_input("merge_state: for D = " + std::to_string(d) + " the mean needs " + std::to_string(d) +
+                        " values and the second moment " + std::to_string(square) + ", got " +
+                        std::to_string(state.mean.size()) + " and " + std::to_string(state.m2_upper.size()));
+  }
+  if (state.count == 0) return;
+  // Only the upper triangle is read: the lower one is mirrored from it, so that no backend
+  // sees whatever the sender left there.
+  AccumulatorState clean{d, state.count, state.mean, std::vector<double>(square)};
+  for (std::int64_t c = 0; c < d; ++c) {
+    if (!std::isfinite(state.mean[c])) {
+      throw invalid_input("merge_state: the mean of feature " + std::to_string(c) + " is not finite");
+    }
+    for (std::int64_t r = 0; r <= c; ++r) {
+      const double value = state.m2_upper[c * d + r];
+      if (!std::isfinite(value) || (r == c && value < 0.0)) {
+        throw invalid_input("merge_state: second moment (" + std::to_string(r) + ", " + std::to_string(c) +
+                            ") is " + (r == c && std::isfinite(value) ? "a negative variance" : "not finite"));
+      }
+      clean.m2_upper[c * d + r] = clean.m2_upper[r * d + c] = value;
+    }
+  }
+  impl_->merge_moments(clean);
 }
 
 std::int64_t CovarianceAccumulator::dim() const { return impl_->dim(); }

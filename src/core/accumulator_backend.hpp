@@ -14,15 +14,8 @@
 namespace alphareq::detail {
 
 /// The backend-neutral state of an accumulator, in float64 on the host: what two
-/// accumulators of different backends exchange to merge.
-struct Moments {
-  std::int64_t dim = 0;
-  std::int64_t count = 0;
-  std::vector<double> mean;  ///< dim values
-  /// Centred second moment Σ (x − μ)(x − μ)ᵀ, dim × dim column-major; only the upper
-  /// triangle (row <= column) is meaningful.
-  std::vector<double> m2_upper;
-};
+/// accumulators of different backends (or processes) exchange to merge.
+using Moments = AccumulatorState;
 
 class AccumulatorBackend {
  public:

@@ -126,6 +126,65 @@ TEST(Accumulator, MergeOfUnevenPartsEqualsOneAccumulator) {
   EXPECT_EQ(b.count(), 1);  // the merged-in accumulator is unchanged
 }
 
+// The state sent between processes: merging it is merging the accumulator it came from,
+// bit for bit, and equals one accumulator over all rows.
+TEST(Accumulator, MergeOfAStateEqualsMergeOfItsAccumulator) {
+  constexpr std::int64_t n = 700, d = 23;
+  const auto x = random_matrix(n, d, 17, 40.0, 2.0);
+  auto a = cpu_accumulator(d), b = cpu_accumulator(d);
+  add_rows(a, x, d, 0, 250);
+  add_rows(b, x, d, 250, 450);
+  AccumulatorState sent = b.state();
+  EXPECT_EQ(sent.count, 450);
+  ASSERT_EQ(sent.m2_upper.size(), static_cast<std::size_t>(d * d));
+  for (std::int64_t c = 0; c < d; ++c) {
+    for (std::int64_t r = c + 1; r < d; ++r) sent.m2_upper[c * d + r] = NAN;  // never read
+  }
+  auto by_state = a;
+  by_state.merge_state(sent);
+  a.merge(b);
+  EXPECT_EQ(by_state.count(), n);
+  EXPECT_EQ(by_state.covariance(), a.covariance());
+  EXPECT_EQ(by_state.mean(), a.mean());
+  EXPECT_LT(relative_error(by_state.covariance(), two_pass_covariance(x, n, d, n)), 1e-13);
+  auto empty = cpu_accumulator(d);
+  empty.merge_state(AccumulatorState{d, 0, std::vector<double>(d), std::vector<double>(d * d)});
+  EXPECT_EQ(empty.count(), 0);
+}
+
+TEST(AccumulatorErrors, MalformedStatesAreRefusedLeavingTheAccumulatorUnchanged) {
+  constexpr std::int64_t d = 5;
+  const auto x = random_matrix(40, d, 19);
+  auto acc = cpu_accumulator(d), other = cpu_accumulator(d);
+  add_rows(acc, x, d, 0, 20);
+  add_rows(other, x, d, 20, 20);
+  const auto before = acc.covariance();
+  const AccumulatorState good = other.state();
+  const auto refused = [&](AccumulatorState state, const std::string& phrase) {
+    EXPECT_NE(invalid_input_of([&] { acc.merge_state(state); }).find(phrase), std::string::npos) << phrase;
+  };
+  AccumulatorState wide = good;
+  wide.dim = d + 1;
+  refused(wide, "the state has 6 features, the accumulator 5");
+  AccumulatorState negative = good;
+  negative.count = -3;
+  refused(negative, "negative sample count -3");
+  AccumulatorState short_mean = good;
+  short_mean.mean.pop_back();
+  refused(short_mean, "the mean needs 5 values and the second moment 25, got 4 and 25");
+  AccumulatorState nan_mean = good;
+  nan_mean.mean[2] = NAN;
+  refused(nan_mean, "the mean of feature 2 is not finite");
+  AccumulatorState inf_moment = good;
+  inf_moment.m2_upper[3 * d + 1] = INFINITY;
+  refused(inf_moment, "second moment (1, 3) is not finite");
+  AccumulatorState negative_variance = good;
+  negative_variance.m2_upper[4 * d + 4] = -1.0;
+  refused(negative_variance, "second moment (4, 4) is a negative variance");
+  EXPECT_EQ(acc.count(), 20);
+  EXPECT_EQ(acc.covariance(), before);
+}
+
 TEST(Accumulator, MergeIsIndependentOfOrder) {
   constexpr std::int64_t n = 600, d = 12;
   const auto x = random_matrix(n, d, 17, -7.0, 2.0);

@@ -55,6 +55,37 @@ def test_copy_is_independent_and_report_does_not_consume(features):
     assert "n=500" in repr(snapshot) and snapshot.device is None
 
 
+def test_pickled_accumulators_from_other_processes_merge_as_the_originals(features):
+    """Data-parallel workers: each pickles its accumulator (as torch.distributed's
+    all_gather_object does); merged in one process they equal one accumulator over all rows."""
+    import copy
+    import multiprocessing
+    import pickle
+
+    x = features(900, 24)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        parts = pool.map(_worker_accumulator_bytes, [x[:400], x[400:]])
+    merged = pickle.loads(parts[0]).merge(pickle.loads(parts[1]))
+    whole = alphareq.Accumulator(24, backend="cpu").add(x)
+    assert merged.n == 900 and merged.backend == "cpu"
+    np.testing.assert_allclose(merged.covariance(), whole.covariance(), rtol=1e-12, atol=1e-14)
+    expected = reference_report(x, 2, 20)
+    assert merged.report(first=2, last=20).alpha == pytest.approx(expected["alpha"], abs=1e-10)
+    # A round trip in one process keeps the state exactly, and the copy is independent.
+    local = alphareq.Accumulator(24, backend="cpu", precision="float32").add(x[:300])
+    restored = copy.deepcopy(local)
+    assert restored._options == {"precision": "float32", "solver": "float64", "deterministic": False}
+    np.testing.assert_array_equal(restored.covariance(), local.covariance())
+    restored.add(x[300:])
+    assert local.n == 300 and restored.n == 900
+
+
+def _worker_accumulator_bytes(rows):
+    import pickle
+
+    return pickle.dumps(alphareq.Accumulator(rows.shape[1], backend="cpu").add(rows))
+
+
 def test_concurrent_adds_to_one_accumulator_are_serialised(features):
     x = features(4000, 100, seed=14)
     shared = alphareq.Accumulator(100, backend="cpu")
