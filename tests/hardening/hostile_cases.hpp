@@ -135,6 +135,15 @@ inline void one_feature(const MakeAccumulator& make, double variance_tolerance) 
   }
 }
 
+// A float64 accumulator of the n × d features `x` multiplied by `scale`.
+inline CovarianceAccumulator accumulate_scaled(const MakeAccumulator& make, std::vector<double> x,
+                                               std::int64_t n, std::int64_t d, double scale) {
+  for (double& v : x) v *= scale;
+  CovarianceAccumulator acc = make(d, AccumulationPrecision::float64);
+  acc.add_batch(host_matrix(x.data(), n, d));
+  return acc;
+}
+
 // Regression (found by the .npy fuzzer): the report's participation ratio (Σλ)² / Σλ² was
 // NaN when the eigenvalues exceeded ~1e154 (Inf / Inf) or fell below ~1e-162 (0 / 0); the
 // metrics are now computed on λ / λ_1 (shared host code; the CUDA fit works in logarithms).
@@ -144,16 +153,10 @@ inline void report_metrics_for_huge_and_tiny_spectra(const MakeAccumulator& make
   constexpr std::int64_t n = 500, d = 16;
   const FitOptions window{FitMethod::weighted, 1, 100};
   const auto unit = power_law_features(n, d, 0.0, 24);
-  auto unit_acc = make(d, AccumulationPrecision::float64);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  const double unit_alpha = unit_acc.report(window).fit.alpha;
+  const double unit_alpha = accumulate_scaled(make, unit, n, d, 1.0).report(window).fit.alpha;
   for (const double scale : {1e100, 1e-100}) {
     SCOPED_TRACE(scale > 1.0 ? "scale 1e100" : "scale 1e-100");
-    std::vector<double> x = unit;
-    for (double& v : x) v *= scale;
-    auto acc = make(d, AccumulationPrecision::float64);
-    acc.add_batch(host_matrix(x.data(), n, d));
-    const AlphaReport report = acc.report(window);
+    const AlphaReport report = accumulate_scaled(make, unit, n, d, scale).report(window);
     expect_report_finite(report);
     EXPECT_NEAR(report.fit.alpha, unit_alpha, 1e-9);
   }
@@ -161,22 +164,17 @@ inline void report_metrics_for_huge_and_tiny_spectra(const MakeAccumulator& make
 
 // Features varying by ~1e-160 (float64): their squares (~1e-320) are subnormal, and α came
 // out 0.5 % off without a word (1e-162: "only 0 eigenvalues", as for constant features).
-// Expectation: a clear invalid_input saying to scale them up, at 1e-160 and at 1e-200 (where
-// the squares are exactly 0 and the covariance too); at
-// 1e-130 (squares ~1e-260, normal numbers) α equal to the unit-scale α to 1e-9.
+// Expectation: a clear invalid_input saying to scale them up, at 1e-160 and at 1e-200 (the
+// squares, and so the covariance, exactly 0); at 1e-130 (squares ~1e-260, normal numbers)
+// α equal to the unit-scale α to 1e-9.
 inline void tiny_spread_is_refused_and_small_is_exact(const MakeAccumulator& make) {
   constexpr std::int64_t n = 500, d = 16;
   const FitOptions window{FitMethod::weighted, 1, 100};
   const auto unit = power_law_features(n, d, 0.0, 25);
-  auto unit_acc = make(d, AccumulationPrecision::float64);
-  unit_acc.add_batch(host_matrix(unit.data(), n, d));
-  const double unit_alpha = unit_acc.report(window).fit.alpha;
+  const double unit_alpha = accumulate_scaled(make, unit, n, d, 1.0).report(window).fit.alpha;
   for (const double scale : {1e-130, 1e-160, 1e-200}) {
     SCOPED_TRACE("scale " + std::to_string(std::log10(scale)));
-    std::vector<double> x = unit;
-    for (double& v : x) v *= scale;
-    auto acc = make(d, AccumulationPrecision::float64);
-    acc.add_batch(host_matrix(x.data(), n, d));
+    const CovarianceAccumulator acc = accumulate_scaled(make, unit, n, d, scale);
     if (scale > 1e-140) {
       EXPECT_NEAR(acc.report(window).fit.alpha, unit_alpha, 1e-9);
     } else {
