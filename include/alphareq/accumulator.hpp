@@ -92,6 +92,17 @@ struct AccumulatorOptions {
 /// false, and `why` (if not null) says what is missing.
 bool cuda_available(std::string* why = nullptr);
 
+/// What an accumulator has summed, in float64 on the host, whatever its backend: saved to
+/// resume later, or sent between processes (data-parallel workers) and merged there.
+struct AccumulatorState {
+  std::int64_t dim = 0;
+  std::int64_t count = 0;     ///< samples
+  std::vector<double> mean;   ///< dim values
+  /// Centred second moment Σ (x − μ)(x − μ)ᵀ, dim × dim column-major; only the upper
+  /// triangle (row <= column) is read.
+  std::vector<double> m2_upper;
+};
+
 /// Streams batches of activations (rows = samples, columns = features) into the count, the
 /// mean and the centred second moment M2 = Σ (x − μ)(x − μ)ᵀ, all kept in float64.
 ///
@@ -113,17 +124,6 @@ bool cuda_available(std::string* why = nullptr);
 /// Thread safety: distinct accumulators may be used from different threads at once; one
 /// accumulator must not be used from two threads at once without external locking. No call
 /// changes the calling thread's current CUDA device.
-/// What an accumulator has summed, in float64 on the host, whatever its backend: saved to
-/// resume later, or sent between processes (data-parallel workers) and merged there.
-struct AccumulatorState {
-  std::int64_t dim = 0;
-  std::int64_t count = 0;     ///< samples
-  std::vector<double> mean;   ///< dim values
-  /// Centred second moment Σ (x − μ)(x − μ)ᵀ, dim × dim column-major; only the upper
-  /// triangle (row <= column) is read.
-  std::vector<double> m2_upper;
-};
-
 class CovarianceAccumulator {
  public:
   /// An empty accumulator for `dim` features. Throws invalid_input if dim < 1,

@@ -73,7 +73,9 @@ std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
 /// Fits the power law to eigenvalues sorted descending (as returned by the accumulator).
 /// The window [first_rank, last_rank] is clipped to fit_rank_limit(); clipping is reported.
 /// Throws invalid_input when the window is malformed (first_rank < 1, last < first) or
-/// fewer than 3 ranks remain after clipping, or when the eigenvalues are not sorted.
+/// fewer than 3 ranks remain after clipping, when the eigenvalues are not sorted, or when
+/// the largest is below ~1e-280 (covariances of features varying by less than ~1e-140,
+/// whose float64 products lose their precision: scale the features up).
 PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
                           std::int64_t sample_count, const FitOptions& options = {});
 

@@ -183,6 +183,9 @@ class Accumulator:
 
     __copy__ = copy
 
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Accumulator":
+        return self.copy()  # exact, and on the same device (a pickle round trip is not)
+
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickling (multiprocessing, ``torch.distributed.all_gather_object``, saving to
         resume): the float64 state — count, mean, second moment — and the options. Unpickled,

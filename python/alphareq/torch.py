@@ -63,8 +63,8 @@ def _make_inert_hook() -> Callable[..., None]:
 class _LayerHook:
     """The forward hook of one monitored layer. A deep copy of the model (an EMA teacher,
     ``copy.deepcopy(student)``) or a pickled one (``torch.save(model)``) gets an inert hook
-    instead: only the monitored model feeds the monitor, and the monitor (whose accumulators
-    cannot be pickled) does not travel with the model."""
+    instead: only the monitored model feeds the monitor, and the monitor does not travel
+    with the model."""
 
     def __init__(self, monitor: "LayerMonitor", name: str) -> None:
         self.monitor, self.name = monitor, name
@@ -137,9 +137,10 @@ class LayerMonitor:
                                operator.index(last), str(method), str(normalization))
         except (ValueError, TypeError) as error:
             raise type(error)(f"LayerMonitor: {error}") from None
-        available, reason = _ext.cuda_available()
-        if backend == "cuda" and not available:
-            raise _ext.BackendUnavailableError(f"LayerMonitor: backend cuda: {reason}")
+        if backend == "cuda":
+            available, reason = _ext.cuda_available()
+            if not available:
+                raise _ext.BackendUnavailableError(f"LayerMonitor: backend cuda: {reason}")
         self.layers = tuple(names)
         self.backend = backend
         self.precision = precision

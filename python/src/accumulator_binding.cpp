@@ -135,8 +135,9 @@ class Accumulator {
     return to_numpy(std::move(values), {d, d});
   }
 
-  // The float64 state (count, mean, second moment as stored: D × D, upper triangle read),
-  // for pickling; merge_state adds one.
+  // The float64 state for pickling: count, mean, and the second moment's column-major
+  // D × D buffer as a C-ordered (D, D) array (its "upper triangle" is NumPy's lower one;
+  // only round trips through merge_state read it). merge_state adds such a state.
   nb::tuple state() const {
     AccumulatorState state;
     {

@@ -56,9 +56,9 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
                         std::to_string(state.mean.size()) + " and " + std::to_string(state.m2_upper.size()));
   }
   if (state.count == 0) return;
-  // Only the upper triangle is read: the lower one is mirrored from it, so that no backend
-  // sees whatever the sender left there.
-  AccumulatorState clean{d, state.count, state.mean, std::vector<double>(square)};
+  // Only the upper triangle is read; the lower one is left zero, as the CUDA backend's
+  // export leaves it, whatever the sender put there.
+  AccumulatorState clean{d, state.count, state.mean, std::vector<double>(square, 0.0)};
   for (std::int64_t c = 0; c < d; ++c) {
     if (!std::isfinite(state.mean[c])) {
       throw invalid_input("merge_state: the mean of feature " + std::to_string(c) + " is not finite");
@@ -69,7 +69,7 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
         throw invalid_input("merge_state: second moment (" + std::to_string(r) + ", " + std::to_string(c) +
                             ") is " + (r == c && std::isfinite(value) ? "a negative variance" : "not finite"));
       }
-      clean.m2_upper[c * d + r] = clean.m2_upper[r * d + c] = value;
+      clean.m2_upper[c * d + r] = value;
     }
   }
   impl_->merge_moments(clean);

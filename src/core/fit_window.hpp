@@ -6,6 +6,7 @@
 #include <alphareq/spectrum.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace alphareq::detail {
@@ -22,9 +23,12 @@ struct FitWindow {
 void check_fit_options(const FitOptions& options);
 
 /// Clips [first_rank, last_rank] to rank_limit = min(n − 1, D, positive_count), where
-/// positive_count is the number of eigenvalues above `zero_threshold` (λ_1 · D · ε).
-/// Throws invalid_input when fewer than 3 ranks remain.
+/// positive_count is the number of eigenvalues above `zero_threshold` (λ_1 · D · ε, with
+/// the eigensolver's `epsilon`: float64's, or float32's for the CUDA float32 solver).
+/// Throws invalid_input when fewer than 3 ranks remain, or when λ_1 is below ~1e-280
+/// (features varying by less than ~1e-140, whose float64 products lose their precision).
 FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
-                          std::int64_t positive_count, double zero_threshold);
+                          std::int64_t positive_count, double zero_threshold,
+                          double epsilon = std::numeric_limits<double>::epsilon());
 
 }  // namespace alphareq::detail

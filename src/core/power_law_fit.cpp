@@ -95,14 +95,14 @@ void check_fit_options(const FitOptions& options) {
 }
 
 FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
-                          std::int64_t positive_count, double zero_threshold) {
+                          std::int64_t positive_count, double zero_threshold, double epsilon) {
   check_fit_options(options);
   // Features varying by less than ~1e-140 have squares below ~1e-280: summed over samples
   // they reach float64's subnormal range, lose their precision (alpha 0.5 % off at 1e-160)
   // and then vanish. Refused, as the overflowing end (~1e150) is, rather than fitted wrongly.
   // lambda_1 is read back from the threshold, which underflows to 0 for the smallest: some
   // positive eigenvalues with a zero threshold are refused too.
-  const double largest = zero_threshold / (static_cast<double>(dim) * std::numeric_limits<double>::epsilon());
+  const double largest = zero_threshold / (static_cast<double>(dim) * epsilon);
   if (positive_count > 0 && largest < kSmallestLargestEigenvalue) {
     char text[32];
     std::snprintf(text, sizeof text, "%.3g", largest);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -466,7 +467,9 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
     // cuda_spectrum.cpp); 0 for the float64 solver.
     const detail::FitWindow window =
         detail::plan_fit_window(fit, dim_, count, result.positive_count,
-                                std::ldexp(result.zero_threshold, scale_exponents.data()[b]));
+                                std::ldexp(result.zero_threshold, scale_exponents.data()[b]),
+                                float64_solver ? std::numeric_limits<double>::epsilon()
+                                               : std::numeric_limits<float>::epsilon());
     if (window.last_rank != result.last_rank || !result.fitted) {
       throw std::logic_error("CUDA bootstrap fit window " + std::to_string(result.last_rank) +
                              " disagrees with the host's " + std::to_string(window.last_rank));

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace alphareq::cuda {
@@ -108,7 +109,8 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   // The device fit saw the scaled eigenvalues: α, R², residuals and the ranks do not depend
   // on the scale; the intercept (log λ at rank 1) and the zero threshold do.
   const detail::FitWindow window = detail::plan_fit_window(
-      *fit, dim_, count_, device_fit.positive_count, std::ldexp(device_fit.zero_threshold, scale_exponent));
+      *fit, dim_, count_, device_fit.positive_count, std::ldexp(device_fit.zero_threshold, scale_exponent),
+      float64 ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon());
   if (window.last_rank != device_fit.last_rank || !device_fit.fitted) {
     throw std::logic_error("CUDA fit window " + std::to_string(device_fit.last_rank) +
                            " disagrees with the host's " + std::to_string(window.last_rank));

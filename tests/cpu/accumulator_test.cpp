@@ -138,7 +138,7 @@ TEST(Accumulator, MergeOfAStateEqualsMergeOfItsAccumulator) {
   EXPECT_EQ(sent.count, 450);
   ASSERT_EQ(sent.m2_upper.size(), static_cast<std::size_t>(d * d));
   for (std::int64_t c = 0; c < d; ++c) {
-    for (std::int64_t r = c + 1; r < d; ++r) sent.m2_upper[c * d + r] = NAN;  // never read
+    for (std::int64_t r = c + 1; r < d; ++r) sent.m2_upper[c * d + r] = NAN;  // not validated, not read
   }
   auto by_state = a;
   by_state.merge_state(sent);

@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include "core/fit_window.hpp"
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -181,6 +184,29 @@ TEST(PowerLawFitErrors, UnsortedOrNonFiniteEigenvalues) {
   with_nan[7] = std::nan("");
   EXPECT_NE(fit_error(with_nan, 1000, FitOptions{}).find("eigenvalue 8 is not finite"),
             std::string::npos);
+}
+
+// Spectra whose largest eigenvalue is below ~1e-280 (features varying by less than ~1e-140)
+// are refused. λ_1 is read back from the zero threshold λ_1 · D · ε with the solver's own ε:
+// float32's for the CUDA float32 solver (read with float64's, it came out 2^29 too large).
+TEST(PowerLawFitErrors, TinySpectraAreRefusedWhicheverTheSolversEpsilon) {
+  const FitOptions window{FitMethod::weighted, 1, 10};
+  constexpr std::int64_t d = 64;
+  for (const double epsilon : {std::numeric_limits<double>::epsilon(),
+                               static_cast<double>(std::numeric_limits<float>::epsilon())}) {
+    EXPECT_NO_THROW(detail::plan_fit_window(window, d, 1000, d, 1e-270 * d * epsilon, epsilon));
+    EXPECT_THROW(detail::plan_fit_window(window, d, 1000, d, 1e-285 * d * epsilon, epsilon), invalid_input);
+  }
+  // Positive eigenvalues whose threshold underflowed to 0 are the tiniest of all.
+  EXPECT_THROW(detail::plan_fit_window(window, d, 1000, d, 0.0), invalid_input);
+  std::vector<double> tiny(d);
+  for (std::int64_t i = 0; i < d; ++i) tiny[i] = 1e-285 / static_cast<double>(i + 1);
+  try {
+    fit_power_law(tiny, 1000, window);
+    ADD_FAILURE() << "no invalid_input";
+  } catch (const invalid_input& e) {
+    EXPECT_NE(std::string(e.what()).find("largest eigenvalue is 1e-285"), std::string::npos) << e.what();
+  }
 }
 
 TEST(PowerLawFit, MethodNamesParseAndPrint) {
