@@ -181,6 +181,21 @@ alphareq_status alphareq_accumulator_add_batch(alphareq_accumulator* accumulator
 alphareq_status alphareq_accumulator_merge(alphareq_accumulator* into,
                                            const alphareq_accumulator* other);
 
+/** The accumulator's float64 state, for another process to merge (data-parallel workers;
+ *  see alphareq::AccumulatorState): the sample count to *count, the D per-feature means to
+ *  `mean` (D doubles) and the centred second moment Σ (x − μ)(x − μ)ᵀ to `m2` (D·D doubles,
+ *  column-major; its upper triangle, row <= column, is what counts). The caller allocates
+ *  both arrays. */
+alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t* count,
+                                           double* mean, double* m2);
+
+/** Adds the samples a state summarises (as alphareq_accumulator_state writes it, in this
+ *  process or another), as merge does; m2's lower triangle is not read. Fails with
+ *  INVALID_INPUT (NULL arrays, a negative count, NaN/Inf, a negative variance) and leaves
+ *  the accumulator as it was. */
+alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,
+                                                 const double* mean, const double* m2);
+
 /** Number of features D. */
 alphareq_status alphareq_accumulator_dim(const alphareq_accumulator* accumulator, int64_t* out);
 /** Number of samples added so far. */

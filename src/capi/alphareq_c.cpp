@@ -9,9 +9,11 @@
 #include <alphareq/matrix_view.hpp>
 #include <alphareq/spectrum.hpp>
 #include <alphareq/version.hpp>
+#include <algorithm>
 #include <exception>
 #include <new>
 #include <string>
+#include <vector>
 #include <utility>
 
 struct alphareq_accumulator {
@@ -273,6 +275,33 @@ alphareq_status alphareq_accumulator_merge(alphareq_accumulator* into,
     require(into, "into");
     require(other, "other");
     into->impl.merge(other->impl);
+  });
+}
+
+alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t* count,
+                                           double* mean, double* m2) {
+  return guarded([&] {
+    require(accumulator, "accumulator");
+    require(count, "count");
+    require(mean, "mean");
+    require(m2, "m2");
+    const alphareq::AccumulatorState state = accumulator->impl.state();
+    std::copy(state.mean.begin(), state.mean.end(), mean);
+    std::copy(state.m2_upper.begin(), state.m2_upper.end(), m2);
+    *count = state.count;
+  });
+}
+
+alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,
+                                                 const double* mean, const double* m2) {
+  return guarded([&] {
+    require(into, "into");
+    require(mean, "mean");
+    require(m2, "m2");
+    const std::size_t d = static_cast<std::size_t>(into->impl.dim());
+    into->impl.merge_state(alphareq::AccumulatorState{static_cast<std::int64_t>(d), count,
+                                                      std::vector<double>(mean, mean + d),
+                                                      std::vector<double>(m2, m2 + d * d)});
   });
 }
 

@@ -105,6 +105,44 @@ static void test_streaming_merge_and_one_call(const double* features) {
                                           half, kCols, 0, ALPHAREQ_MEMORY_HOST, NULL));
   CHECK_OK(alphareq_accumulator_merge(first, second));
 
+  /* The state another process would send: merged, it equals merging the accumulator. */
+  int64_t sent_count = -1;
+  double* sent_mean = malloc(sizeof(double) * kCols);
+  double* sent_m2 = malloc(sizeof(double) * kCols * kCols);
+  alphareq_accumulator* by_state = NULL;
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &by_state));
+  CHECK_OK(alphareq_accumulator_add_batch(by_state, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols, 0,
+                                          ALPHAREQ_MEMORY_HOST, NULL));
+  CHECK_OK(alphareq_accumulator_state(second, &sent_count, sent_mean, sent_m2));
+  CHECK(sent_count == half);
+  sent_m2[1] = NAN; /* row 1, column 0: the lower triangle, not read */
+  CHECK_OK(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2));
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, -1, sent_mean, sent_m2),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "negative sample count") != NULL);
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, 1, NULL, sent_m2), ALPHAREQ_ERROR_INVALID_INPUT);
+  sent_m2[0] = -1.0;
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, NULL, sent_m2), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_OK(alphareq_accumulator_count(by_state, &sent_count));
+  CHECK(sent_count == kRows);
+  {
+    double first_mean[kCols], state_mean[kCols];
+    double* first_m2 = malloc(sizeof(double) * kCols * kCols);
+    int64_t first_count = 0;
+    CHECK_OK(alphareq_accumulator_state(first, &first_count, first_mean, first_m2));
+    CHECK_OK(alphareq_accumulator_state(by_state, &sent_count, state_mean, sent_m2));
+    CHECK(first_count == sent_count && memcmp(first_mean, state_mean, sizeof first_mean) == 0);
+    for (int c = 0; c < kCols; ++c) {
+      for (int r = 0; r <= c; ++r) CHECK(first_m2[c * kCols + r] == sent_m2[c * kCols + r]);
+    }
+    free(first_m2);
+  }
+  CHECK_OK(alphareq_accumulator_free(by_state));
+  free(sent_mean);
+  free(sent_m2);
+
   int64_t value = -1;
   CHECK_OK(alphareq_accumulator_dim(whole, &value));
   CHECK(value == kCols);
