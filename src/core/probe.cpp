@@ -1,6 +1,7 @@
 // The linear probe's front door: validation, float32 conversion and backend dispatch.
 
 #include "core/host_memory.hpp"
+#include "core/number_text.hpp"
 #include "core/probe_problem.hpp"
 
 #include <alphareq/error.hpp>
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 namespace alphareq {
@@ -118,21 +118,12 @@ class ContiguousFloat32 {
   const float* data_ = nullptr;
 };
 
-// "NaN", "Inf", or the shortest "%g" form: for messages.
-std::string number_text(double x) {
-  if (std::isnan(x)) return "NaN";
-  if (std::isinf(x)) return x > 0 ? "Inf" : "-Inf";
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", x);
-  return text;
-}
-
 void check_options(const ProbeOptions& options) {
   if (options.epochs < 1) throw invalid_input("probe: epochs must be >= 1");
   if (options.batch_size < 1) throw invalid_input("probe: batch size must be >= 1");
   if (!std::isfinite(options.learning_rate) || options.learning_rate == 0.0) {
     throw invalid_input("probe: the learning rate must be a finite number > 0 (or negative for the "
-                        "optimizer's default), got " + number_text(options.learning_rate));
+                        "optimizer's default), got " + detail::number_text(options.learning_rate));
   }
   if (!(options.momentum >= 0.0 && options.momentum < 1.0)) {
     throw invalid_input("probe: momentum must be in [0, 1)");
@@ -229,9 +220,9 @@ ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& te
   // The last epoch's mean loss: a run that blew up earlier ends NaN/Inf here (a blow-up in
   // the very last step shows in the weights only; the accuracies then say it).
   if (!std::isfinite(result.final_loss)) {
-    throw numerical_error("probe: the training diverged (final loss " + number_text(result.final_loss) +
+    throw numerical_error("probe: the training diverged (final loss " + detail::number_text(result.final_loss) +
                           " after " + std::to_string(result.epochs) + " epochs at learning rate " +
-                          number_text(detail::resolved_learning_rate(options)) + "); lower the learning rate");
+                          detail::number_text(detail::resolved_learning_rate(options)) + "); lower the learning rate");
   }
   return result;
 }

@@ -1,3 +1,4 @@
+#include "core/number_text.hpp"
 #include "cpu/blas_lapack.hpp"
 
 #include <alphareq/error.hpp>
@@ -5,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <thread>
 #include <string>
 
@@ -44,16 +44,6 @@ std::vector<double> power_law_spectrum(std::int64_t d, double alpha, double scal
   return spectrum;
 }
 
-namespace {
-
-std::string shortest(double x) {  // "%g": -1 rather than to_string's -1.000000
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", x);
-  return text;
-}
-
-}  // namespace
-
 std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec) {
   if (spec.n < 1 || spec.d < 1) {
     throw invalid_input("synthetic features: n and d must be >= 1, got n = " +
@@ -62,11 +52,11 @@ std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec) {
   // α < 0 would make the spectrum grow with the rank; NaN or Inf would only surface later
   // as "NaN in the features".
   if (!(std::isfinite(spec.alpha) && spec.alpha >= 0.0)) {
-    throw invalid_input("synthetic features: alpha must be a finite number >= 0, got " + shortest(spec.alpha));
+    throw invalid_input("synthetic features: alpha must be a finite number >= 0, got " + detail::number_text(spec.alpha));
   }
   if (!(std::isfinite(spec.scale) && spec.scale > 0.0) || !std::isfinite(spec.offset)) {
     throw invalid_input("synthetic features: scale must be finite and > 0 and offset finite, got scale " +
-                        shortest(spec.scale) + ", offset " + shortest(spec.offset));
+                        detail::number_text(spec.scale) + ", offset " + detail::number_text(spec.offset));
   }
   const std::int64_t n = spec.n, d = spec.d;
   NormalGenerator normal(spec.seed);
