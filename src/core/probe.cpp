@@ -85,11 +85,10 @@ namespace {
 // The features as the probe reads them: contiguous float32 rows, NaN/Inf refused (a probe
 // would silently diverge). A contiguous float32 view is read in place: an ImageNet-sized
 // train split is 10.5 GB, and a copy would double what the probe needs. Anything else
-// (float64, strided rows) is converted into a copy.
+// (float64, strided rows) is converted into a copy. The view's shape is checked already.
 class ContiguousFloat32 {
  public:
   ContiguousFloat32(const MatrixView& view, const char* what) {
-    check_view_shape(view, what);
     if (view.space != MemorySpace::host || (view.dtype != DType::float32 && view.dtype != DType::float64)) {
       throw invalid_input(std::string(what) + ": the probe takes float32 or float64 host features");
     }
