@@ -17,11 +17,9 @@ LayerStream::LayerStream(const AccumulatorOptions& options) : options_(options) 
   ALPHAREQ_CUDA_TRY(cudaGetDeviceCount(&count));
   if (device >= count) return;  // the accumulators refuse the ordinal, with their message
   const cuda::DeviceGuard guard(device);  // a stream belongs to the device current at creation
-  cudaStream_t stream = nullptr;
-  ALPHAREQ_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  owned_stream_ = stream;
+  owned_stream_ = std::make_unique<cuda::Stream>();
   device_ = device;
-  options_.stream = stream;
+  options_.stream = owned_stream_->get();
 #endif
 }
 
@@ -30,7 +28,7 @@ LayerStream::~LayerStream() {
   // The accumulators synchronised it when they were destroyed (before this object).
   if (owned_stream_ == nullptr) return;
   const cuda::DeviceGuard guard(device_);
-  cudaStreamDestroy(static_cast<cudaStream_t>(owned_stream_));
+  owned_stream_.reset();
 #endif
 }
 

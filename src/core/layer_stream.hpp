@@ -6,6 +6,14 @@
 
 #include <alphareq/accumulator.hpp>
 
+#include <memory>
+
+#ifdef ALPHAREQ_HAS_CUDA
+namespace alphareq::cuda {
+class Stream;
+}
+#endif
+
 namespace alphareq::detail {
 
 class LayerStream {
@@ -20,8 +28,10 @@ class LayerStream {
 
  private:
   AccumulatorOptions options_;
-  [[maybe_unused]] void* owned_stream_ = nullptr;  // a cudaStream_t this object created, or null
-  [[maybe_unused]] int device_ = -1;               // the device it belongs to
+#ifdef ALPHAREQ_HAS_CUDA
+  std::unique_ptr<cuda::Stream> owned_stream_;  // the stream this object created, or null
+  int device_ = -1;                             // the device it belongs to
+#endif
 };
 
 }  // namespace alphareq::detail
