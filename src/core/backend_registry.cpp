@@ -45,6 +45,8 @@ Backend resolve_backend(Backend requested, std::string* notice) {
   // Only a build that could have used a GPU says why it did not; a CPU-only build has no
   // other choice to report.
   if (notice != nullptr) *notice = why + "; using the CPU backend";
+#else
+  (void)notice;
 #endif
   return Backend::cpu;
 }
