@@ -153,7 +153,9 @@ class CovarianceAccumulator {
   AccumulatorState state() const;
   /// Adds the samples `state` summarises, as merge() does. Throws invalid_input when its
   /// width differs from dim(), its sizes do not match its width, its count is negative, or
-  /// its mean or upper triangle holds NaN/Inf or a negative variance; nothing changes then.
+  /// its mean or upper triangle holds NaN/Inf or a negative variance, or an off-diagonal
+  /// value exceeds sqrt(M2(r, r) M2(c, c)) by more than 0.1 % (no covariance can: Cauchy–
+  /// Schwarz); nothing changes then.
   void merge_state(const AccumulatorState& state);
 
   /// Number of features D.

@@ -1,4 +1,5 @@
 #include "core/accumulator_backend.hpp"
+#include "core/number_text.hpp"
 
 #include <alphareq/accumulator.hpp>
 #include <alphareq/error.hpp>
@@ -42,6 +43,36 @@ void CovarianceAccumulator::merge(const CovarianceAccumulator& other) {
 
 AccumulatorState CovarianceAccumulator::state() const { return impl_->moments(); }
 
+namespace {
+
+// A sum of outer products satisfies |M2(r, c)| <= sqrt(M2(r, r) M2(c, c)); a state that
+// breaks it by more than rounding is not one (a wrong layout, a foreign matrix, corrupted
+// bytes) and would give eigenvalues, and so an alpha, that mean nothing. The slack is far
+// above what float32 products leave in a CUDA backend's state (about 1e-7 relative) and
+// far below what a corrupt state shows.
+void require_cauchy_schwarz(const AccumulatorState& state) {
+  constexpr double kSlack = 1e-3;
+  const std::int64_t d = state.dim;
+  std::vector<double> spread(static_cast<std::size_t>(d));
+  for (std::int64_t i = 0; i < d; ++i) spread[i] = std::sqrt(state.m2_upper[i * d + i]);
+  for (std::int64_t c = 0; c < d; ++c) {
+    for (std::int64_t r = 0; r < c; ++r) {
+      const double value = state.m2_upper[c * d + r];
+      const double bound = spread[r] * spread[c];
+      if (std::fabs(value) > (1.0 + kSlack) * bound) {
+        throw invalid_input("merge_state: second moment (" + std::to_string(r) + ", " + std::to_string(c) +
+                            ") = " + detail::number_text(value) + " exceeds sqrt(M2(" + std::to_string(r) +
+                            ", " + std::to_string(r) + ") * M2(" + std::to_string(c) + ", " +
+                            std::to_string(c) + ")) = " + detail::number_text(bound) +
+                            ", which no sum of outer products can (Cauchy-Schwarz): the state is not "
+                            "one an accumulator exported (wrong layout or corrupted?)");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
   const std::int64_t d = dim();
   if (state.dim != d) {
@@ -72,6 +103,7 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
       clean.m2_upper[c * d + r] = value;
     }
   }
+  require_cauchy_schwarz(clean);
   impl_->merge_moments(clean);
 }
 

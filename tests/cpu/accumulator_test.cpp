@@ -181,8 +181,31 @@ TEST(AccumulatorErrors, MalformedStatesAreRefusedLeavingTheAccumulatorUnchanged)
   AccumulatorState negative_variance = good;
   negative_variance.m2_upper[4 * d + 4] = -1.0;
   refused(negative_variance, "second moment (4, 4) is a negative variance");
+  // A finite, positive-diagonal matrix that is no covariance: M2(1, 3) beyond
+  // sqrt(M2(1, 1) M2(3, 3)) by 1 % (the slack is 0.1 %).
+  AccumulatorState not_a_covariance = good;
+  const double bound = std::sqrt(good.m2_upper[1 * d + 1] * good.m2_upper[3 * d + 3]);
+  not_a_covariance.m2_upper[3 * d + 1] = -1.01 * bound;
+  refused(not_a_covariance, "second moment (1, 3) = ");
+  refused(not_a_covariance, "(Cauchy-Schwarz)");
   EXPECT_EQ(acc.count(), 20);
   EXPECT_EQ(acc.covariance(), before);
+}
+
+TEST(Accumulator, MergeStateAcceptsExactlyCollinearAndConstantFeatures) {
+  // Collinear columns meet the Cauchy-Schwarz bound with equality (up to rounding), and a
+  // constant column has a zero row and column: both are covariances and must be accepted.
+  constexpr std::int64_t n = 64, d = 4;
+  auto x = random_matrix(n, d, 31, -3.0, 5.0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    x[i * d + 1] = -2.5 * x[i * d + 0] + 7.0;
+    x[i * d + 3] = 42.0;
+  }
+  auto source = cpu_accumulator(d);
+  add_rows(source, x, d, 0, n);
+  auto target = cpu_accumulator(d);
+  target.merge_state(source.state());
+  EXPECT_EQ(target.covariance(), source.covariance());
 }
 
 TEST(Accumulator, MergeIsIndependentOfOrder) {
