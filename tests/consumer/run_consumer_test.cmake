@@ -1,5 +1,7 @@
 # Installs the build tree into a fresh prefix, then configures, builds and runs a
 # downstream project (PROJECT_DIR, producing EXECUTABLE) against that prefix only.
+# C consumers get the C++ flags too: they are the sanitizer flags of the sanitised
+# builds, which a C link of the sanitised static library needs as much as a C++ one.
 # Run by CTest with -P. An exit status of 77 from the program means "skipped" (no GPU):
 # its output is printed and the test is marked skipped by its SKIP_REGULAR_EXPRESSION.
 file(REMOVE_RECURSE "${WORK_DIR}")
@@ -16,7 +18,8 @@ endfunction()
 run_step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 run_step(${CMAKE_COMMAND} -S "${PROJECT_DIR}" -B "${WORK_DIR}/build"
          -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix}
-         "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}")
+         "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_C_FLAGS=${CXX_FLAGS}"
+         "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" --no-warn-unused-cli)
 run_step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 execute_process(COMMAND "${WORK_DIR}/build/${EXECUTABLE}" RESULT_VARIABLE status
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
