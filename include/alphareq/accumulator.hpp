@@ -133,6 +133,8 @@ class CovarianceAccumulator {
   ~CovarianceAccumulator();
   CovarianceAccumulator(const CovarianceAccumulator& other);
   CovarianceAccumulator& operator=(const CovarianceAccumulator& other);
+  /// A moved-from accumulator may be assigned to or destroyed; any other call (copying it
+  /// included) throws invalid_input saying it was moved from.
   CovarianceAccumulator(CovarianceAccumulator&&) noexcept;
   CovarianceAccumulator& operator=(CovarianceAccumulator&&) noexcept;
 
@@ -153,9 +155,10 @@ class CovarianceAccumulator {
   AccumulatorState state() const;
   /// Adds the samples `state` summarises, as merge() does. Throws invalid_input when its
   /// width differs from dim(), its sizes do not match its width, its count is negative, or
-  /// its mean or upper triangle holds NaN/Inf or a negative variance, or an off-diagonal
-  /// value exceeds sqrt(M2(r, r) M2(c, c)) by more than 0.1 % (no covariance can: Cauchy–
-  /// Schwarz); nothing changes then.
+  /// its mean or upper triangle holds NaN/Inf or a negative variance, an off-diagonal value
+  /// exceeds sqrt(M2(r, r) M2(c, c)) by more than 0.1 % (no covariance can: Cauchy–
+  /// Schwarz), or its count does not fit its moments (a nonzero M2 for 0 or 1 samples, a
+  /// nonzero mean for 0); nothing changes then.
   void merge_state(const AccumulatorState& state);
 
   /// Number of features D.
@@ -178,6 +181,9 @@ class CovarianceAccumulator {
                      Normalization normalization = Normalization::by_n) const;
 
  private:
+  const detail::AccumulatorBackend& backend_impl() const;
+  detail::AccumulatorBackend& backend_impl();
+
   std::unique_ptr<detail::AccumulatorBackend> impl_;
 };
 

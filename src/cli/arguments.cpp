@@ -107,7 +107,15 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {
-      throw UsageError(option + " needs a value");
+      // Last on the line with no value: a known option lacks it, an unknown one is named
+      // as unknown (a scratch copy takes the trial application).
+      Arguments scratch = parsed;
+      bool known = true;
+      try {
+        known = apply_common_option(scratch, option, "") || apply_demo_option(scratch.demo, option, "");
+      } catch (const UsageError&) {
+      }
+      throw UsageError(known ? option + " needs a value" : "unknown option '" + option + "'");
     }
     if (!apply_common_option(parsed, option, value) && !apply_demo_option(parsed.demo, option, value)) {
       throw UsageError("unknown option '" + option + "'");

@@ -1,4 +1,6 @@
 #include "core/accumulator_backend.hpp"
+#include "core/enum_check.hpp"
+#include "core/fit_window.hpp"
 #include "core/number_text.hpp"
 
 #include <alphareq/accumulator.hpp>
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace alphareq {
 
@@ -23,14 +26,28 @@ CovarianceAccumulator::CovarianceAccumulator(CovarianceAccumulator&&) noexcept =
 CovarianceAccumulator& CovarianceAccumulator::operator=(CovarianceAccumulator&&) noexcept = default;
 
 CovarianceAccumulator::CovarianceAccumulator(const CovarianceAccumulator& other)
-    : impl_(other.impl_->clone()) {}
+    : impl_(other.backend_impl().clone()) {}
 
 CovarianceAccumulator& CovarianceAccumulator::operator=(const CovarianceAccumulator& other) {
-  if (this != &other) impl_ = other.impl_->clone();
+  if (this != &other) impl_ = other.backend_impl().clone();
   return *this;
 }
 
-void CovarianceAccumulator::add_batch(const MatrixView& batch) { impl_->add_batch(batch); }
+// Moves leave impl_ empty (they are noexcept, so they cannot build a fresh backend): a
+// moved-from accumulator says so instead of dereferencing nothing.
+const detail::AccumulatorBackend& CovarianceAccumulator::backend_impl() const {
+  if (!impl_) {
+    throw invalid_input("accumulator: this object was moved from; assign an accumulator to it "
+                        "before using it again");
+  }
+  return *impl_;
+}
+
+detail::AccumulatorBackend& CovarianceAccumulator::backend_impl() {
+  return const_cast<detail::AccumulatorBackend&>(std::as_const(*this).backend_impl());
+}
+
+void CovarianceAccumulator::add_batch(const MatrixView& batch) { backend_impl().add_batch(batch); }
 
 void CovarianceAccumulator::merge(const CovarianceAccumulator& other) {
   if (other.dim() != dim()) {
@@ -38,10 +55,10 @@ void CovarianceAccumulator::merge(const CovarianceAccumulator& other) {
                         " and " + std::to_string(other.dim()) + " features)");
   }
   // Merging with itself would read the state while writing it: merge a snapshot.
-  impl_->merge_moments(other.impl_->moments());
+  backend_impl().merge_moments(other.backend_impl().moments());
 }
 
-AccumulatorState CovarianceAccumulator::state() const { return impl_->moments(); }
+AccumulatorState CovarianceAccumulator::state() const { return backend_impl().moments(); }
 
 namespace {
 
@@ -71,6 +88,30 @@ void require_cauchy_schwarz(const AccumulatorState& state) {
   }
 }
 
+// One sample has no spread and no sample has no mean: a state of either that says
+// otherwise (a count typed in by hand, a count and moments from different states) would
+// add samples that were never seen, or silently lose the ones its moments describe.
+void require_no_spread(const AccumulatorState& state) {
+  const std::int64_t d = state.dim;
+  for (std::int64_t c = 0; c < d; ++c) {
+    if (state.count == 0 && state.mean[c] != 0.0) {
+      throw invalid_input("merge_state: a state of 0 samples has a nonzero mean (feature " +
+                          std::to_string(c) + " is " + detail::number_text(state.mean[c]) +
+                          "): its count does not match its moments");
+    }
+    for (std::int64_t r = 0; r <= c; ++r) {
+      const double value = state.m2_upper[c * d + r];
+      if (value != 0.0) {
+        throw invalid_input(std::string("merge_state: a state of ") +
+                            (state.count == 1 ? "1 sample" : "0 samples") +
+                            " has a nonzero second moment ((" + std::to_string(r) + ", " +
+                            std::to_string(c) + ") is " + detail::number_text(value) +
+                            "): its count does not match its moments");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
@@ -86,6 +127,7 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
                         " values and the second moment " + std::to_string(square) + ", got " +
                         std::to_string(state.mean.size()) + " and " + std::to_string(state.m2_upper.size()));
   }
+  if (state.count <= 1) require_no_spread(state);
   if (state.count == 0) return;
   // Only the upper triangle is read; the lower one is left zero, as the CUDA backend's
   // export leaves it, whatever the sender put there.
@@ -104,12 +146,12 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
     }
   }
   require_cauchy_schwarz(clean);
-  impl_->merge_moments(clean);
+  backend_impl().merge_moments(clean);
 }
 
-std::int64_t CovarianceAccumulator::dim() const { return impl_->dim(); }
-std::int64_t CovarianceAccumulator::count() const { return impl_->count(); }
-Backend CovarianceAccumulator::backend() const { return impl_->kind(); }
+std::int64_t CovarianceAccumulator::dim() const { return backend_impl().dim(); }
+std::int64_t CovarianceAccumulator::count() const { return backend_impl().count(); }
+Backend CovarianceAccumulator::backend() const { return backend_impl().kind(); }
 
 namespace {
 
@@ -117,6 +159,7 @@ namespace {
 // samples (and 2 for n − 1, which is undefined below that).
 double divisor_for(std::int64_t count, Normalization normalization, std::int64_t minimum,
                    const char* what) {
+  detail::require_known_value(normalization, Normalization::by_n_minus_one, "normalization");
   if (normalization == Normalization::by_n_minus_one) minimum = std::max<std::int64_t>(minimum, 2);
   if (count < minimum) {
     throw invalid_input(std::string(what) + ": needs at least " + std::to_string(minimum) +
@@ -130,12 +173,12 @@ double divisor_for(std::int64_t count, Normalization normalization, std::int64_t
 
 std::vector<double> CovarianceAccumulator::mean() const {
   divisor_for(count(), Normalization::by_n, 1, "mean");
-  return impl_->moments().mean;
+  return backend_impl().moments().mean;
 }
 
 std::vector<double> CovarianceAccumulator::covariance(Normalization normalization) const {
   const double divisor = divisor_for(count(), normalization, 1, "covariance");
-  const detail::Moments state = impl_->moments();
+  const detail::Moments state = backend_impl().moments();
   const std::int64_t d = state.dim;
   std::vector<double> full(state.m2_upper.size());
   for (std::int64_t j = 0; j < d; ++j) {
@@ -149,21 +192,23 @@ std::vector<double> CovarianceAccumulator::covariance(Normalization normalizatio
 }
 
 std::vector<double> CovarianceAccumulator::eigenvalues(Normalization normalization) const {
-  return impl_->eigenvalues(divisor_for(count(), normalization, 2, "eigenvalues"));
+  return backend_impl().eigenvalues(divisor_for(count(), normalization, 2, "eigenvalues"));
 }
 
 AlphaReport CovarianceAccumulator::report(const FitOptions& fit,
                                           Normalization normalization) const {
   AlphaReport result;
   const double divisor = divisor_for(count(), normalization, 2, "report");
+  detail::check_fit_options_for_shape(fit, dim(), count());  // before the eigensolver runs
   result.n = count();
   result.d = dim();
   result.backend = to_string(backend());
-  result.timings.accumulate_ms = impl_->accumulate_ms();
-  impl_->spectrum_and_fit(divisor, fit, result);
-  // Backend-independent: both backends hand back the same host eigenvalues.
+  result.timings.accumulate_ms = backend_impl().accumulate_ms();
+  backend_impl().spectrum_and_fit(divisor, fit, result);
+  // Backend-independent: both backends hand back the same host eigenvalues. The tail rank
+  // is <= D: checked above, or the first rank of a window that fitted.
   const std::int64_t tail_rank = fit.tail_rank > 0 ? fit.tail_rank : result.fit.first_rank;
-  result.metrics = spectrum_metrics(result.eigenvalues, std::min(tail_rank, result.d));
+  result.metrics = spectrum_metrics(result.eigenvalues, tail_rank);
   result.diagnostics = fit_diagnostics(result.eigenvalues, result.n, result.fit);
   result.timings.total_ms =
       result.timings.accumulate_ms + result.timings.eigenvalues_ms + result.timings.fit_ms;

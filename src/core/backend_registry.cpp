@@ -1,4 +1,5 @@
 #include "core/accumulator_backend.hpp"
+#include "core/enum_check.hpp"
 #include "cpu/cpu_accumulator.hpp"
 #ifdef ALPHAREQ_HAS_CUDA
 #include "cuda/cuda_accumulator.hpp"
@@ -37,6 +38,7 @@ bool cuda_available(std::string* why) {
 #endif
 
 Backend resolve_backend(Backend requested, std::string* notice) {
+  detail::require_known_value(requested, Backend::cuda, "backend");
   if (requested == Backend::cpu) return Backend::cpu;
   std::string why;
   if (cuda_available(&why)) return Backend::cuda;
@@ -55,6 +57,8 @@ namespace detail {
 
 std::unique_ptr<AccumulatorBackend> make_accumulator_backend(std::int64_t dim,
                                                               const AccumulatorOptions& options) {
+  require_known_value(options.precision, AccumulationPrecision::tf32, "accumulation precision");
+  require_known_value(options.solver, SolverPrecision::float32, "solver precision");
   switch (resolve_backend(options.backend)) {
     // The CPU backend is bit-reproducible always (a fixed order of float64 operations), so
     // options.deterministic asks nothing more of it; device and stream do not apply.

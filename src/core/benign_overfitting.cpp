@@ -2,6 +2,7 @@
 // trained by gradient descent from zero. Data, Gram matrix, step size and evaluation here;
 // the iterations in cpu/cpu_regression.cpp or cuda/cuda_regression.cpp.
 
+#include "core/enum_check.hpp"
 #include "core/regression_problem.hpp"
 #include "core/stopwatch.hpp"
 #include "cpu/blas_lapack.hpp"
@@ -29,6 +30,7 @@ TeacherModel parse_teacher_model(const std::string& name) {
 namespace {
 
 void check_options(const RegressionExperimentOptions& o) {
+  detail::require_known_value(o.teacher, TeacherModel::isotropic, "regression: teacher");
   const std::int64_t max_samples = std::numeric_limits<int>::max();
   if (o.features < 1) throw invalid_input("regression: the number of features must be >= 1");
   if (o.train_samples < 1 || o.train_samples > max_samples) {

@@ -1,4 +1,6 @@
 #include "core/bootstrap.hpp"
+#include "core/enum_check.hpp"
+#include "core/fit_window.hpp"
 #include "core/layer_stream.hpp"
 
 #include <alphareq/alpha.hpp>
@@ -30,15 +32,30 @@ auto naming_file(const std::string& path, Work&& work) -> decltype(work()) {
   }
 }
 
+// What the options alone decide, checked before a file is opened or a byte of data read:
+// a typo in the window should not cost a pass over a file larger than memory.
+void check_options(const AlphaOptions& options) {
+  detail::check_bootstrap_options(options.bootstrap);
+  detail::require_known_value(options.normalization, Normalization::by_n_minus_one, "normalization");
+  detail::check_fit_options(options.fit);
+}
+
+// What the options and the shape decide (a window wider than min(n - 1, D) allows), once a
+// header or a view has given the shape; fewer than 2 rows is refused later in its own words.
+void check_options_for_shape(const AlphaOptions& options, std::int64_t dim, std::int64_t rows) {
+  if (rows >= 2) detail::check_fit_options_for_shape(options.fit, dim, rows);
+}
+
 }  // namespace
 
 AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& options) {
   check_view_shape(features, "features");
-  detail::check_bootstrap_options(options.bootstrap);
+  check_options(options);
   if (features.rows < 2) {
     throw invalid_input("features: needs at least 2 samples (rows) for a covariance, got " +
                         std::to_string(features.rows));
   }
+  check_options_for_shape(options, features.cols, features.rows);
   CovarianceAccumulator accumulator(features.cols, options.accumulator);
   accumulator.add_batch(features);
   AlphaReport report = accumulator.report(options.fit, options.normalization);
@@ -52,8 +69,9 @@ AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& option
 
 AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& options,
                               const ProgressCallback& progress, std::uint64_t chunk_bytes) {
-  detail::check_bootstrap_options(options.bootstrap);
+  check_options(options);
   NpyReader reader(path);
+  naming_file(path, [&] { check_options_for_shape(options, reader.cols(), reader.rows()); });
   const std::uint64_t row_bytes = static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype());
   const std::int64_t chunk_rows =
       static_cast<std::int64_t>(std::max<std::uint64_t>(1, chunk_bytes / row_bytes));
@@ -83,12 +101,14 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
 std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
                                               const AlphaOptions& options) {
   if (layers.empty()) throw invalid_input("layers: no layer given");
+  check_options(options);
   for (std::size_t i = 0; i < layers.size(); ++i) {
     check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
     if (layers[i].rows != layers[0].rows) {
       throw invalid_input("layers: layer " + std::to_string(i) + " has " + std::to_string(layers[i].rows) +
                           " samples, layer 0 has " + std::to_string(layers[0].rows));
     }
+    check_options_for_shape(options, layers[i].cols, layers[i].rows);
   }
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<CovarianceAccumulator> accumulators;
@@ -106,6 +126,7 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                                                   const ProgressCallback& progress,
                                                   std::uint64_t chunk_bytes) {
   if (paths.empty()) throw invalid_input("layers: no file given");
+  check_options(options);
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<std::unique_ptr<NpyReader>> readers;
   std::vector<CovarianceAccumulator> accumulators;
@@ -118,7 +139,10 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                           paths.front() + " has " + std::to_string(readers.front()->rows()) +
                           " (layers must describe the same samples)");
     }
-    naming_file(path, [&] { accumulators.emplace_back(reader.cols(), stream.options()); });
+    naming_file(path, [&] {
+      check_options_for_shape(options, reader.cols(), reader.rows());
+      accumulators.emplace_back(reader.cols(), stream.options());
+    });
     total_bytes += reader.data_bytes();
     widest_row = std::max<std::uint64_t>(widest_row, static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype()));
   }

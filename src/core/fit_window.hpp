@@ -19,8 +19,14 @@ struct FitWindow {
   std::string clip_reason;
 };
 
-/// Throws invalid_input unless 1 <= first_rank <= last_rank.
+/// Throws invalid_input unless the method is known, 1 <= first_rank <= last_rank and
+/// tail_rank >= 0.
 void check_fit_options(const FitOptions& options);
+
+/// check_fit_options, then what the shape alone rules out, so that it is refused before any
+/// data is read: a tail rank above D, and a window left with fewer than 3 ranks even if all
+/// min(n − 1, D) eigenvalues were positive (the message is the one the fit would give).
+void check_fit_options_for_shape(const FitOptions& options, std::int64_t dim, std::int64_t sample_count);
 
 /// Clips [first_rank, last_rank] to rank_limit = min(n − 1, D, positive_count), where
 /// positive_count is the number of eigenvalues above `zero_threshold` (λ_1 · D · ε, with

@@ -1,3 +1,4 @@
+#include "core/enum_check.hpp"
 #include "core/fit_window.hpp"
 
 #include <alphareq/error.hpp>
@@ -81,9 +82,34 @@ std::string clip_reason(std::int64_t limit, std::int64_t sample_count, std::int6
   return "there are only D = " + std::to_string(dim) + " eigenvalues";
 }
 
+// The window [first_rank, min(last_rank, rank_limit)]; `reason()` says why rank_limit is
+// where it is when it clips. Throws invalid_input when fewer than 3 ranks remain.
+template <typename Reason>
+FitWindow clip_window(const FitOptions& options, std::int64_t rank_limit, Reason&& reason) {
+  FitWindow window;
+  window.rank_limit = rank_limit;
+  window.first_rank = options.first_rank;
+  window.last_rank = std::min(options.last_rank, rank_limit);
+  if (window.last_rank < options.last_rank) {
+    window.clipped = true;
+    window.clip_reason = "last rank clipped from " + std::to_string(options.last_rank) + " to " +
+                         std::to_string(window.last_rank) + ": " + reason();
+  }
+  const std::int64_t points = window.last_rank - window.first_rank + 1;
+  if (points < 3) {
+    throw invalid_input("power-law fit: the window of ranks [" + std::to_string(options.first_rank) +
+                        ", " + std::to_string(options.last_rank) + "] leaves " +
+                        std::to_string(std::max<std::int64_t>(points, 0)) +
+                        " usable ranks (at least 3 are needed)" +
+                        (window.clipped ? "; " + window.clip_reason : std::string()));
+  }
+  return window;
+}
+
 }  // namespace
 
 void check_fit_options(const FitOptions& options) {
+  require_known_value(options.method, FitMethod::ols, "power-law fit: method");
   if (options.first_rank < 1) {
     throw invalid_input("power-law fit: first rank must be >= 1 (ranks are 1-based), got " +
                         std::to_string(options.first_rank));
@@ -92,6 +118,21 @@ void check_fit_options(const FitOptions& options) {
     throw invalid_input("power-law fit: last rank " + std::to_string(options.last_rank) +
                         " is below first rank " + std::to_string(options.first_rank));
   }
+  if (options.tail_rank < 0) {
+    throw invalid_input("power-law fit: tail rank must be >= 1 (or 0 for the first rank), got " +
+                        std::to_string(options.tail_rank));
+  }
+}
+
+void check_fit_options_for_shape(const FitOptions& options, std::int64_t dim, std::int64_t sample_count) {
+  check_fit_options(options);
+  if (options.tail_rank > dim) {
+    throw invalid_input("power-law fit: tail rank " + std::to_string(options.tail_rank) +
+                        " is above D = " + std::to_string(dim) + " (r_d needs 1 <= d <= D)");
+  }
+  // No spectrum of this shape has more than min(n - 1, D) positive eigenvalues.
+  const std::int64_t most = std::max<std::int64_t>(0, std::min(sample_count - 1, dim));
+  clip_window(options, most, [&] { return clip_reason(most, sample_count, dim, most, 0.0); });
 }
 
 FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
@@ -111,26 +152,11 @@ FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int6
                         "such values underflow and lose their precision; scale the features up, "
                         "alpha does not depend on the scale");
   }
-  FitWindow window;
-  window.rank_limit = std::max<std::int64_t>(0, std::min({sample_count - 1, dim, positive_count}));
-  window.first_rank = options.first_rank;
-  window.last_rank = std::min(options.last_rank, window.rank_limit);
-  if (window.last_rank < options.last_rank) {
-    window.clipped = true;
-    window.clip_reason = "last rank clipped from " + std::to_string(options.last_rank) + " to " +
-                         std::to_string(window.last_rank) + ": " +
-                         clip_reason(window.rank_limit, sample_count, dim, positive_count,
-                                     zero_threshold);
-  }
-  const std::int64_t points = window.last_rank - window.first_rank + 1;
-  if (points < 3) {
-    throw invalid_input("power-law fit: the window of ranks [" + std::to_string(options.first_rank) +
-                        ", " + std::to_string(options.last_rank) + "] leaves " +
-                        std::to_string(std::max<std::int64_t>(points, 0)) +
-                        " usable ranks (at least 3 are needed)" +
-                        (window.clipped ? "; " + window.clip_reason : std::string()));
-  }
-  return window;
+  const std::int64_t rank_limit =
+      std::max<std::int64_t>(0, std::min({sample_count - 1, dim, positive_count}));
+  return clip_window(options, rank_limit, [&] {
+    return clip_reason(rank_limit, sample_count, dim, positive_count, zero_threshold);
+  });
 }
 
 }  // namespace detail

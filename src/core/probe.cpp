@@ -1,5 +1,6 @@
 // The linear probe's front door: validation, float32 conversion and backend dispatch.
 
+#include "core/enum_check.hpp"
 #include "core/host_memory.hpp"
 #include "core/number_text.hpp"
 #include "core/probe_problem.hpp"
@@ -118,6 +119,7 @@ class ContiguousFloat32 {
 };
 
 void check_options(const ProbeOptions& options) {
+  detail::require_known_value(options.optimizer, Optimizer::adam, "probe: optimizer");
   if (options.epochs < 1) throw invalid_input("probe: epochs must be >= 1");
   if (options.batch_size < 1) throw invalid_input("probe: batch size must be >= 1");
   if (!std::isfinite(options.learning_rate) || options.learning_rate == 0.0) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -188,6 +189,15 @@ TEST(AccumulatorErrors, MalformedStatesAreRefusedLeavingTheAccumulatorUnchanged)
   not_a_covariance.m2_upper[3 * d + 1] = -1.01 * bound;
   refused(not_a_covariance, "second moment (1, 3) = ");
   refused(not_a_covariance, "(Cauchy-Schwarz)");
+  // A count that does not fit the moments: 20 samples' moments said to be 1 or 0 samples.
+  AccumulatorState one_sample = good;
+  one_sample.count = 1;
+  refused(one_sample, "a state of 1 sample has a nonzero second moment ((0, 0) is ");
+  AccumulatorState no_sample = good;
+  no_sample.count = 0;
+  refused(no_sample, "a state of 0 samples has a nonzero mean (feature 0 is ");
+  no_sample.mean.assign(d, 0.0);
+  refused(no_sample, "a state of 0 samples has a nonzero second moment");
   EXPECT_EQ(acc.count(), 20);
   EXPECT_EQ(acc.covariance(), before);
 }
@@ -206,6 +216,11 @@ TEST(Accumulator, MergeStateAcceptsExactlyCollinearAndConstantFeatures) {
   auto target = cpu_accumulator(d);
   target.merge_state(source.state());
   EXPECT_EQ(target.covariance(), source.covariance());
+  // One sample: a mean and a zero second moment, as exported.
+  auto single = cpu_accumulator(d);
+  add_rows(single, x, d, 5, 1);
+  target.merge_state(single.state());
+  EXPECT_EQ(target.count(), n + 1);
 }
 
 TEST(Accumulator, MergeIsIndependentOfOrder) {
@@ -253,6 +268,28 @@ TEST(Accumulator, ReadsStridedViewsOfAWiderMatrix) {
   auto acc = cpu_accumulator(d);
   acc.add_batch(host_matrix(wide.data() + 3, n, d, stride));
   EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(packed, n, d, n)), 1e-13);
+}
+
+TEST(AccumulatorErrors, AMovedFromAccumulatorSaysSoAndCanBeAssignedAgain) {
+  constexpr std::int64_t d = 4;
+  const auto x = random_matrix(30, d, 41);
+  auto source = cpu_accumulator(d);
+  add_rows(source, x, d, 0, 30);
+  const auto expected = source.covariance();
+  CovarianceAccumulator target(std::move(source));
+  EXPECT_EQ(target.covariance(), expected);
+  for (const auto& use : std::vector<std::function<void()>>{
+           [&] { (void)source.count(); },
+           [&] { add_rows(source, x, d, 0, 5); },
+           [&] { CovarianceAccumulator copy(source); },
+           [&] { target.merge(source); },
+           [&] { (void)source.report(); }}) {
+    EXPECT_NE(invalid_input_of(use).find("moved from"), std::string::npos);
+  }
+  EXPECT_EQ(target.count(), 30);  // the refused merge left it as it was
+  source = cpu_accumulator(d);
+  add_rows(source, x, d, 0, 30);
+  EXPECT_EQ(source.covariance(), expected);
 }
 
 TEST(Accumulator, CopiesAreIndependent) {

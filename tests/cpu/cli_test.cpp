@@ -152,6 +152,8 @@ TEST(CliErrors, UsageErrorsExitWithTwo) {
   expect_error(run_cli("demo --backend tpu"), 2, "unknown backend 'tpu'");
   expect_error(run_cli("a.npy b.npy"), 2, "expected one features file");
   expect_error(run_cli("demo --last"), 2, "--last needs a value");
+  expect_error(run_cli("demo --n"), 2, "--n needs a value");
+  expect_error(run_cli("demo --bogus"), 2, "unknown option '--bogus'");  // last on the line
   // Said once, by main.
   const CliResult unknown = run_cli("--frist 3");
   EXPECT_EQ(unknown.err, "alphareq: usage error: unknown option '--frist' (see alphareq --help)\n");
@@ -179,7 +181,9 @@ TEST(CliErrors, AWidthTooLargeForMemoryNamesTheFile) {
   file << header;
   file.close();
   std::filesystem::resize_file(path, 10 + header.size() + std::uintmax_t{4} * 4 * 1000000);  // sparse
-  expect_error(run_cli(path + " --backend cpu --quiet"), 1, path + ": the D x D float64 covariance for D = 1000000");
+  // (A window n = 4 samples allows, so that the width is what is refused.)
+  expect_error(run_cli(path + " --backend cpu --quiet --first 1 --last 3"), 1,
+               path + ": the D x D float64 covariance for D = 1000000");
   std::remove(path.c_str());
 }
 

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -82,6 +83,55 @@ TEST(ComputeAlpha, RefusesFewerThanTwoSamples) {
   EXPECT_THROW(compute_alpha(host_matrix(one_row.data(), 1, 10), cpu_options()), invalid_input);
 }
 
+std::string invalid_input_message(const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const invalid_input& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no invalid_input thrown";
+  return {};
+}
+
+TEST(ComputeAlpha, OptionsNoDataCanSatisfyAreRefusedWithTheirOwnWords) {
+  const auto x = test::random_matrix(50, 20, 5);
+  const MatrixView view = host_matrix(x.data(), 50, 20);
+  const auto refusal = [&](const std::function<void(AlphaOptions&)>& change) {
+    AlphaOptions options = cpu_options();
+    change(options);
+    return invalid_input_message([&] { compute_alpha(view, options); });
+  };
+  // D = 20: ranks 19..100 leave 2; a tail rank above D; out-of-range enumerations.
+  EXPECT_NE(refusal([](AlphaOptions& o) { o.fit.first_rank = 19; })
+                .find("leaves 2 usable ranks (at least 3 are needed); last rank clipped from 100 to 20: "
+                      "there are only D = 20 eigenvalues"),
+            std::string::npos);
+  EXPECT_NE(refusal([](AlphaOptions& o) { o.fit.tail_rank = 21; }).find("tail rank 21 is above D = 20"),
+            std::string::npos);
+  EXPECT_NE(refusal([](AlphaOptions& o) { o.normalization = static_cast<Normalization>(9); })
+                .find("normalization: unknown value 9"),
+            std::string::npos);
+  EXPECT_NE(refusal([](AlphaOptions& o) { o.accumulator.backend = static_cast<Backend>(5); })
+                .find("backend: unknown value 5"),
+            std::string::npos);
+  EXPECT_NE(refusal([](AlphaOptions& o) { o.accumulator.precision = static_cast<AccumulationPrecision>(5); })
+                .find("accumulation precision: unknown value 5"),
+            std::string::npos);
+  EXPECT_NE(refusal([](AlphaOptions& o) { o.accumulator.solver = static_cast<SolverPrecision>(7); })
+                .find("solver precision: unknown value 7"),
+            std::string::npos);
+  // The accumulator's report refuses a tail rank above D too (it used to clip it to D).
+  CovarianceAccumulator accumulator(20, cpu_options().accumulator);
+  accumulator.add_batch(view);
+  FitOptions fit;
+  fit.first_rank = 1;
+  fit.tail_rank = 500;
+  EXPECT_NE(invalid_input_message([&] { (void)accumulator.report(fit); }).find("tail rank 500 is above D = 20"),
+            std::string::npos);
+  fit.tail_rank = 20;
+  EXPECT_EQ(accumulator.report(fit).metrics.tail_rank, 20);
+}
+
 std::string temp_path(const std::string& name) {
   return ::testing::TempDir() + "alphareq_compute_alpha_" + name;
 }
@@ -112,13 +162,39 @@ TEST(ComputeAlphaNpy, StreamedFileEqualsInMemoryResultForAnyChunkSize) {
   std::remove(path.c_str());
 }
 
+TEST(ComputeAlphaNpy, AWindowTheShapeRulesOutIsRefusedBeforeAnyDataIsRead) {
+  // NaN in the very first row: had any data been read, the NaN would be the error.
+  auto x = test::random_matrix(100, 8, 4);
+  x[0] = std::numeric_limits<double>::quiet_NaN();
+  const std::string path = temp_path("window.npy");
+  save_npy(path, x.data(), {100, 8});
+  std::vector<std::uint64_t> progress;
+  const ProgressCallback record = [&](std::uint64_t done, std::uint64_t) { progress.push_back(done); };
+  AlphaOptions options = cpu_options();
+  options.fit.first_rank = 50;
+  options.fit.last_rank = 20;
+  const std::string backwards = invalid_input_message([&] { compute_alpha_npy(path, options, record); });
+  EXPECT_EQ(backwards, "power-law fit: last rank 20 is below first rank 50");  // an option: no path
+  options.fit.last_rank = 100;  // D = 8 leaves no rank from 50 on: the file's shape, so named
+  const std::string too_wide = invalid_input_message([&] { compute_alpha_npy(path, options, record); });
+  EXPECT_EQ(too_wide.rfind(path + ": power-law fit: the window of ranks [50, 100] leaves 0", 0), 0u) << too_wide;
+  const std::string layers =
+      invalid_input_message([&] { compute_alpha_layers_npy({path, path}, options, record); });
+  EXPECT_EQ(layers.rfind(path + ": power-law fit: the window", 0), 0u) << layers;
+  EXPECT_TRUE(progress.empty());
+  std::remove(path.c_str());
+}
+
 TEST(ComputeAlphaNpy, NaNInFileNamesPathRowAndColumn) {
   auto x = test::random_matrix(100, 8, 3);
   x[63 * 8 + 5] = std::numeric_limits<double>::quiet_NaN();
   const std::string path = temp_path("nan.npy");
   save_npy(path, x.data(), {100, 8});
+  AlphaOptions options = cpu_options();
+  options.fit.first_rank = 1;  // a window D = 8 allows, so that the NaN is what is refused
+  options.fit.last_rank = 8;
   try {
-    compute_alpha_npy(path, cpu_options(), {}, 8 * 8 * 10);  // 10 rows a chunk
+    compute_alpha_npy(path, options, {}, 8 * 8 * 10);  // 10 rows a chunk
     FAIL() << "no invalid_input thrown";
   } catch (const invalid_input& e) {
     const std::string message = e.what();

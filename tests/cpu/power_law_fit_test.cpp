@@ -174,6 +174,11 @@ TEST(PowerLawFitErrors, MalformedWindows) {
             std::string::npos);
   EXPECT_NE(fit_error(spectrum, 1000, FitOptions{FitMethod::weighted, 20, 10}).find("below first"),
             std::string::npos);
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{static_cast<FitMethod>(9), 11, 100})
+                .find("power-law fit: method: unknown value 9"),
+            std::string::npos);
+  EXPECT_NE(fit_error(spectrum, 1000, FitOptions{FitMethod::ols, 11, 100, -2}).find("tail rank must be >= 1"),
+            std::string::npos);
 }
 
 TEST(PowerLawFitErrors, UnsortedOrNonFiniteEigenvalues) {

@@ -270,6 +270,10 @@ TEST(ProbeErrors, RatesThatCannotTrainAreRefusedAndDivergenceIsReported) {
   options.weight_decay = NAN;
   options.learning_rate = 0.1;
   EXPECT_NE(probe_error(train.labelled(), test.labelled(), options).find("weight decay"), std::string::npos);
+  ProbeOptions unknown = cpu_options(Optimizer::sgd, 2);
+  unknown.optimizer = static_cast<Optimizer>(2);  // not sgd or adam: refused, not run as Adam
+  EXPECT_NE(probe_error(train.labelled(), test.labelled(), unknown).find("probe: optimizer: unknown value 2"),
+            std::string::npos);
   options.weight_decay = 0.0;
   options.learning_rate = 3e38;  // the weights overflow in the first step
   try {

@@ -290,6 +290,8 @@ TEST(RegressionExperiment, RefusesInvalidOptions) {
   refuses([](RegressionExperimentOptions& o) { o.alphas = {}; });
   refuses([](RegressionExperimentOptions& o) { o.alphas = {5000.0}; });  // the spectrum underflows
   refuses([](RegressionExperimentOptions& o) { o.features = 0; });
+  refuses([](RegressionExperimentOptions& o) { o.teacher = static_cast<TeacherModel>(5); });
+  refuses([](RegressionExperimentOptions& o) { o.backend = static_cast<Backend>(-1); });
   EXPECT_THROW(parse_teacher_model("gaussian"), invalid_input);
   EXPECT_EQ(parse_teacher_model(to_string(TeacherModel::isotropic)), TeacherModel::isotropic);
 }
