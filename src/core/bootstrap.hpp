@@ -16,6 +16,13 @@ namespace alphareq::detail {
 /// Throws invalid_input unless resamples is 0 (off) or >= 2 and 0 < confidence < 1.
 void check_bootstrap_options(const BootstrapOptions& options);
 
+/// Throws invalid_input when some resample of `samples` rows keeps too few distinct
+/// samples for its covariance to reach the last rank α's window can reach
+/// (min(last_rank, n − 1, D)): that replicate's α would be fitted on fewer ranks than α̂,
+/// and the interval would describe another quantity. Reads only the seeded draw, never
+/// the data, so it runs before any pass over the data. Nothing to check when resamples = 0.
+void check_bootstrap_window(const AlphaOptions& options, std::int64_t samples, std::int64_t dim);
+
 /// Replicates of one bootstrap, accumulated on one backend.
 class BootstrapResampler {
  public:

@@ -40,10 +40,13 @@ void check_options(const AlphaOptions& options) {
   detail::check_fit_options(options.fit);
 }
 
-// What the options and the shape decide (a window wider than min(n - 1, D) allows), once a
-// header or a view has given the shape; fewer than 2 rows is refused later in its own words.
+// What the options and the shape decide (a window wider than min(n - 1, D) allows, or
+// resamples with too few distinct samples to reach its end), once a header or a view has
+// given the shape; fewer than 2 rows is refused later in its own words.
 void check_options_for_shape(const AlphaOptions& options, std::int64_t dim, std::int64_t rows) {
-  if (rows >= 2) detail::check_fit_options_for_shape(options.fit, dim, rows);
+  if (rows < 2) return;
+  detail::check_fit_options_for_shape(options.fit, dim, rows);
+  detail::check_bootstrap_window(options, rows, dim);
 }
 
 }  // namespace

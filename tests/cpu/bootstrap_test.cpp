@@ -162,6 +162,35 @@ TEST(Bootstrap, GroupsOfReplicatesGiveTheOneGroupResult) {
   EXPECT_EQ(grouped.diagnostics.alpha_standard_error, one_pass.diagnostics.alpha_standard_error);
 }
 
+// A resample keeps about 63 % of the samples, so its covariance has rank at most about
+// 0.63 n − 1: with n = 120 and a window ending at rank 100 every replicate would be fitted
+// on fewer ranks than α̂ (the interval then described another quantity, and missed α̂).
+TEST(Bootstrap, ResamplesTooSmallForTheWindowAreRefusedBeforeAnyPass) {
+  constexpr std::int64_t d = 300;
+  AlphaOptions options = bootstrap_options(20, 3);
+  options.fit.last_rank = 100;
+  const auto small = features(120, d, 8);
+  int distinct = 0;  // replicate 0's distinct samples, counted here from the draw itself
+  for (std::int64_t i = 0; i < 120; ++i) distinct += detail::bootstrap_multiplicity(3, 0, i) > 0 ? 1 : 0;
+  ASSERT_LT(distinct, 101);
+  try {
+    compute_alpha(host_matrix(small.data(), 120, d), options);
+    ADD_FAILURE() << "no invalid_input";
+  } catch (const invalid_input& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("bootstrap: resample 0 keeps " + std::to_string(distinct) +
+                           " of the n = 120 samples"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("below rank 100 where the fit window ends"), std::string::npos) << message;
+  }
+  // With n = 400 every resample keeps well over 101 samples: the bootstrap runs.
+  const auto enough = features(400, d, 8);
+  const AlphaReport report = compute_alpha(host_matrix(enough.data(), 400, d), options);
+  EXPECT_EQ(report.diagnostics.bootstrap_resamples, 20);
+  EXPECT_LT(report.diagnostics.alpha_interval_low, report.diagnostics.alpha_interval_high);
+}
+
 TEST(Bootstrap, RefusesNonsense) {
   const auto x = features(500, 32, 5);
   AlphaOptions options = bootstrap_options(1, 0);
