@@ -81,8 +81,11 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
 
 /// Label-free summaries of the whole spectrum, from the same eigenvalues as the fit.
 struct SpectrumMetrics {
-  /// RankMe (Garrido et al., 2023): exp of the entropy of p_k = σ_k / Σσ + ε, with σ_k = √λ_k
-  /// the singular values up to a common factor and ε = 1e-7 (RankMe's).
+  /// RankMe (Garrido et al., 2023): exp of the entropy of p_k = σ_k / Σσ + ε over the
+  /// min(n, D) singular values σ_k = √(n λ_k) of the *centred* n × D feature matrix, with
+  /// ε = 1e-7 (RankMe's). RankMe itself takes the raw embeddings: for features with a
+  /// large mean (post-ReLU) that adds one dominant direction and gives a much smaller
+  /// value. (The α-ReQ authors' code applies the formula to λ_k rather than √λ_k.)
   double effective_rank = 0.0;
   /// (Σλ)² / Σλ².
   double participation_ratio = 0.0;
@@ -97,18 +100,24 @@ struct SpectrumMetrics {
 
 /// The metrics of eigenvalues sorted descending; negative rounding noise counts as 0.
 /// tail_rank (1-based) must be in [1, D]; throws invalid_input otherwise or for an empty
-/// or all-zero spectrum.
+/// or all-zero spectrum. sample_count n, when given (> 0), limits the effective rank to
+/// the first min(n, D) eigenvalues, the singular values an n × D matrix has (the other
+/// eigenvalues are zero, but each would add ε's share to the entropy).
 SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descending,
-                                 std::int64_t tail_rank);
+                                 std::int64_t tail_rank, std::int64_t sample_count = 0);
 
 /// How far to trust a fit, from the same eigenvalues.
 struct FitDiagnostics {
-  /// Width (ranks) of the sliding sub-windows of the two estimates below.
+  /// Width (ranks) of the sliding sub-windows of the window suggestion below.
   std::int64_t subwindow = 0;
-  /// The reference's robust variant: the median of the OLS slopes (as α) over every
-  /// sub-window inside the fit window. NaN-free: equals the fit's α when the window is
-  /// shorter than one sub-window.
+  /// The α-ReQ authors' robust variant (their robust_fit_powerlaw): the median of the OLS
+  /// slopes (as α) over sub-windows of robust_subwindow = ⌊(last − first) / 10⌋ + 1 ranks
+  /// that start at every rank of the fit window (the last ones reach past its end, as in
+  /// the reference; those that would pass the rank limit are left out). Equals the fit's α,
+  /// with robust_subwindow 0, when no sub-window of at least 2 ranks fits (windows of
+  /// fewer than 11 ranks).
   double robust_alpha = 0.0;
+  std::int64_t robust_subwindow = 0;
   /// Window suggestion: the longest run of ranks (within the rank limit) over which the
   /// local α of the sub-windows varies by at most `stability` — reported beside the
   /// user's window, never used in its place.
@@ -118,7 +127,8 @@ struct FitDiagnostics {
   double stability = 0.0;
   /// Bootstrap over samples (0 resamples: not computed, and the interval is 0, 0): the
   /// basic bootstrap interval [2α̂ − q_high, 2α̂ − q_low] from the quantiles q of the
-  /// resampled α at the given confidence (bias-corrected to first order).
+  /// resampled α at the given confidence (the resampling's own bias reflected away to
+  /// first order; the finite-n bias of α̂ against the population α is not covered).
   std::int64_t bootstrap_resamples = 0;
   double bootstrap_confidence = 0.0;
   double alpha_interval_low = 0.0;

@@ -66,8 +66,12 @@ std::string format_text(const AlphaReport& report, const ReportContext& context)
   }
   out << "\n";
   const FitDiagnostics& diagnostics = report.diagnostics;
-  out << "  robust alpha      " << number(diagnostics.robust_alpha, "%.4f") << "   (median over "
-      << diagnostics.subwindow << "-rank sub-windows)\n";
+  out << "  robust alpha      " << number(diagnostics.robust_alpha, "%.4f");
+  if (diagnostics.robust_subwindow > 0) {
+    out << "   (median over " << diagnostics.robust_subwindow << "-rank sub-windows, as the authors' code)\n";
+  } else {
+    out << "   (the fit's: the window is too short for sub-windows)\n";
+  }
   out << "  suggested window  ranks " << diagnostics.suggested_first_rank << ".."
       << diagnostics.suggested_last_rank << ", alpha " << number(diagnostics.suggested_alpha, "%.4f")
       << "   (longest run with local alpha within " << number(diagnostics.stability, "%.2g")
@@ -123,6 +127,7 @@ std::string format_json(const AlphaReport& report, const ReportContext& context)
       << ", \"tail_ratio\": " << number(metrics.tail_ratio);
   const FitDiagnostics& diagnostics = report.diagnostics;
   out << ", \"robust_alpha\": " << number(diagnostics.robust_alpha)
+      << ", \"robust_subwindow\": " << diagnostics.robust_subwindow
       << ", \"suggested_first_rank\": " << diagnostics.suggested_first_rank
       << ", \"suggested_last_rank\": " << diagnostics.suggested_last_rank
       << ", \"suggested_alpha\": " << number(diagnostics.suggested_alpha)

@@ -208,7 +208,7 @@ AlphaReport CovarianceAccumulator::report(const FitOptions& fit,
   // Backend-independent: both backends hand back the same host eigenvalues. The tail rank
   // is <= D: checked above, or the first rank of a window that fitted.
   const std::int64_t tail_rank = fit.tail_rank > 0 ? fit.tail_rank : result.fit.first_rank;
-  result.metrics = spectrum_metrics(result.eigenvalues, tail_rank);
+  result.metrics = spectrum_metrics(result.eigenvalues, tail_rank, result.n);
   result.diagnostics = fit_diagnostics(result.eigenvalues, result.n, result.fit);
   result.timings.total_ms =
       result.timings.accumulate_ms + result.timings.eigenvalues_ms + result.timings.fit_ms;

@@ -65,7 +65,7 @@ std::pair<std::size_t, std::size_t> longest_stable_run(const std::vector<double>
 }  // namespace
 
 SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descending,
-                                 std::int64_t tail_rank) {
+                                 std::int64_t tail_rank, std::int64_t sample_count) {
   const std::vector<double>& lambda = eigenvalues_descending;
   const std::int64_t dim = static_cast<std::int64_t>(lambda.size());
   if (dim == 0 || !(lambda.front() > 0.0)) {
@@ -76,7 +76,7 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
                         " is outside 1.." + std::to_string(dim));
   }
   SpectrumMetrics metrics;
-  double sum = 0.0, sum_squares = 0.0, singular_sum = 0.0, tail = 0.0;
+  double sum = 0.0, sum_squares = 0.0, tail = 0.0;
   const double threshold = lambda.front() * static_cast<double>(dim) * std::numeric_limits<double>::epsilon();
   // Every sum runs over λ / λ_1 ∈ [0, 1]: the squares of eigenvalues beyond 1e154 (or
   // below 1e-162) would overflow (or underflow) float64, and all metrics are scale-free.
@@ -85,12 +85,16 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
     const double value = std::max(lambda[i], 0.0) / largest;
     sum += value;
     sum_squares += value * value;
-    singular_sum += std::sqrt(value);
     if (i + 1 >= tail_rank) tail += value;
     metrics.numerical_rank += lambda[i] > threshold;
   }
+  // An n × D matrix has min(n, D) singular values; the eigenvalues past them are zero but
+  // for rounding, whose square roots (~1e-8 of σ_1 each) would otherwise count.
+  const std::int64_t singular_count = sample_count > 0 ? std::min(sample_count, dim) : dim;
+  double singular_sum = 0.0;
+  for (std::int64_t i = 0; i < singular_count; ++i) singular_sum += std::sqrt(std::max(lambda[i], 0.0) / largest);
   double entropy = 0.0;
-  for (std::int64_t i = 0; i < dim; ++i) {
+  for (std::int64_t i = 0; i < singular_count; ++i) {
     const double p = std::sqrt(std::max(lambda[i], 0.0) / largest) / singular_sum + kRankMeEpsilon;
     entropy -= p * std::log(p);
   }
@@ -111,11 +115,18 @@ FitDiagnostics fit_diagnostics(const std::vector<double>& eigenvalues_descending
   diagnostics.subwindow = subwindow;
   diagnostics.stability = stability;
 
-  std::vector<double> inside;
-  for (std::int64_t first = fit.first_rank; first + subwindow - 1 <= fit.last_rank; ++first) {
-    inside.push_back(local_alpha(lambda, first, subwindow));
+  // The α-ReQ authors' robust_fit_powerlaw: sub-windows of ⌊(last − first) / 10⌋ + 1 ranks
+  // starting at every rank of the window (so the last ones reach past it), an OLS slope
+  // each, their median. Sub-windows that would reach past the rank limit (where the
+  // reference would take the log of a zero) are left out.
+  const std::int64_t robust_width = (fit.last_rank - fit.first_rank) / 10 + 1;
+  std::vector<double> slopes;
+  for (std::int64_t first = fit.first_rank;
+       robust_width >= 2 && first <= fit.last_rank && first + robust_width - 1 <= fit.rank_limit; ++first) {
+    slopes.push_back(local_alpha(lambda, first, robust_width));
   }
-  diagnostics.robust_alpha = inside.empty() ? fit.alpha : median(inside);
+  diagnostics.robust_subwindow = slopes.empty() ? 0 : robust_width;
+  diagnostics.robust_alpha = slopes.empty() ? fit.alpha : median(slopes);
 
   // Local α of every sub-window within the rank limit; the suggestion is their longest
   // stable run.

@@ -1,6 +1,8 @@
 // Spectrum metrics against closed forms, and the fit diagnostics on spectra with known
 // structure.
 
+#include "reference.hpp"
+
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
 #include <alphareq/spectrum.hpp>
@@ -8,7 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <random>
+#include <utility>
 #include <vector>
 
 namespace alphareq {
@@ -76,6 +82,31 @@ TEST(SpectrumMetrics, PowerLawMatchesHarmonicSums) {
   EXPECT_NEAR(m.effective_rank, rankme_of_singular_values(singular), 1e-9);
 }
 
+// The report's effective rank is RankMe of the centred n × D feature matrix: computed here
+// from that matrix's own n singular values (the eigenvalues of its n × n Gram matrix, by
+// LAPACK), with n < D so that the D − n zero eigenvalues of the covariance must not count.
+TEST(SpectrumMetrics, ReportEffectiveRankIsRankMeOfTheCentredFeatures) {
+  constexpr std::int64_t n = 50, d = 120;
+  const auto x = test::random_matrix(n, d, 13, 4.0, 1.5);  // a mean of 4: centring matters
+  const auto mean = test::two_pass_mean(x, n, d);
+  std::vector<double> gram(n * n, 0.0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t c = 0; c < d; ++c) gram[i * n + j] += (x[i * d + c] - mean[c]) * (x[j * d + c] - mean[c]);
+    }
+  }
+  std::vector<double> singular;
+  for (double value : test::dsyev_eigenvalues(gram, n)) singular.push_back(std::sqrt(std::max(value, 0.0)));
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  const AlphaReport report = compute_alpha(host_matrix(x.data(), n, d), options);
+  // 1e-7: centring leaves one zero singular value, which both sides see as the square root
+  // of rounding noise (~1e-8 of σ_1, differently on each side; measured 7e-9).
+  EXPECT_NEAR(report.metrics.effective_rank / rankme_of_singular_values(singular), 1.0, 1e-7);
+  // Counting all D eigenvalues instead adds (D − n) ε log(1/ε) to the entropy (~1e-4).
+  EXPECT_GT(spectrum_metrics(report.eigenvalues, 1).effective_rank / report.metrics.effective_rank, 1.0 + 5e-5);
+}
+
 TEST(SpectrumMetrics, NegativeRoundingNoiseCountsAsZero) {
   std::vector<double> spectrum = {3.0, 1.0, -1e-17};
   const SpectrumMetrics m = spectrum_metrics(spectrum, 3);
@@ -118,11 +149,74 @@ TEST(FitDiagnostics, SuggestsTheStablePartOfABrokenPowerLaw) {
   EXPECT_LE(diagnostics.suggested_first_rank, 62);
   EXPECT_EQ(diagnostics.suggested_last_rank, 400);
   EXPECT_NEAR(diagnostics.suggested_alpha, 3.0, 0.05);
-  // The robust α is the median of the 81 local slopes over 11..100: 41 sub-windows lie
-  // wholly before the break (α = 1), 9 straddle it and 31 lie past it, so the median is 1
-  // exactly, while the least-squares fit is pulled towards 3.
+}
+
+// i^−1 up to rank 70, then i^−3: over the window 11..100 the robust α takes 90 slopes of
+// 9-rank sub-windows (starts 11..100): the 52 starting at 11..62 lie wholly before the
+// break (α = 1), so the median (the 45th and 46th of 90) is 1 exactly, while the
+// least-squares fit is pulled towards 3.
+TEST(FitDiagnostics, RobustAlphaIgnoresABreakInTheMinorityOfItsSubWindows) {
+  std::vector<double> spectrum(400);
+  for (int i = 1; i <= 400; ++i) {
+    spectrum[i - 1] = i <= 70 ? 1.0 / i : (1.0 / 70) * std::pow(70.0 / i, 3.0);
+  }
+  const PowerLawFit fit = fit_power_law(spectrum, 100000);
+  const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 100000, fit);
+  EXPECT_EQ(diagnostics.robust_subwindow, 9);
   EXPECT_NEAR(diagnostics.robust_alpha, 1.0, 1e-10);
   EXPECT_GT(fit.alpha, 1.1);
+}
+
+// The authors' robust_fit_powerlaw (fastssl/utils/powerlaw.py), transcribed:
+//   window = int((end - start) / 10)
+//   slopes = [fit_powerlaw(arr, idx, idx + window) for idx in range(start, end + 1)]
+//   return np.median(slopes)
+// with fit_powerlaw the OLS slope of log λ on log i over ranks idx..idx + window. Starts
+// after `last_start` are left out (the sub-windows past the rank limit).
+double reference_robust_alpha(const std::vector<double>& lambda, int start, int end, int last_start) {
+  const int window = (end - start) / 10;
+  std::vector<double> slopes;
+  for (int idx = start; idx <= std::min(end, last_start); ++idx) {
+    // Centred sums, as scikit-learn's LinearRegression centres (the raw-moment formula
+    // loses ~1e-12 to cancellation over narrow sub-windows at high ranks).
+    double x_mean = 0, y_mean = 0;
+    for (int i = idx; i <= idx + window; ++i) {
+      x_mean += std::log(static_cast<double>(i)) / (window + 1);
+      y_mean += std::log(lambda[i - 1]) / (window + 1);
+    }
+    double sxx = 0, sxy = 0;
+    for (int i = idx; i <= idx + window; ++i) {
+      const double dx = std::log(static_cast<double>(i)) - x_mean;
+      sxx += dx * dx;
+      sxy += dx * (std::log(lambda[i - 1]) - y_mean);
+    }
+    slopes.push_back(-sxy / sxx);
+  }
+  std::sort(slopes.begin(), slopes.end());
+  const std::size_t n = slopes.size();
+  return n % 2 ? slopes[n / 2] : (slopes[n / 2 - 1] + slopes[n / 2]) / 2;
+}
+
+TEST(FitDiagnostics, RobustAlphaIsTheAuthorsRobustFit) {
+  // A noisy power law (seeded), so that every sub-window's slope differs.
+  std::mt19937_64 random(11);
+  std::uniform_real_distribution<double> jitter(-0.15, 0.15);
+  std::vector<double> spectrum(500);
+  for (int i = 1; i <= 500; ++i) spectrum[i - 1] = std::pow(i, -1.1) * std::exp(jitter(random));
+  std::sort(spectrum.begin(), spectrum.end(), std::greater<>());
+  for (const auto& [first, last] : std::vector<std::pair<int, int>>{{11, 100}, {5, 40}, {2, 300}, {1, 21}}) {
+    const PowerLawFit fit = fit_power_law(spectrum, 100000, FitOptions{FitMethod::weighted, first, last, 0});
+    const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 100000, fit);
+    EXPECT_EQ(diagnostics.robust_subwindow, (last - first) / 10 + 1);
+    EXPECT_NEAR(diagnostics.robust_alpha, reference_robust_alpha(spectrum, first, last, last), 1e-12)
+        << first << ".." << last;
+  }
+  // A window ending at the rank limit (n = 101 samples: rank 100): the 9-rank sub-windows
+  // that would reach past it are left out, so the slopes are those starting at 11..92.
+  const PowerLawFit clipped = fit_power_law(spectrum, 101, FitOptions{FitMethod::weighted, 11, 100, 0});
+  ASSERT_EQ(clipped.rank_limit, 100);
+  EXPECT_NEAR(fit_diagnostics(spectrum, 101, clipped).robust_alpha,
+              reference_robust_alpha(spectrum, 11, 100, 92), 1e-12);
 }
 
 TEST(FitDiagnostics, ShortWindowFallsBackToTheFit) {
