@@ -99,10 +99,12 @@ AlphaInterval update_alpha_interval(const std::vector<ModelCandidate>& models_st
                                     const AlphaInterval& previous);
 
 /// Algorithm 1's trimming `threshold = get_best_models(models_stat, topk=K)`, then keep
-/// `acc > threshold`: the threshold is the (K+1)-th highest accuracy (−∞ with K models or
-/// fewer), so at most K models stay, in input order; models tied across the cut all go
-/// (fewer than K remain). Models without an accuracy are dropped. Throws invalid_input for
-/// top_k = 0.
+/// `acc > threshold`, read with the threshold just above the (K+1)-th highest accuracy:
+/// the models whose accuracy is at least the K-th highest stay, in input order. That is
+/// exactly K models unless some tie across the cut: those all stay (more than K), where
+/// the literal `acc > (K+1)-th` would drop them all — and, with every accuracy equal, keep
+/// none, leaving the algorithm's final max over no model. Models without an accuracy are
+/// dropped. Throws invalid_input for top_k = 0.
 std::vector<ModelCandidate> keep_top_models(const std::vector<ModelCandidate>& models_stat,
                                             std::size_t top_k);
 

@@ -100,11 +100,14 @@ std::vector<ModelCandidate> keep_top_models(const std::vector<ModelCandidate>& m
   std::vector<double> accuracies;
   for (const ModelCandidate* m : models) accuracies.push_back(*m->accuracy);
   std::sort(accuracies.begin(), accuracies.end(), std::greater<double>());
-  const double threshold = accuracies.size() > top_k ? accuracies[top_k]
-                                                     : -std::numeric_limits<double>::infinity();
+  // `acc >= the K-th accuracy` equals the printed `acc > the (K+1)-th` unless models tie
+  // across the cut: the printed rule then drops them all (with all accuracies equal it
+  // keeps nothing, and the final max over models_stat has no model); this keeps them all.
+  const double threshold = accuracies.size() >= top_k ? accuracies[top_k - 1]
+                                                      : -std::numeric_limits<double>::infinity();
   std::vector<ModelCandidate> kept;
   for (const ModelCandidate* m : models) {
-    if (*m->accuracy > threshold) kept.push_back(*m);
+    if (*m->accuracy >= threshold) kept.push_back(*m);
   }
   return kept;
 }

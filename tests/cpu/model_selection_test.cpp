@@ -175,14 +175,18 @@ TEST(AlgorithmOneInterval, RefusesNonFiniteAccuracy) {
 
 // ---- Algorithm 1: trimming and rounds --------------------------------------------------
 
-TEST(AlgorithmOneTopK, KeepsModelsAboveTheKPlusFirstAccuracy) {
+TEST(AlgorithmOneTopK, KeepsModelsAtOrAboveTheKthAccuracyWithTiesAtTheCut) {
   const std::vector<ModelCandidate> models = {measured("a", 1.0, 70), measured("b", 1.1, 80),
                                               unmeasured("u", 1.0), measured("c", 1.2, 60),
                                               measured("d", 1.3, 70)};
-  // K = 2: the threshold is the third accuracy, 70, and `acc > 70` keeps only b: the two
-  // models tied at 70 across the cut both go.
-  EXPECT_EQ(names(keep_top_models(models, 2)), (std::vector<std::string>{"b"}));
+  // K = 2: the second accuracy is 70, tied between a and d across the cut: both stay (the
+  // literal `acc > third accuracy` would drop both and keep b alone).
+  EXPECT_EQ(names(keep_top_models(models, 2)), (std::vector<std::string>{"a", "b", "d"}));
   EXPECT_EQ(names(keep_top_models(models, 1)), (std::vector<std::string>{"b"}));
+  // Every accuracy equal: all stay, never none.
+  const std::vector<ModelCandidate> equal = {measured("p", 0.9, 50), measured("q", 1.0, 50),
+                                             measured("r", 1.1, 50), measured("s", 1.2, 50)};
+  EXPECT_EQ(names(keep_top_models(equal, 3)), (std::vector<std::string>{"p", "q", "r", "s"}));
   // K = 3: threshold 60, input order kept.
   EXPECT_EQ(names(keep_top_models(models, 3)), (std::vector<std::string>{"a", "b", "d"}));
   // K ≥ the number of measured models: all of them (the unmeasured one is dropped).
