@@ -155,10 +155,11 @@ class CovarianceAccumulator {
   AccumulatorState state() const;
   /// Adds the samples `state` summarises, as merge() does. Throws invalid_input when its
   /// width differs from dim(), its sizes do not match its width, its count is negative, or
-  /// its mean or upper triangle holds NaN/Inf or a negative variance, an off-diagonal value
-  /// exceeds sqrt(M2(r, r) M2(c, c)) by more than 0.1 % (no covariance can: Cauchy–
-  /// Schwarz), or its count does not fit its moments (a nonzero M2 for 0 or 1 samples, a
-  /// nonzero mean for 0); nothing changes then.
+  /// its mean or upper triangle holds NaN/Inf, its count does not fit its moments (a
+  /// nonzero M2 for 0 or 1 samples, a nonzero mean for 0), or it is grossly no covariance:
+  /// a variance below −1 % of the largest, or |M2(r, c)| above 2 sqrt(M2(r, r) M2(c, c))
+  /// plus 1 % of the largest variance (the slack takes the rounding of a CUDA float32/TF32
+  /// state). Nothing changes then.
   void merge_state(const AccumulatorState& state);
 
   /// Number of features D.
@@ -176,7 +177,9 @@ class CovarianceAccumulator {
   std::vector<double> eigenvalues(Normalization normalization = Normalization::by_n) const;
   /// Eigenvalues, the power-law fit and the stage timings in one report. accumulate_ms is
   /// the total time spent in add_batch/merge on this accumulator. Throws invalid_input when
-  /// fewer than 2 samples were added or the fit window is unusable.
+  /// fewer than 2 samples were added, the fit window is unusable (checked against n and D
+  /// before the eigensolver runs, and against the numerical rank after), or fit.tail_rank
+  /// is above D.
   AlphaReport report(const FitOptions& fit = {},
                      Normalization normalization = Normalization::by_n) const;
 

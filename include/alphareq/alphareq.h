@@ -191,9 +191,10 @@ alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulat
 
 /** Adds the samples a state summarises (as alphareq_accumulator_state writes it, in this
  *  process or another), as merge does; m2's lower triangle is not read. Fails with
- *  INVALID_INPUT (NULL arrays, a negative count, NaN/Inf, a negative variance, an
- *  off-diagonal value beyond sqrt(m2[r,r]·m2[c,c]), which no covariance has, a nonzero m2
- *  for a count of 0 or 1, a nonzero mean for 0) and leaves the accumulator as it was. */
+ *  INVALID_INPUT (NULL arrays, a negative count, NaN/Inf, a nonzero m2 for a count of 0 or
+ *  1, a nonzero mean for 0, or a matrix grossly no covariance: a variance below −1 % of
+ *  the largest, an off-diagonal value above 2·sqrt(m2[r,r]·m2[c,c]) plus 1 % of the
+ *  largest variance) and leaves the accumulator as it was. */
 alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,
                                                  const double* mean, const double* m2);
 

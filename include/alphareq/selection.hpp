@@ -111,7 +111,8 @@ std::vector<ModelCandidate> keep_top_models(const std::vector<ModelCandidate>& m
 /// What Algorithm 1 carries from one iteration to the next.
 struct SelectionState {
   AlphaInterval interval;                 ///< [α_min, α_max]
-  std::vector<ModelCandidate> models_stat;  ///< the top K measured models so far
+  /// The top K measured models so far (more when some tie at the K-th accuracy).
+  std::vector<ModelCandidate> models_stat;
 };
 
 /// One iteration of Algorithm 1 over newly trained models: those with α in the interval

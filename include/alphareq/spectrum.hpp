@@ -34,7 +34,7 @@ struct FitOptions {
   /// clipping is reported in PowerLawFit::clipped / clip_reason.
   std::int64_t last_rank = 100;
   /// d of the tail ratio r_d in the report's metrics; 0 means first_rank (where the power
-  /// law is taken to start).
+  /// law is taken to start). Must be in [0, D]: a report refuses a larger one.
   std::int64_t tail_rank = 0;
 };
 

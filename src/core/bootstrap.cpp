@@ -47,29 +47,29 @@ void check_bootstrap_options(const BootstrapOptions& options) {
   }
 }
 
-void check_bootstrap_window(const AlphaOptions& options, std::int64_t samples, std::int64_t dim) {
-  const std::int64_t reach = std::min({options.fit.last_rank, samples - 1, dim});
-  for (std::int64_t b = 0; b < options.bootstrap.resamples; ++b) {
-    // A resample's covariance has rank at most (distinct samples − 1); about 63 % of the
-    // samples enter a Poisson(1) resample. Counting stops once the reach is assured, so
-    // this costs about 1.6 · reach draws per resample.
-    const std::uint64_t key = bootstrap_replicate_key(options.bootstrap.seed, b);
+void check_bootstrap_reach(const BootstrapOptions& options, std::int64_t samples, std::int64_t last_rank) {
+  // A resample's covariance has rank at most (its distinct samples − 1), and about 63 % of
+  // the samples enter a Poisson(1) resample. Counting stops once last_rank + 1 are found.
+  const auto distinct_samples = [&](std::int64_t replicate, std::int64_t enough) {
+    const std::uint64_t key = bootstrap_replicate_key(options.seed, replicate);
     std::int64_t distinct = 0;
-    for (std::int64_t i = 0; i < samples && distinct <= reach; ++i) {
+    for (std::int64_t i = 0; i < samples && distinct < enough; ++i) {
       distinct += bootstrap_multiplicity(key, i) > 0 ? 1 : 0;
     }
-    if (distinct - 1 < reach) {
-      throw invalid_input(
-          "bootstrap: resample " + std::to_string(b) + " keeps " + std::to_string(distinct) +
-          " of the n = " + std::to_string(samples) +
-          " samples (a resample keeps about 63 %), so its covariance has rank at most " +
-          std::to_string(distinct - 1) + ", below rank " + std::to_string(reach) +
-          " where the fit window ends: its alpha would be fitted on fewer ranks than alpha's. "
-          "Use about " + std::to_string(static_cast<std::int64_t>(std::ceil(1.6 * static_cast<double>(reach + 1)))) +
-          " samples or more, a window ending by rank " +
-          std::to_string(static_cast<std::int64_t>(0.6 * static_cast<double>(samples))) +
-          ", or no bootstrap");
-    }
+    return distinct;
+  };
+  for (std::int64_t b = 0; b < options.resamples; ++b) {
+    if (distinct_samples(b, last_rank + 1) > last_rank) continue;
+    // Refused: the advice is the window every resample reaches (the fewest distinct
+    // samples of all B, counted in full on this path only).
+    std::int64_t fewest = samples;
+    for (std::int64_t r = 0; r < options.resamples; ++r) fewest = std::min(fewest, distinct_samples(r, samples));
+    throw invalid_input(
+        "bootstrap: resample " + std::to_string(b) + " keeps only " + std::to_string(distinct_samples(b, samples)) +
+        " of the n = " + std::to_string(samples) + " samples (a resample keeps about 63 %), so its covariance "
+        "has rank below " + std::to_string(last_rank) + ", where the fit window ends: its alpha would be fitted "
+        "on fewer ranks than alpha's. End the window by rank " + std::to_string(fewest - 1) +
+        " (what all " + std::to_string(options.resamples) + " resamples reach), use more samples, or no bootstrap");
   }
 }
 

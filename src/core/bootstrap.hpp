@@ -17,11 +17,11 @@ namespace alphareq::detail {
 void check_bootstrap_options(const BootstrapOptions& options);
 
 /// Throws invalid_input when some resample of `samples` rows keeps too few distinct
-/// samples for its covariance to reach the last rank α's window can reach
-/// (min(last_rank, n − 1, D)): that replicate's α would be fitted on fewer ranks than α̂,
-/// and the interval would describe another quantity. Reads only the seeded draw, never
-/// the data, so it runs before any pass over the data. Nothing to check when resamples = 0.
-void check_bootstrap_window(const AlphaOptions& options, std::int64_t samples, std::int64_t dim);
+/// samples for its covariance to reach `last_rank`, where α̂'s window ended: that
+/// replicate's α would be fitted on fewer ranks than α̂, and the interval would describe
+/// another quantity. Reads only the seeded draw, never the data (about 1.6 · last_rank
+/// draws a resample), so it runs once α̂ is fitted and before any replicate is.
+void check_bootstrap_reach(const BootstrapOptions& options, std::int64_t samples, std::int64_t last_rank);
 
 /// Replicates of one bootstrap, accumulated on one backend.
 class BootstrapResampler {

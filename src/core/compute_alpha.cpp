@@ -40,13 +40,20 @@ void check_options(const AlphaOptions& options) {
   detail::check_fit_options(options.fit);
 }
 
-// What the options and the shape decide (a window wider than min(n - 1, D) allows, or
-// resamples with too few distinct samples to reach its end), once a header or a view has
-// given the shape; fewer than 2 rows is refused later in its own words.
+// What the options and the shape decide (a window wider than min(n - 1, D) allows), once
+// a header or a view has given the shape; fewer than 2 rows is refused later in its own
+// words.
 void check_options_for_shape(const AlphaOptions& options, std::int64_t dim, std::int64_t rows) {
-  if (rows < 2) return;
-  detail::check_fit_options_for_shape(options.fit, dim, rows);
-  detail::check_bootstrap_window(options, rows, dim);
+  if (rows >= 2) detail::check_fit_options_for_shape(options.fit, dim, rows);
+}
+
+// The layers functions run no bootstrap: asking for one is refused, not ignored.
+void check_layer_options(const AlphaOptions& options) {
+  if (options.bootstrap.resamples != 0) {
+    throw invalid_input("layers: no bootstrap interval is computed for several layers at once "
+                        "(resamples must be 0; run one layer at a time for an interval)");
+  }
+  check_options(options);
 }
 
 }  // namespace
@@ -65,6 +72,7 @@ AlphaReport compute_alpha(const MatrixView& features, const AlphaOptions& option
   // Resampling runs where the accumulation ran: on the GPU for a CUDA accumulator (device
   // views included), else on the CPU.
   if (options.bootstrap.resamples > 0) {
+    detail::check_bootstrap_reach(options.bootstrap, features.rows, report.fit.last_rank);
     detail::bootstrap_in_memory(features, options, accumulator.backend(), report);
   }
   return report;
@@ -96,7 +104,10 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
                              reader.data_bytes());
     }
     AlphaReport report = accumulator.report(options.fit, options.normalization);
-    if (replicates) replicates->summarise(report);
+    if (replicates) {
+      detail::check_bootstrap_reach(options.bootstrap, reader.rows(), report.fit.last_rank);
+      replicates->summarise(report);
+    }
     return report;
   });
 }
@@ -104,7 +115,7 @@ AlphaReport compute_alpha_npy(const std::string& path, const AlphaOptions& optio
 std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& layers,
                                               const AlphaOptions& options) {
   if (layers.empty()) throw invalid_input("layers: no layer given");
-  check_options(options);
+  check_layer_options(options);
   for (std::size_t i = 0; i < layers.size(); ++i) {
     check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
     if (layers[i].rows != layers[0].rows) {
@@ -129,7 +140,7 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                                                   const ProgressCallback& progress,
                                                   std::uint64_t chunk_bytes) {
   if (paths.empty()) throw invalid_input("layers: no file given");
-  check_options(options);
+  check_layer_options(options);
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<std::unique_ptr<NpyReader>> readers;
   std::vector<CovarianceAccumulator> accumulators;

@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -165,30 +167,73 @@ TEST(Bootstrap, GroupsOfReplicatesGiveTheOneGroupResult) {
 // A resample keeps about 63 % of the samples, so its covariance has rank at most about
 // 0.63 n − 1: with n = 120 and a window ending at rank 100 every replicate would be fitted
 // on fewer ranks than α̂ (the interval then described another quantity, and missed α̂).
-TEST(Bootstrap, ResamplesTooSmallForTheWindowAreRefusedBeforeAnyPass) {
-  constexpr std::int64_t d = 300;
-  AlphaOptions options = bootstrap_options(20, 3);
+// The refusal names the window end every resample reaches, and that window runs.
+TEST(Bootstrap, ResamplesTooSmallForTheWindowAreRefusedWithAWindowThatWorks) {
+  constexpr std::int64_t n = 120, d = 300, resamples = 20;
+  AlphaOptions options = bootstrap_options(resamples, 3);
   options.fit.last_rank = 100;
-  const auto small = features(120, d, 8);
-  int distinct = 0;  // replicate 0's distinct samples, counted here from the draw itself
-  for (std::int64_t i = 0; i < 120; ++i) distinct += detail::bootstrap_multiplicity(3, 0, i) > 0 ? 1 : 0;
-  ASSERT_LT(distinct, 101);
+  const auto x = features(n, d, 8);
+  const MatrixView view = host_matrix(x.data(), n, d);
+  // The fewest distinct samples of the 20 resamples, counted here from the draw itself.
+  int fewest = n;
+  for (std::int64_t b = 0; b < resamples; ++b) {
+    int distinct = 0;
+    for (std::int64_t i = 0; i < n; ++i) distinct += detail::bootstrap_multiplicity(3, b, i) > 0 ? 1 : 0;
+    fewest = std::min(fewest, distinct);
+  }
+  ASSERT_LT(fewest, 101);
   try {
-    compute_alpha(host_matrix(small.data(), 120, d), options);
+    compute_alpha(view, options);
     ADD_FAILURE() << "no invalid_input";
   } catch (const invalid_input& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("bootstrap: resample 0 keeps " + std::to_string(distinct) +
-                           " of the n = 120 samples"),
-              std::string::npos)
-        << message;
-    EXPECT_NE(message.find("below rank 100 where the fit window ends"), std::string::npos) << message;
+    EXPECT_NE(message.find("bootstrap: resample "), std::string::npos) << message;
+    EXPECT_NE(message.find("has rank below 100, where the fit window ends"), std::string::npos) << message;
+    EXPECT_NE(message.find("End the window by rank " + std::to_string(fewest - 1)), std::string::npos) << message;
   }
-  // With n = 400 every resample keeps well over 101 samples: the bootstrap runs.
-  const auto enough = features(400, d, 8);
-  const AlphaReport report = compute_alpha(host_matrix(enough.data(), 400, d), options);
-  EXPECT_EQ(report.diagnostics.bootstrap_resamples, 20);
+  options.fit.last_rank = fewest;  // one rank too far for the smallest resample
+  EXPECT_THROW(compute_alpha(view, options), invalid_input);
+  options.fit.last_rank = fewest - 1;
+  const AlphaReport report = compute_alpha(view, options);
+  EXPECT_EQ(report.diagnostics.bootstrap_resamples, resamples);
   EXPECT_LT(report.diagnostics.alpha_interval_low, report.diagnostics.alpha_interval_high);
+}
+
+// The reach that counts is where α̂'s window really ends: rank-40 data (n = 120, D = 300)
+// ends it at 40, which every resample reaches, so the default window 11..100 runs.
+TEST(Bootstrap, LowRankDataEndsTheWindowWhereResamplesStillReach) {
+  constexpr std::int64_t n = 120, d = 300, rank = 40;
+  std::mt19937_64 random(17);
+  std::normal_distribution<double> normal;
+  std::vector<double> basis(rank * d), x(n * d, 0.0);
+  for (double& v : basis) v = normal(random);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t k = 0; k < rank; ++k) {
+      const double z = normal(random) / std::sqrt(static_cast<double>(k + 1));
+      for (std::int64_t c = 0; c < d; ++c) x[i * d + c] += z * basis[k * d + c];
+    }
+  }
+  AlphaOptions options = bootstrap_options(20, 3);
+  options.fit.last_rank = 100;
+  const AlphaReport report = compute_alpha(host_matrix(x.data(), n, d), options);
+  EXPECT_EQ(report.fit.last_rank, rank);
+  EXPECT_EQ(report.diagnostics.bootstrap_resamples, 20);
+  // The streamed file takes the same path after its one pass.
+  const std::string path = ::testing::TempDir() + "alphareq_bootstrap_low_rank.npy";
+  save_npy(path, x.data(), {n, d});
+  const AlphaReport streamed = compute_alpha_npy(path, options);
+  EXPECT_EQ(streamed.diagnostics.alpha_interval_low, report.diagnostics.alpha_interval_low);
+  std::remove(path.c_str());
+}
+
+TEST(Bootstrap, LayersRefuseABootstrapTheyWouldNotCompute) {
+  const auto x = features(400, 32, 9);
+  const MatrixView view = host_matrix(x.data(), 400, 32);
+  AlphaOptions options = bootstrap_options(20, 3);
+  options.fit.last_rank = 20;
+  EXPECT_THROW(compute_alpha_layers({view, view}, options), invalid_input);
+  options.bootstrap.resamples = 0;
+  EXPECT_EQ(compute_alpha_layers({view, view}, options).size(), 2u);
 }
 
 TEST(Bootstrap, RefusesNonsense) {
