@@ -40,7 +40,7 @@ __device__ Sums3 block_sum(Sums3 value, typename BlockReduce3::TempStorage& stor
 template <typename T>
 __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
                              long long sample_count, long long first_rank, long long requested_last,
-                             int residual_method, double* __restrict__ residuals,
+                             double epsilon, int residual_method, double* __restrict__ residuals,
                              DeviceFitResult* __restrict__ result) {
   __shared__ typename BlockReduce3::TempStorage storage;
   __shared__ typename BlockReduceCount::TempStorage count_storage;
@@ -50,9 +50,8 @@ __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
   // λ at 1-based rank i.
   const auto lambda = [&](long long rank) { return static_cast<double>(ascending[dim - rank]); };
   const double largest = lambda(1);
-  // ε of the solver's precision: a float32 solver leaves rounding noise near 1e-7 · λ_1,
-  // which float64's ε would count as rank.
-  const double epsilon = sizeof(T) == sizeof(float) ? FLT_EPSILON : DBL_EPSILON;
+  // ε from the host (detail::rank_epsilon): float32's when the products or the solver are
+  // float32, whose rounding leaves noise near 1e-7 · λ_1 that float64's ε would count.
   const double threshold = largest * static_cast<double>(dim) * epsilon;
 
   // Eigenvalues are sorted, so those above the threshold are exactly ranks 1..count.
@@ -122,10 +121,10 @@ __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
 template <typename T>
 __global__ void power_law_fit_kernel(const T* __restrict__ ascending, long long dim,
                                      long long sample_count, long long first_rank,
-                                     long long requested_last, int residual_method,
+                                     long long requested_last, double epsilon, int residual_method,
                                      double* __restrict__ residuals,
                                      DeviceFitResult* __restrict__ result) {
-  fit_spectrum(ascending, dim, sample_count, first_rank, requested_last, residual_method,
+  fit_spectrum(ascending, dim, sample_count, first_rank, requested_last, epsilon, residual_method,
                residuals, result);
 }
 
@@ -136,10 +135,10 @@ __global__ void power_law_fit_batched_kernel(const T* __restrict__ ascending, lo
                                              long long batch,
                                              const unsigned long long* __restrict__ sample_counts,
                                              long long first_rank, long long requested_last,
-                                             DeviceFitResult* __restrict__ results) {
+                                             double epsilon, DeviceFitResult* __restrict__ results) {
   for (long long b = blockIdx.x; b < batch; b += gridDim.x) {
     fit_spectrum(ascending + b * dim, dim, static_cast<long long>(sample_counts[b]), first_rank,
-                 requested_last, 0, static_cast<double*>(nullptr), results + b);
+                 requested_last, epsilon, 0, static_cast<double*>(nullptr), results + b);
     __syncthreads();  // the shared storage is reused by the next spectrum
   }
 }
@@ -149,37 +148,39 @@ __global__ void power_law_fit_batched_kernel(const T* __restrict__ ascending, lo
 template <typename T>
 void launch_power_law_fit(const T* eigenvalues_ascending, std::int64_t dim,
                           std::int64_t sample_count, std::int64_t first_rank,
-                          std::int64_t last_rank, int residual_method, double* residuals,
-                          DeviceFitResult* result, cudaStream_t stream) {
+                          std::int64_t last_rank, double rank_epsilon, int residual_method,
+                          double* residuals, DeviceFitResult* result, cudaStream_t stream) {
   power_law_fit_kernel<T><<<1, kThreads, 0, stream>>>(eigenvalues_ascending, dim, sample_count,
-                                                      first_rank, last_rank, residual_method,
-                                                      residuals, result);
+                                                      first_rank, last_rank, rank_epsilon,
+                                                      residual_method, residuals, result);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
 template void launch_power_law_fit<float>(const float*, std::int64_t, std::int64_t, std::int64_t,
-                                          std::int64_t, int, double*, DeviceFitResult*, cudaStream_t);
+                                          std::int64_t, double, int, double*, DeviceFitResult*,
+                                          cudaStream_t);
 template void launch_power_law_fit<double>(const double*, std::int64_t, std::int64_t, std::int64_t,
-                                           std::int64_t, int, double*, DeviceFitResult*, cudaStream_t);
+                                           std::int64_t, double, int, double*, DeviceFitResult*,
+                                           cudaStream_t);
 
 template <typename T>
 void launch_power_law_fit_batched(const T* eigenvalues_ascending, std::int64_t dim,
                                   std::int64_t batch, const unsigned long long* sample_counts,
                                   std::int64_t first_rank, std::int64_t last_rank,
-                                  DeviceFitResult* results, cudaStream_t stream) {
+                                  double rank_epsilon, DeviceFitResult* results, cudaStream_t stream) {
   if (batch < 1) return;
   constexpr std::int64_t kMaxBlocks = 65535;
   const unsigned int blocks = static_cast<unsigned int>(batch < kMaxBlocks ? batch : kMaxBlocks);
   power_law_fit_batched_kernel<T><<<blocks, kThreads, 0, stream>>>(
-      eigenvalues_ascending, dim, batch, sample_counts, first_rank, last_rank, results);
+      eigenvalues_ascending, dim, batch, sample_counts, first_rank, last_rank, rank_epsilon, results);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
 template void launch_power_law_fit_batched<float>(const float*, std::int64_t, std::int64_t,
                                                   const unsigned long long*, std::int64_t,
-                                                  std::int64_t, DeviceFitResult*, cudaStream_t);
+                                                  std::int64_t, double, DeviceFitResult*, cudaStream_t);
 template void launch_power_law_fit_batched<double>(const double*, std::int64_t, std::int64_t,
                                                    const unsigned long long*, std::int64_t,
-                                                   std::int64_t, DeviceFitResult*, cudaStream_t);
+                                                   std::int64_t, double, DeviceFitResult*, cudaStream_t);
 
 }  // namespace alphareq::kernels

@@ -22,14 +22,14 @@ struct DeviceFitResult {
 
 /// Fits on `eigenvalues_ascending` (as cuSOLVER returns them: rank i is element dim − i),
 /// with the window [first_rank, last_rank] clipped to min(n − 1, D, positive_count) exactly
-/// as the CPU fit does, and writes the log residuals of method `residual_method` (0 or 1)
+/// as the CPU fit does (positive: above λ_1 · D · rank_epsilon), and writes the log residuals of method `residual_method` (0 or 1)
 /// for ranks first..last to `residuals` (room for last_rank − first_rank + 1 values).
 /// One block; the result is written to `result` in device memory.
 template <typename T>
 void launch_power_law_fit(const T* eigenvalues_ascending, std::int64_t dim,
                           std::int64_t sample_count, std::int64_t first_rank,
-                          std::int64_t last_rank, int residual_method, double* residuals,
-                          DeviceFitResult* result, cudaStream_t stream);
+                          std::int64_t last_rank, double rank_epsilon, int residual_method,
+                          double* residuals, DeviceFitResult* result, cudaStream_t stream);
 
 /// The same fit of `batch` spectra in one launch (the bootstrap's replicates): spectrum b
 /// is eigenvalues_ascending[b · dim, (b + 1) · dim), its sample count sample_counts[b]
@@ -39,6 +39,6 @@ template <typename T>
 void launch_power_law_fit_batched(const T* eigenvalues_ascending, std::int64_t dim,
                                   std::int64_t batch, const unsigned long long* sample_counts,
                                   std::int64_t first_rank, std::int64_t last_rank,
-                                  DeviceFitResult* results, cudaStream_t stream);
+                                  double rank_epsilon, DeviceFitResult* results, cudaStream_t stream);
 
 }  // namespace alphareq::kernels

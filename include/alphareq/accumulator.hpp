@@ -45,7 +45,10 @@ enum class Normalization {
 /// Precision of each batch's product XᵀX. The running sum across batches is float64 always.
 enum class AccumulationPrecision {
   float64,  ///< DSYRK on float64-centred data: exact to float64 rounding (default)
-  float32,  ///< SSYRK on float32-centred data, summed into the float64 master: faster
+  /// SSYRK on float32-centred data, summed into the float64 master: faster. The fit then
+  /// counts rank with float32's ε (λ_i > λ_1 · D · 1.2e-7): below that, eigenvalues are the
+  /// products' rounding noise.
+  float32,
   /// CUDA only: float32 storage with TF32 tensor-core products (about 10 bits of mantissa
   /// per product: relative error near 1e-3 on each batch's product); the fastest mode.
   /// The CPU backend treats it as float32.

@@ -66,7 +66,8 @@ struct PowerLawFit {
 
 /// The highest rank that may enter a fit: min(n − 1, D, count of λ_i > λ_1 · D · ε), with ε
 /// the float64 machine epsilon (the tolerance of numpy.linalg.matrix_rank). Eigenvalues must
-/// be sorted descending. Returns 0 when none is positive.
+/// be sorted descending. Returns 0 when none is positive. (An accumulator's report counts
+/// with float32's ε when its products or solver are float32: see AccumulationPrecision.)
 std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
                             std::int64_t sample_count);
 
@@ -91,7 +92,8 @@ struct SpectrumMetrics {
   double participation_ratio = 0.0;
   /// Σλ / λ_max.
   double stable_rank = 0.0;
-  /// Eigenvalues above λ_1 · D · ε (float64 ε), as the fit's rank limit counts them.
+  /// Eigenvalues above λ_1 · D · ε (float64 ε: numpy.linalg.matrix_rank's tolerance), as
+  /// the fit's rank limit counts them for float64 products and solver.
   std::int64_t numerical_rank = 0;
   /// The paper's Theorem 2.2 tail ratio r_d = Σ_{i≥d} λ_i / Σ λ_i, for d = tail_rank.
   std::int64_t tail_rank = 0;

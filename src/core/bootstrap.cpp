@@ -1,6 +1,7 @@
 #include "core/bootstrap.hpp"
 
 #include "core/bootstrap_draw.hpp"
+#include "core/fit_window.hpp"
 #ifdef ALPHAREQ_HAS_CUDA
 #include "cuda/cuda_bootstrap.hpp"
 #endif
@@ -114,10 +115,12 @@ void CpuBootstrap::add_chunk(const MatrixView& chunk, std::int64_t first_sample)
 std::vector<double> CpuBootstrap::replicate_alphas() {
   std::vector<double> alphas;
   alphas.reserve(replicates_.size());
+  // The threshold of the CPU backend's own fit (its solver is float64 always).
+  const double epsilon = rank_epsilon(options_.accumulator.precision, SolverPrecision::float64);
   for (const CovarianceAccumulator& replicate : replicates_) {
-    alphas.push_back(fit_power_law(replicate.eigenvalues(options_.normalization), replicate.count(),
-                                   options_.fit)
-                         .alpha);
+    alphas.push_back(
+        fit_power_law(replicate.eigenvalues(options_.normalization), replicate.count(), options_.fit, epsilon)
+            .alpha);
   }
   return alphas;
 }

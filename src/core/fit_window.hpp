@@ -3,11 +3,13 @@
 // the words that explain the clipping. Shared by the CPU fit and the CUDA backend's device
 // fit, so both clip identically and fail with the same messages.
 
+#include <alphareq/accumulator.hpp>
 #include <alphareq/spectrum.hpp>
 
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace alphareq::detail {
 
@@ -36,5 +38,17 @@ void check_fit_options_for_shape(const FitOptions& options, std::int64_t dim, st
 FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int64_t sample_count,
                           std::int64_t positive_count, double zero_threshold,
                           double epsilon = std::numeric_limits<double>::epsilon());
+
+/// The ε of the numerical-zero threshold λ_1 · D · ε for a backend's eigenvalues: float32's
+/// when the batch products (float32, TF32) or the eigensolver are float32 — their rounding
+/// leaves noise eigenvalues near ε32 · λ_1, which float64's ε would count as rank and fit
+/// (measured: a rotated i^−5 spectrum gave α 3.56 for 5.01 with float32 products) —, else
+/// float64's.
+double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver);
+
+/// fit_power_law with the numerical-zero threshold's ε given (rank_epsilon); the public
+/// fit_power_law is this with float64's ε.
+PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std::int64_t sample_count,
+                          const FitOptions& options, double epsilon);
 
 }  // namespace alphareq::detail

@@ -24,14 +24,15 @@ FitMethod parse_fit_method(const std::string& name) {
 
 namespace {
 
-double zero_threshold(const std::vector<double>& eigenvalues) {
-  return eigenvalues.front() * static_cast<double>(eigenvalues.size()) *
-         std::numeric_limits<double>::epsilon();
+constexpr double kFloat64Epsilon = std::numeric_limits<double>::epsilon();
+
+double zero_threshold(const std::vector<double>& eigenvalues, double epsilon) {
+  return eigenvalues.front() * static_cast<double>(eigenvalues.size()) * epsilon;
 }
 
-std::int64_t count_above_zero(const std::vector<double>& eigenvalues) {
+std::int64_t count_above_zero(const std::vector<double>& eigenvalues, double epsilon) {
   if (eigenvalues.empty() || !(eigenvalues.front() > 0.0)) return 0;
-  const double threshold = zero_threshold(eigenvalues);
+  const double threshold = zero_threshold(eigenvalues, epsilon);
   return std::find_if(eigenvalues.begin(), eigenvalues.end(),
                       [threshold](double v) { return !(v > threshold); }) -
          eigenvalues.begin();
@@ -165,17 +166,30 @@ std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
                             std::int64_t sample_count) {
   const std::int64_t dim = static_cast<std::int64_t>(eigenvalues_descending.size());
   return std::max<std::int64_t>(
-      0, std::min({sample_count - 1, dim, count_above_zero(eigenvalues_descending)}));
+      0, std::min({sample_count - 1, dim, count_above_zero(eigenvalues_descending, kFloat64Epsilon)}));
 }
 
 PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
                           std::int64_t sample_count, const FitOptions& options) {
+  return detail::fit_power_law(eigenvalues_descending, sample_count, options, kFloat64Epsilon);
+}
+
+namespace detail {
+
+double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver) {
+  const bool float32_noise =
+      precision != AccumulationPrecision::float64 || solver != SolverPrecision::float64;
+  return float32_noise ? static_cast<double>(std::numeric_limits<float>::epsilon()) : kFloat64Epsilon;
+}
+
+PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std::int64_t sample_count,
+                          const FitOptions& options, double epsilon) {
   const std::vector<double>& lambda = eigenvalues_descending;
-  detail::check_fit_options(options);
+  check_fit_options(options);
   check_sorted_descending(lambda);
-  const detail::FitWindow window = detail::plan_fit_window(
-      options, static_cast<std::int64_t>(lambda.size()), sample_count, count_above_zero(lambda),
-      lambda.empty() ? 0.0 : zero_threshold(lambda));
+  const FitWindow window = plan_fit_window(
+      options, static_cast<std::int64_t>(lambda.size()), sample_count, count_above_zero(lambda, epsilon),
+      lambda.empty() ? 0.0 : zero_threshold(lambda, epsilon), epsilon);
 
   PowerLawFit fit;
   fit.method = options.method;
@@ -230,4 +244,5 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
   return fit;
 }
 
+}  // namespace detail
 }  // namespace alphareq

@@ -128,9 +128,9 @@ FitDiagnostics fit_diagnostics(const std::vector<double>& eigenvalues_descending
   diagnostics.robust_subwindow = slopes.empty() ? 0 : robust_width;
   diagnostics.robust_alpha = slopes.empty() ? fit.alpha : median(slopes);
 
-  // Local α of every sub-window within the rank limit; the suggestion is their longest
-  // stable run.
-  const std::int64_t limit = fit_rank_limit(lambda, sample_count);
+  // Local α of every sub-window within the fit's rank limit (counted with the threshold of
+  // the backend's precision); the suggestion is their longest stable run.
+  const std::int64_t limit = fit.rank_limit;
   std::vector<double> local;
   for (std::int64_t first = 1; first + subwindow - 1 <= limit; ++first) {
     local.push_back(local_alpha(lambda, first, subwindow));

@@ -396,14 +396,17 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
   }
   solver_->solve();
   const FitOptions& fit = options_.fit;
+  // The threshold of the accumulator's own fit (cuda_spectrum.cpp): float32's ε for
+  // float32/TF32 products or a float32 solver.
+  const double epsilon = detail::rank_epsilon(options_.accumulator.precision, options_.accumulator.solver);
   if (float64_solver) {
     kernels::launch_power_law_fit_batched(static_cast<const double*>(solver_->eigenvalues()), dim_,
                                           replicates_, counts_.data(), fit.first_rank,
-                                          fit.last_rank, fit_results_.data(), s);
+                                          fit.last_rank, epsilon, fit_results_.data(), s);
   } else {
     kernels::launch_power_law_fit_batched(static_cast<const float*>(solver_->eigenvalues()), dim_,
                                           replicates_, counts_.data(), fit.first_rank,
-                                          fit.last_rank, fit_results_.data(), s);
+                                          fit.last_rank, epsilon, fit_results_.data(), s);
   }
 
   // One wait for everything: flags, counts, statuses, scales, solver statuses, fit results.
@@ -467,9 +470,7 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
     // cuda_spectrum.cpp); 0 for the float64 solver.
     const detail::FitWindow window =
         detail::plan_fit_window(fit, dim_, count, result.positive_count,
-                                std::ldexp(result.zero_threshold, scale_exponents.data()[b]),
-                                float64_solver ? std::numeric_limits<double>::epsilon()
-                                               : std::numeric_limits<float>::epsilon());
+                                std::ldexp(result.zero_threshold, scale_exponents.data()[b]), epsilon);
     if (window.last_rank != result.last_rank || !result.fitted) {
       throw std::logic_error("CUDA bootstrap fit window " + std::to_string(result.last_rank) +
                              " disagrees with the host's " + std::to_string(window.last_rank));

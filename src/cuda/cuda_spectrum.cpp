@@ -63,15 +63,17 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
                           solver_scale_.data(), first_bad_.data(), kFlagCount);
   }
   solved.record(s);
+  // float32/TF32 products or a float32 solver: float32's ε in the rank threshold.
+  const double epsilon = detail::rank_epsilon(options_.precision, solver_->precision());
   if (fit != nullptr) {
     const int method = fit->method == FitMethod::weighted ? 0 : 1;
     if (float64) {
       kernels::launch_power_law_fit(static_cast<const double*>(solver_->eigenvalues()), dim_, count_,
-                                    fit->first_rank, fit->last_rank, method, residuals_.data(),
+                                    fit->first_rank, fit->last_rank, epsilon, method, residuals_.data(),
                                     fit_result_.data(), s);
     } else {
       kernels::launch_power_law_fit(static_cast<const float*>(solver_->eigenvalues()), dim_, count_,
-                                    fit->first_rank, fit->last_rank, method, residuals_.data(),
+                                    fit->first_rank, fit->last_rank, epsilon, method, residuals_.data(),
                                     fit_result_.data(), s);
     }
   }
@@ -110,7 +112,7 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   // on the scale; the intercept (log λ at rank 1) and the zero threshold do.
   const detail::FitWindow window = detail::plan_fit_window(
       *fit, dim_, count_, device_fit.positive_count, std::ldexp(device_fit.zero_threshold, scale_exponent),
-      float64 ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon());
+      epsilon);
   if (window.last_rank != device_fit.last_rank || !device_fit.fitted) {
     throw std::logic_error("CUDA fit window " + std::to_string(device_fit.last_rank) +
                            " disagrees with the host's " + std::to_string(window.last_rank));
