@@ -39,8 +39,11 @@ bool apply_common_option(Arguments& parsed, const std::string& option, const std
     else if (option == "--last") o.fit.last_rank = parse_integer(option, value);
     else if (option == "--method") o.fit.method = parse_fit_method(value);
     else if (option == "--backend") o.accumulator.backend = parse_backend(value);
-    else if (option == "--eigenvalues-out") parsed.eigenvalues_out = value;
-    else if (option == "--plot") parsed.plot = value;
+    else if (option == "--eigenvalues-out" || option == "--plot") {
+      // An empty name would silently write nothing (empty means "not asked for").
+      if (value.empty()) throw UsageError(option + " needs a file name, got an empty one");
+      (option == "--plot" ? parsed.plot : parsed.eigenvalues_out) = value;
+    }
     else if (option == "--bootstrap") o.bootstrap.resamples = parse_integer(option, value);
     else if (option == "--bootstrap-seed") o.bootstrap.seed = static_cast<std::uint64_t>(parse_integer(option, value));
     else if (option == "--confidence") o.bootstrap.confidence = parse_real(option, value);

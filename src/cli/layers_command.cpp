@@ -2,6 +2,7 @@
 // layer, the same samples) in one pass, as a table, JSON, and a per-layer picture.
 
 #include "cli/arguments.hpp"
+#include "cli/json_text.hpp"
 #include "cli/probe_command.hpp"
 #include "cli/progress_bar.hpp"
 
@@ -46,9 +47,9 @@ int run_layers_command(const std::vector<std::string>& args) {
     std::printf("{\"layers\": [");
     for (std::size_t i = 0; i < reports.size(); ++i) {
       const AlphaReport& r = reports[i];
-      std::printf("%s{\"file\": \"%s\", \"n\": %lld, \"d\": %lld, \"alpha\": %.17g, \"r2\": %.17g, "
+      std::printf("%s{\"file\": %s, \"n\": %lld, \"d\": %lld, \"alpha\": %.17g, \"r2\": %.17g, "
                   "\"first_rank\": %lld, \"last_rank\": %lld, \"effective_rank\": %.17g, \"backend\": \"%s\"}",
-                  i ? ", " : "", list.positional[i].c_str(), static_cast<long long>(r.n),
+                  i ? ", " : "", json_string(list.positional[i]).c_str(), static_cast<long long>(r.n),
                   static_cast<long long>(r.d), r.fit.alpha, r.fit.r2, static_cast<long long>(r.fit.first_rank),
                   static_cast<long long>(r.fit.last_rank), r.metrics.effective_rank, r.backend.c_str());
     }

@@ -3,6 +3,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
+#include "cli/json_text.hpp"
 #include "cli/probe_command.hpp"
 #include "core/json_reader.hpp"
 
@@ -111,22 +112,6 @@ AlphaInterval parse_interval(const std::string& option, const std::string& text)
   return interval;
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(c));
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // JSON has no infinity: an unbounded end is null.
 std::string json_number(double value) {

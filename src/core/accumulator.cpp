@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -47,13 +48,29 @@ detail::AccumulatorBackend& CovarianceAccumulator::backend_impl() {
   return const_cast<detail::AccumulatorBackend&>(std::as_const(*this).backend_impl());
 }
 
-void CovarianceAccumulator::add_batch(const MatrixView& batch) { backend_impl().add_batch(batch); }
+namespace {
+
+// Counts are int64: a forged state (merge_state) could otherwise wrap them negative.
+void require_count_fits(std::int64_t count, std::int64_t added, const char* what) {
+  if (added > std::numeric_limits<std::int64_t>::max() - count) {
+    throw invalid_input(std::string(what) + ": " + std::to_string(count) + " + " + std::to_string(added) +
+                        " samples would overflow the sample count (2^63 - 1)");
+  }
+}
+
+}  // namespace
+
+void CovarianceAccumulator::add_batch(const MatrixView& batch) {
+  if (batch.rows > 0) require_count_fits(count(), batch.rows, "add_batch");
+  backend_impl().add_batch(batch);
+}
 
 void CovarianceAccumulator::merge(const CovarianceAccumulator& other) {
   if (other.dim() != dim()) {
     throw invalid_input("merge: accumulators have different widths (" + std::to_string(dim()) +
                         " and " + std::to_string(other.dim()) + " features)");
   }
+  require_count_fits(count(), other.count(), "merge");
   // Merging with itself would read the state while writing it: merge a snapshot.
   backend_impl().merge_moments(other.backend_impl().moments());
 }
@@ -143,6 +160,7 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
                         std::to_string(state.mean.size()) + " and " + std::to_string(state.m2_upper.size()));
   }
   if (state.count <= 1) require_no_spread(state);
+  require_count_fits(count(), state.count, "merge_state");
   if (state.count == 0) return;
   // Only the upper triangle is read; the lower one is left zero, as the CUDA backend's
   // export leaves it, whatever the sender put there.

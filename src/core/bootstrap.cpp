@@ -2,6 +2,7 @@
 
 #include "core/bootstrap_draw.hpp"
 #include "core/fit_window.hpp"
+#include "core/host_memory.hpp"
 #ifdef ALPHAREQ_HAS_CUDA
 #include "cuda/cuda_bootstrap.hpp"
 #endif
@@ -78,7 +79,13 @@ CpuBootstrap::CpuBootstrap(std::int64_t dim, const AlphaOptions& options,
                            std::int64_t first_replicate, std::int64_t replicates)
     : options_(options), first_replicate_(first_replicate) {
   check_bootstrap_options(options.bootstrap);
-  // Whatever the caller's accumulator runs on, these replicates are CPU accumulators.
+  // Whatever the caller's accumulator runs on, these replicates are CPU accumulators: all
+  // of them at once, beside the caller's state and its eigensolver copy, checked before
+  // any is allocated (each alone would pass its own check and the set be OOM-killed).
+  const double square_bytes = static_cast<double>(dim) * static_cast<double>(dim) * sizeof(double);
+  require_host_memory(static_cast<double>(replicates + 2) * square_bytes,
+                      "the bootstrap's " + std::to_string(replicates) + " replicate D x D covariances (D = " +
+                          std::to_string(dim) + ") beside the accumulator's own; use fewer resamples");
   options_.accumulator.backend = Backend::cpu;
   replicates_.reserve(static_cast<std::size_t>(replicates));
   for (std::int64_t i = 0; i < replicates; ++i) replicates_.emplace_back(dim, options_.accumulator);

@@ -1,3 +1,4 @@
+#include "core/host_memory.hpp"
 #include "core/number_text.hpp"
 #include "cpu/blas_lapack.hpp"
 
@@ -61,17 +62,29 @@ std::vector<double> synthetic_power_law_features(const SyntheticSpec& spec) {
   const std::int64_t n = spec.n, d = spec.d;
   NormalGenerator normal(spec.seed);
   const std::vector<double> spectrum = power_law_spectrum(d, spec.alpha, spec.scale);
+  // The samples twice (drawn, then rotated) and the D × D rotation, checked together
+  // before any is allocated: a bare bad_alloc (or the OOM killer) otherwise.
+  const double samples_bytes = static_cast<double>(n) * static_cast<double>(d) * sizeof(double);
+  detail::require_host_memory(
+      (spec.rotate ? 2.0 : 1.0) * samples_bytes +
+          (spec.rotate ? static_cast<double>(d) * static_cast<double>(d) * sizeof(double) : 0.0),
+      "synthetic features of n = " + std::to_string(n) + " samples and D = " + std::to_string(d) +
+          " features" + (spec.rotate ? " (the samples twice and the D x D rotation)" : ""));
   // z scaled by √λ, row-major n × d, i.e. column-major d × n.
-  std::vector<double> scaled(static_cast<std::size_t>(n * d));
+  std::vector<double> scaled;
+  detail::allocate_or_throw(scaled, static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(d),
+                            "the synthetic samples");
   for (std::int64_t r = 0; r < n; ++r) {
     for (std::int64_t c = 0; c < d; ++c) scaled[r * d + c] = std::sqrt(spectrum[c]) * normal.next();
   }
   std::vector<double> features;
   if (spec.rotate) {
-    std::vector<double> rotation(static_cast<std::size_t>(d * d));
+    std::vector<double> rotation;
+    detail::allocate_or_throw(rotation, static_cast<std::uint64_t>(d) * static_cast<std::uint64_t>(d),
+                              "the D x D random rotation");
     for (double& v : rotation) v = normal.next();
     cpu::orthogonal_factor(d, rotation.data());
-    features.resize(scaled.size());
+    detail::allocate_or_throw(features, scaled.size(), "the rotated synthetic samples");
     // Column-major d × n: features = Q · scaled.
     cpu::gemm(false, false, d, n, d, 1.0, rotation.data(), d, scaled.data(), d, 0.0,
               features.data(), d);

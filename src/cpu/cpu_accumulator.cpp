@@ -82,8 +82,12 @@ CpuAccumulator::CpuAccumulator(std::int64_t dim, AccumulationPrecision precision
   if (dim < 1) throw invalid_input("accumulator: the number of features must be >= 1, got " +
                                    std::to_string(dim));
   const std::uint64_t d = static_cast<std::uint64_t>(dim);
-  detail::require_host_memory(static_cast<double>(dim) * static_cast<double>(dim) * sizeof(double),
-                              "the D x D float64 covariance for D = " + std::to_string(dim));
+  // Every result (eigenvalues, covariance, state) needs a second D × D copy beside the
+  // state: both are checked now, before a pass over the data, rather than the second
+  // ending in the OOM killer after it.
+  detail::require_host_memory(2.0 * static_cast<double>(dim) * static_cast<double>(dim) * sizeof(double),
+                              "the D x D float64 covariance for D = " + std::to_string(dim) +
+                                  " and the copy of it that its eigenvalues need");
   detail::allocate_or_throw(mean_, d, "the feature mean");
   detail::allocate_or_throw(m2_, d * d, "the D x D float64 covariance for D = " +
                                             std::to_string(dim));

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <unistd.h>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -200,6 +201,9 @@ TEST(AccumulatorErrors, MalformedStatesAreRefusedLeavingTheAccumulatorUnchanged)
   refused(no_sample, "a state of 0 samples has a nonzero mean (feature 0 is ");
   no_sample.mean.assign(d, 0.0);
   refused(no_sample, "a state of 0 samples has a nonzero second moment");
+  AccumulatorState huge = good;  // a forged count: 20 + this would wrap negative
+  huge.count = std::numeric_limits<std::int64_t>::max() - 5;
+  refused(huge, "samples would overflow the sample count");
   EXPECT_EQ(acc.count(), 20);
   EXPECT_EQ(acc.covariance(), before);
 }
@@ -414,6 +418,23 @@ TEST(AccumulatorErrors, CovarianceTooLargeForThisMachineIsRefusedBeforeAllocatin
     FAIL() << "no out_of_memory thrown";
   } catch (const out_of_memory& e) {
     EXPECT_NE(std::string(e.what()).find("PiB"), std::string::npos) << e.what();
+  }
+}
+
+// A D whose covariance fits in this machine's memory once but not twice: every result
+// needs a second D x D copy (the eigensolver's), so the accumulator is refused up front
+// (it used to accept it, stream the data and be OOM-killed in report()). Nothing of that
+// size is allocated: the check comes first.
+TEST(AccumulatorErrors, CovarianceThatFitsOnceButNotTwiceIsRefusedUpFront) {
+  const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  ASSERT_GT(physical, 0.0);
+  const auto d = static_cast<std::int64_t>(std::sqrt(0.7 * physical / sizeof(double)));
+  try {
+    cpu_accumulator(d);
+    FAIL() << "no out_of_memory thrown for D = " << d;
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("and the copy of it that its eigenvalues need"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unistd.h>
 #include <random>
 #include <cstdio>
 #include <string>
@@ -234,6 +235,25 @@ TEST(Bootstrap, LayersRefuseABootstrapTheyWouldNotCompute) {
   EXPECT_THROW(compute_alpha_layers({view, view}, options), invalid_input);
   options.bootstrap.resamples = 0;
   EXPECT_EQ(compute_alpha_layers({view, view}, options).size(), 2u);
+}
+
+// B replicates of D x D each, checked together before any is allocated (each alone passed
+// its own check, and 50 replicates at D = 8192 were OOM-killed on a 24 GiB machine).
+TEST(Bootstrap, ReplicatesThatCannotAllFitInMemoryAreRefusedTogether) {
+  const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  constexpr std::int64_t n = 200, d = 1024;
+  const auto resamples = static_cast<std::int64_t>(physical / (d * d * sizeof(double))) + 1;
+  const auto x = features(n, d, 10);
+  AlphaOptions options = bootstrap_options(resamples, 1);
+  options.fit.last_rank = 20;
+  try {
+    compute_alpha(host_matrix(x.data(), n, d), options);
+    FAIL() << "no out_of_memory thrown for " << resamples << " resamples";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("the bootstrap's " + std::to_string(resamples) + " replicate D x D covariances"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Bootstrap, RefusesNonsense) {

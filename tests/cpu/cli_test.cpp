@@ -69,6 +69,24 @@ TEST(Cli, JsonHasTheDocumentedKeys) {
   std::remove(path.c_str());
 }
 
+// JSON must be UTF-8: a file name from a Latin-1 file system ("\xe9" alone is no UTF-8) is
+// written with U+FFFD for the stray byte, valid UTF-8 ("\xc3\xa9") as it is, by the single
+// and the layers command alike (layers printed file names unescaped).
+TEST(Cli, JsonStaysValidUtf8ForAnyFileName) {
+  const std::string latin1 = write_features("caf\xe9.npy", 200, 20, 3);
+  const std::string utf8 = write_features("caf\xc3\xa9.npy", 200, 20, 3);
+  const std::string window = " --json --quiet --first 2 --last 15 --backend cpu";
+  for (const CliResult& r : {run_cli(latin1 + window), run_cli("layers " + latin1 + " " + utf8 + window)}) {
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.find('\xe9'), std::string::npos) << r.out;  // no stray Latin-1 byte
+    EXPECT_NE(r.out.find("caf\\ufffd.npy"), std::string::npos) << r.out;
+  }
+  const CliResult layers = run_cli("layers " + latin1 + " " + utf8 + window);
+  EXPECT_NE(layers.out.find("caf\xc3\xa9.npy\""), std::string::npos) << layers.out;
+  std::remove(latin1.c_str());
+  std::remove(utf8.c_str());
+}
+
 TEST(Cli, ReportsClippingOnStderrAndInJson) {
   const std::string path = write_features("clip.npy", 500, 30, 2);
   const CliResult r = run_cli(path + " --json");
@@ -154,6 +172,8 @@ TEST(CliErrors, UsageErrorsExitWithTwo) {
   expect_error(run_cli("demo --last"), 2, "--last needs a value");
   expect_error(run_cli("demo --n"), 2, "--n needs a value");
   expect_error(run_cli("demo --bogus"), 2, "unknown option '--bogus'");  // last on the line
+  expect_error(run_cli("demo --eigenvalues-out ''"), 2, "--eigenvalues-out needs a file name");
+  expect_error(run_cli("demo --plot="), 2, "--plot needs a file name");
   // Said once, by main.
   const CliResult unknown = run_cli("--frist 3");
   EXPECT_EQ(unknown.err, "alphareq: usage error: unknown option '--frist' (see alphareq --help)\n");

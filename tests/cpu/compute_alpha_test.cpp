@@ -111,6 +111,21 @@ TEST(ComputeAlpha, Float32ProductsDoNotFitTheirOwnRoundingNoise) {
   EXPECT_NEAR(rounded.fit.alpha, exact.fit.alpha, 1e-4);
 }
 
+// `alphareq demo --n 5 --d 100000` printed "std::bad_alloc": the 80 GB D x D rotation is
+// now checked against the machine's memory, with the bytes and what they are for.
+TEST(SyntheticFeatures, ARotationTooLargeForMemoryIsNamed) {
+  SyntheticSpec spec;
+  spec.n = 5;
+  spec.d = 100000;
+  try {
+    synthetic_power_law_features(spec);
+    FAIL() << "no out_of_memory thrown";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("the samples twice and the D x D rotation) needs 74.5"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ComputeAlpha, RefusesFewerThanTwoSamples) {
   const std::vector<double> one_row(10, 1.0);
   EXPECT_THROW(compute_alpha(host_matrix(one_row.data(), 1, 10), cpu_options()), invalid_input);
