@@ -63,11 +63,13 @@ void check_bootstrap_reach(const BootstrapOptions& options, std::int64_t samples
   for (std::int64_t b = 0; b < options.resamples; ++b) {
     if (distinct_samples(b, last_rank + 1) > last_rank) continue;
     // Refused: the advice is the window every resample reaches (the fewest distinct
-    // samples of all B, counted in full on this path only).
-    std::int64_t fewest = samples;
-    for (std::int64_t r = 0; r < options.resamples; ++r) fewest = std::min(fewest, distinct_samples(r, samples));
+    // samples of all B, counted in full on this path only; the resamples before b reach
+    // past last_rank, so they keep more than b does).
+    const std::int64_t kept = distinct_samples(b, samples);
+    std::int64_t fewest = kept;
+    for (std::int64_t r = b + 1; r < options.resamples; ++r) fewest = std::min(fewest, distinct_samples(r, samples));
     throw invalid_input(
-        "bootstrap: resample " + std::to_string(b) + " keeps only " + std::to_string(distinct_samples(b, samples)) +
+        "bootstrap: resample " + std::to_string(b) + " keeps only " + std::to_string(kept) +
         " of the n = " + std::to_string(samples) + " samples (a resample keeps about 63 %), so its covariance "
         "has rank below " + std::to_string(last_rank) + ", where the fit window ends: its alpha would be fitted "
         "on fewer ranks than alpha's. End the window by rank " + std::to_string(fewest - 1) +
