@@ -5,10 +5,12 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cub/block/block_reduce.cuh>
 #include <thrust/execution_policy.h>
 #include <thrust/fill.h>
 
 #include <algorithm>
+#include <cfloat>
 
 namespace alphareq::kernels {
 namespace {
@@ -71,15 +73,36 @@ __global__ void rescale_float32_columns_kernel(const In* __restrict__ src, std::
   }
 }
 
+constexpr int kMeanThreads = 256;
+
+// One block per column: its rows summed in float64 by cub::BlockReduce, in a fixed order
+// (deterministic). The loads are strided, but this runs once per accumulator, on one chunk
+// (at most kScratchBytes of it).
 template <typename In>
-__global__ void shift_from_first_row_kernel(const In* __restrict__ src, std::int64_t cols,
-                                            double* __restrict__ shift) {
-  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c >= cols) return;
-  const double x = to_double(src[c]);
-  // A non-finite first row is reported by the conversion kernel; keep the shift finite so
-  // nothing else turns NaN before that report.
-  shift[c] = isfinite(x) ? x : 0.0;
+__global__ void shift_from_column_means_kernel(const In* __restrict__ src, std::int64_t rows,
+                                               std::int64_t row_stride,
+                                               double* __restrict__ shift) {
+  using BlockReduce = cub::BlockReduce<double, kMeanThreads>;
+  __shared__ typename BlockReduce::TempStorage storage;
+  const std::int64_t c = blockIdx.x;
+  double sum = 0.0;
+  for (std::int64_t r = threadIdx.x; r < rows; r += kMeanThreads) {
+    const double x = to_double(src[r * row_stride + c]);
+    // NaN/Inf are reported by the conversion kernel; the shift must stay finite meanwhile.
+    if (isfinite(x)) sum += x;
+  }
+  sum = BlockReduce(storage).Sum(sum);
+  if (threadIdx.x != 0) return;
+  const double first = to_double(src[c]);
+  double mean = sum / static_cast<double>(rows);
+  // A float64 sum of values near 1e308 overflows: any sample is a valid shift too.
+  if (!isfinite(mean)) mean = isfinite(first) ? first : 0.0;
+  // As the CPU backend's centre_constant_columns_exactly: the float64 sum of a constant
+  // column's equal values can be off by (rows − 1)·ε/2 relative; centring on the value
+  // itself makes such a column exactly zero rather than rounding noise the fit would read.
+  const double tolerance = static_cast<double>(rows) * DBL_EPSILON;
+  if (isfinite(first) && fabs(first - mean) <= tolerance * fabs(first)) mean = first;
+  shift[c] = mean;
 }
 
 constexpr int kThreads = 256;
@@ -164,22 +187,26 @@ void launch_rescale_float32_columns(const void* src, DType dtype, std::int64_t r
   }
 }
 
-void launch_shift_from_first_row(const void* src, DType dtype, std::int64_t cols, double* shift,
-                                 cudaStream_t stream) {
-  const unsigned int blocks = column_blocks(cols);
+void launch_shift_from_column_means(const void* src, DType dtype, std::int64_t rows,
+                                    std::int64_t cols, std::int64_t row_stride, double* shift,
+                                    cudaStream_t stream) {
+  const unsigned int blocks = static_cast<unsigned int>(cols);
   switch (dtype) {
     case DType::float16:
-      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const __half*>(src), cols, shift);
+      shift_from_column_means_kernel<<<blocks, kMeanThreads, 0, stream>>>(
+          static_cast<const __half*>(src), rows, row_stride, shift);
       break;
     case DType::bfloat16:
-      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(
-          static_cast<const __nv_bfloat16*>(src), cols, shift);
+      shift_from_column_means_kernel<<<blocks, kMeanThreads, 0, stream>>>(
+          static_cast<const __nv_bfloat16*>(src), rows, row_stride, shift);
       break;
     case DType::float32:
-      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const float*>(src), cols, shift);
+      shift_from_column_means_kernel<<<blocks, kMeanThreads, 0, stream>>>(
+          static_cast<const float*>(src), rows, row_stride, shift);
       break;
     case DType::float64:
-      shift_from_first_row_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const double*>(src), cols, shift);
+      shift_from_column_means_kernel<<<blocks, kMeanThreads, 0, stream>>>(
+          static_cast<const double*>(src), rows, row_stride, shift);
       break;
   }
   ALPHAREQ_CUDA_CHECK_LAUNCH();

@@ -36,11 +36,17 @@ void launch_rescale_float32_columns(const void* src, DType dtype, std::int64_t r
                                     const double* shift, const int* largest_exponent, float* dst,
                                     cudaStream_t stream);
 
-/// shift[c] = src[0, c] as float64: the offset every later sample is centred on. Any one
-/// sample is a valid shift for the shifted-data algorithm; its error factor is
-/// (|shift − mean| / spread)², about 1 for a sample of the data itself.
-void launch_shift_from_first_row(const void* src, DType dtype, std::int64_t cols, double* shift,
-                                 cudaStream_t stream);
+/// shift[c] = the float64 mean of column c over the `rows` rows of src (a row-major view
+/// of `dtype`, `row_stride` elements between rows): the fixed offset every later sample is
+/// centred on. Any offset is exact for the shifted-data algorithm in float64, but float32 /
+/// TF32 products lose ((shift − mean) / spread)² of their precision to the cancellation
+/// M2 = Σ y yᵀ − S Sᵀ / n; the first chunk's mean keeps that factor near 1/rows where a
+/// single sample gives 1 and an outlying one far more. NaN/Inf are left out (the
+/// conversion kernel reports them); a column whose values are all equal gets exactly that
+/// value (it centres to zero), and one whose sum overflows float64 its first value.
+void launch_shift_from_column_means(const void* src, DType dtype, std::int64_t rows,
+                                    std::int64_t cols, std::int64_t row_stride, double* shift,
+                                    cudaStream_t stream);
 
 /// Fills `count` elements with `value` (the ones vector of the column-sum GEMV).
 template <typename T>

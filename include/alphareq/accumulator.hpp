@@ -111,10 +111,11 @@ struct AccumulatorState {
 ///
 /// Numerics: the CPU backend centres each batch on its own mean (float64, with a
 /// correction pass) and merges it into the running state with Chan et al.'s pairwise
-/// update. The CUDA backend shifts every sample by a fixed per-feature offset (the first
-/// sample) and adds each batch's product to a float64 master, so the error does not grow
-/// with the number of batches; with float32/TF32 products the relative error grows with
-/// ((first sample − mean) / spread)², which is of order 1 for a sample of the data. Both
+/// update. The CUDA backend shifts every sample by a fixed per-feature offset (the mean of
+/// the first chunk it receives) and adds each batch's product to a float64 master, so the
+/// error does not grow with the number of batches; with float32/TF32 products the relative
+/// error grows with ((shift − mean) / spread)², well below 1 unless the data drift far
+/// from where they began. Both
 /// stay accurate when the mean is many orders of magnitude above the spread.
 ///
 /// Errors: bad shapes, widths, dtypes and memory spaces are refused before anything

@@ -245,7 +245,7 @@ void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64
   const cudaStream_t s = stream();
   const int n = static_cast<int>(dim_), k = static_cast<int>(rows);
   if (!shift_set_) {
-    kernels::launch_shift_from_first_row(data, dtype, dim_, shift_.data(), s);
+    kernels::launch_shift_from_column_means(data, dtype, rows, dim_, row_stride, shift_.data(), s);
     shift_set_ = true;
   }
   if (!single_precision(options_.precision)) {

@@ -3,10 +3,10 @@
 // buffers) are shifted and converted on the device, multiplied with cuBLAS into a float64
 // master accumulator, and the spectrum and fit are computed with cuSOLVER and a kernel.
 //
-// State (all on the device): shift K (the first sample), sums = Σ (x − K) and
+// State (all on the device): shift K (the first chunk's mean), sums = Σ (x − K) and
 // cross = Σ (x − K)(x − K)ᵀ in float64. Then mean = K + sums / n and
-// M2 = cross − sums sumsᵀ / n, where the subtraction loses little because K is a sample
-// of the data (the shifted-data algorithm); the float64 master keeps the error of float32
+// M2 = cross − sums sumsᵀ / n, where the subtraction loses little because K is near the
+// mean of the data (the shifted-data algorithm); the float64 master keeps the error of float32
 // batch products from growing with the number of batches, and columns beyond float32's range
 // for products are scaled by powers of two (kernels/float32_scaling.cuh).
 //

@@ -305,7 +305,7 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
   }
   const cudaStream_t s = stream();
   if (!shift_set_) {
-    kernels::launch_shift_from_first_row(data, dtype, dim_, shift_.data(), s);
+    kernels::launch_shift_from_column_means(data, dtype, rows, dim_, row_stride, shift_.data(), s);
     shift_set_ = true;
   }
   int* exponents = nullptr;

@@ -2,8 +2,8 @@
 // The CUDA backend's Poisson bootstrap: all replicates of a group accumulate as a batch.
 //
 // State per replicate b (float64, on the device): n_b = Σ_i w_bi, S_b = Σ_i w_bi y_i and
-// P_b = Σ_i w_bi y_i y_iᵀ, with y = x − s for a fixed shift s (the first sample, as in the
-// CUDA accumulator) and w_bi the Poisson(1) multiplicity of sample i in replicate b (the
+// P_b = Σ_i w_bi y_i y_iᵀ, with y = x − s for a fixed shift s (the first chunk's mean, as in
+// the CUDA accumulator) and w_bi the Poisson(1) multiplicity of sample i in replicate b (the
 // CPU bootstrap's draw, core/bootstrap_draw.hpp). Then M2_b = P_b − S_b S_bᵀ / n_b.
 //
 // Per block of rows of a chunk (converted to the compute precision on the device): a

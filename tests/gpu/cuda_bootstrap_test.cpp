@@ -57,7 +57,7 @@ std::pair<AlphaReport, AlphaReport> cuda_and_cpu_bootstrap(const std::vector<dou
 }
 
 // Same replicates, float64 both ways: each replicate's covariance agrees to about 1e-15
-// relative (CPU: Chan-merged centred batches; GPU: sums shifted by the first sample), the
+// relative (CPU: Chan-merged centred batches; GPU: sums shifted by the first chunk's mean), the
 // eigenvalues of the window (λ_40 ≈ λ_1 / 40) to about D · ε · 40 ≈ 6e-13 relative, so
 // each replicate's α to about 1e-12. The interval ends are piecewise-linear in the sorted
 // α (quantile interpolation), the standard error and bias smooth in them: 1e-9 leaves
@@ -289,7 +289,7 @@ INSTANTIATE_TEST_SUITE_P(
 // product per replicate before it reaches the float64 masters. Against the CPU bootstrap in
 // float64 on the same values and seed. Tolerance: the float32 sums carry about ε32 · √rows
 // relative error per entry (6e-8 · √2000 ≈ 3e-6, times the centring factor (1 + z²) of the
-// first-sample shift), within the accumulator's stated 1e-5; a random error of that size
+// fixed shift, the first chunk's mean), within the accumulator's stated 1e-5; a random error of that size
 // moves each λ_i of the window by about as much relative to itself, α (a log-log slope over
 // ranks 1..40) and each interval end (2α̂ − a quantile of the replicates' α) by a few 1e-5.
 // Errors adding up coherently could move λ_40 = λ_1 / 40 by up to 40 times the per-entry

@@ -8,10 +8,11 @@
 // returns results, not by add_batch — the test says so and checks that behaviour.
 //
 // Tolerances: float64 products are held to the CPU's tolerances or 1e-12 (the other CUDA
-// tests' bound). float32 products centre on the first sample rather than on each batch's mean,
-// so their rounding, about ε32 · √rows per product, is multiplied by up to (1 + z²) with z the
-// first sample's distance from the mean in standard deviations: 6e-8 · √3000 · 10 ≈ 3e-5 for
-// the batches below, stated as 1e-4 (kFloat32Tolerance: covariance, relative to its largest
+// tests' bound). float32 products centre on one fixed shift (the mean of the first chunk:
+// the first batch, or the first chunk of it) rather than on each batch's mean, so their
+// rounding, about ε32 · √rows per product, is multiplied by up to (1 + z²) with z the shift's
+// distance from the mean in standard deviations (at most a sample's, when the first batch is
+// one row): 6e-8 · √3000 · 10 ≈ 3e-5 for the batches below, stated as 1e-4 (kFloat32Tolerance: covariance, relative to its largest
 // entry, and α). These are predictions from the algorithm, not yet measurements: every case
 // skips where there is no GPU.
 
@@ -30,8 +31,8 @@ CovarianceAccumulator backend_accumulator(std::int64_t d, AccumulationPrecision 
 }
 
 // float64 features with mean 1e6 and spread ≤ 1, in uneven batches (one of a single row),
-// from the host and from device memory. The shift is the first sample, so x − K is exact
-// (Sterbenz) and the float64 products see the spread only. Expectation (the CPU's): the
+// from the host and from device memory. The first batch is one row, so the shift is that
+// sample; x − K is exact (Sterbenz: both near 1e6) and the float64 products see the spread only. Expectation (the CPU's): the
 // covariance within 1e-9 of the reference, the mean within 1e-13, α within 1e-9 of the
 // reference fit and of the CPU backend's α, α ≈ 1 (the population's).
 TEST(CudaHostileNumerics, MeanAMillionTimesTheSpreadFloat64) {
@@ -61,7 +62,8 @@ TEST(CudaHostileNumerics, MeanAMillionTimesTheSpreadFloat64) {
 // float32 device view. x − K is exact in float64 and fits float32 (17 bits), so only the
 // products round. Expectation, against the reference on the same float32 values: float64
 // products within 1e-12 and α within 1e-10 (the CPU's); float32 products within 1e-4 and α
-// within 1e-4 (the file comment: batches up to 2999 rows centred on the first sample).
+// within 1e-4 (the file comment: batches up to 2999 rows centred on the first 1000 rows' mean;
+// x − K is exact in float64 but rounds to float32 once, ε32 relative, like the products).
 TEST(CudaHostileNumerics, MeanAThousandTimesTheSpreadFloat32) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 4000, d = 64;
@@ -83,8 +85,8 @@ TEST(CudaHostileNumerics, MeanAThousandTimesTheSpreadFloat32) {
 }
 
 // float16 and bfloat16 device features with mean 100 and spread 1 (ulps 1/16 and 1/2 there):
-// the device converts them to float64 exactly, and their differences from the first sample
-// are short dyadic numbers, so even float32 products and their sums over a chunk are (nearly)
+// the device converts them to float64 exactly, and their differences from the shift (the
+// first batch is one row, so the shift is that sample) are short dyadic numbers, so even float32 products and their sums over a chunk are (nearly)
 // exact. Expectation, against the reference on the same rounded values: covariance within
 // 1e-12 with float64 products and 1e-6 with float32 products, the mean within 1e-13, the
 // eigenvalues within 1e-10 (1e-5) of the reference's largest.
@@ -108,7 +110,8 @@ TEST(CudaHostileNumerics, HalfPrecisionDeviceFeaturesWithALargeMean) {
 }
 
 // Three constant columns (0.1, 1e6 + 0.3, −3.7) among 37 varying ones, in two batches. The
-// CUDA backend shifts by the first sample, so a constant column is exactly 0 after the shift:
+// CUDA backend shifts a column whose first chunk is constant by that value itself (not by its
+// float64 mean, which may be off by ulps), so a constant column is exactly 0 after the shift:
 // expectation, for both product precisions, its covariance rows and columns exactly 0, its
 // mean exactly the value, three numerical-zero eigenvalues (|λ| <= λ_1 · D · ε), the fit
 // clipped to the 37 others with the CPU's reason, and α within 1e-9 (float64 products) or
@@ -231,8 +234,8 @@ TEST(CudaHostileNumerics, BatchesOfOneRow) {
 }
 
 // The shared case (tests/hardening/hostile_cases.hpp); the variance to 1e-13: float64 sums of
-// up to 990 squares of values centred on the first sample, not on the mean (n · ε · (1 + z²)
-// at worst).
+// up to 990 squares of values centred on the first chunk's mean, not on the whole mean
+// (n · ε · (1 + z²) at worst).
 TEST(CudaHostileNumerics, OneFeatureHasAVarianceButNoFit) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   hostile_cases::one_feature(backend_accumulator, 1e-13);
