@@ -147,11 +147,11 @@ CudaBootstrap::CudaBootstrap(std::int64_t dim, const AlphaOptions& options,
       stream_ = std::make_unique<Stream>();
       stream_handle_ = stream_->get();
     }
-    cublas_ = std::make_unique<CublasHandle>(
-        stream(),
-        options.accumulator.precision == AccumulationPrecision::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                                     : CUBLAS_DEFAULT_MATH,
-        options.accumulator.deterministic);
+    // TF32 is asked for by the product call's compute type alone: a TF32 math mode on the
+    // handle would also round the inputs of the column sums' SGEMM to TF32 (the accumulator
+    // sums with SGEMV, which the mode does not reach).
+    cublas_ = std::make_unique<CublasHandle>(stream(), CUBLAS_DEFAULT_MATH,
+                                             options.accumulator.deterministic);
     caller_ready_ = std::make_unique<Event>();
     batch_done_ = std::make_unique<Event>();
 

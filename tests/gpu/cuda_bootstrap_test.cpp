@@ -413,7 +413,9 @@ TEST(CudaBootstrap, AReplicateWithFewerThanTwoSamplesIsAClearError) {
 // D = 4096 need about 13 TB: refused before any data is read, with the bytes and advice.
 TEST(CudaBootstrap, RefusesAnUnfittableStreamedBootstrapWithTheBytesNeeded) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  constexpr std::int64_t n = 8, d = 4096;
+  // 64 rows: the default window [11, 40] fits the shape, so the shape check (which runs
+  // first) passes and the bootstrap's own memory check is what refuses.
+  constexpr std::int64_t n = 64, d = 4096;
   const std::vector<float> x(static_cast<std::size_t>(n * d), 1.0f);
   const std::string path = ::testing::TempDir() + "alphareq_cuda_bootstrap_oom.npy";
   save_npy(path, x.data(), {n, d});
