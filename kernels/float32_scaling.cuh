@@ -5,8 +5,10 @@
 // 1e-40); such a column is multiplied by 2^-e before the float32 conversion, where 2^e is
 // its extent rounded up to a power of two, and its products and sums are multiplied back
 // by 2^(e_i + e_j) and 2^e_i in float64. Powers of two scale exactly, so a column within the
-// range is not scaled and gives the bits it always did. The same rule as the CPU backend's
-// float32 path (src/cpu/cpu_accumulator.cpp).
+// range is not scaled and gives the bits it always did. The CPU backend's float32 path
+// (src/cpu/cpu_accumulator.cpp) scales likewise, but once any column of a chunk is out of
+// range it scales every column by its own exponent, and it leaves an extent of exactly 2^40
+// alone: the same value to rounding, not the same bits.
 
 namespace alphareq::kernels {
 

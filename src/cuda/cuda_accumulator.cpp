@@ -2,6 +2,7 @@
 
 #include "core/fit_window.hpp"
 #include "core/host_memory.hpp"
+#include "cuda/caller_stream_order.hpp"
 #include "kernels/batch_conversion.cuh"
 #include "kernels/covariance_update.cuh"
 
@@ -38,9 +39,11 @@ std::size_t solver_element_size(SolverPrecision precision) {
 void require_device_memory(std::int64_t dim, const AccumulatorOptions& options, int device,
                            std::int64_t chunk_rows) {
   const double square = static_cast<double>(dim) * static_cast<double>(dim);
+  const double chunk = static_cast<double>(chunk_rows) * static_cast<double>(dim);
   double bytes = square * sizeof(double)                           // float64 master
                  + square * solver_element_size(options.solver)     // the solver's copy
-                 + static_cast<double>(chunk_rows) * dim * compute_element_size(options.precision);
+                 + chunk * compute_element_size(options.precision)  // the batch scratch
+                 + 2 * chunk * sizeof(double);  // host batches' device staging (made on first use)
   if (single_precision(options.precision)) bytes += square * sizeof(float);  // batch product
   if (options.deterministic) bytes += static_cast<double>(deterministic_cublas_workspace_bytes());
   std::size_t free_bytes = 0, total_bytes = 0;
@@ -49,12 +52,18 @@ void require_device_memory(std::int64_t dim, const AccumulatorOptions& options, 
     throw out_of_memory("CUDA device " + std::to_string(device) + ": D = " + std::to_string(dim) +
                         " needs " + detail::format_bytes(bytes) +
                         " of device memory (the float64 D x D accumulator, the eigensolver's "
-                        "copy and the batch scratch" +
+                        "copy, the batch scratch and the host batches' staging" +
                         std::string(options.deterministic ? ", and the deterministic cuBLAS workspace" : "") +
                         "), but only " +
                         detail::format_bytes(static_cast<double>(free_bytes)) + " of " +
                         detail::format_bytes(static_cast<double>(total_bytes)) + " are free");
   }
+}
+
+// The width, checked before anything divides by it.
+std::int64_t checked_width(std::int64_t dim) {
+  if (dim < 1) throw invalid_input("accumulator: the number of features must be >= 1");
+  return dim;
 }
 
 std::int64_t chunk_rows_for(std::int64_t dim, AccumulationPrecision precision) {
@@ -91,12 +100,11 @@ int resolve_device(const AccumulatorOptions& options) {
 }
 
 CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& options)
-    : dim_(dim),
+    : dim_(checked_width(dim)),
       options_(options),
       device_(resolve_device(options)),
       product_(choose_product_routine(options.precision, options.deterministic)),
       chunk_rows_(chunk_rows_for(dim, options.precision)) {
-  if (dim < 1) throw invalid_input("accumulator: the number of features must be >= 1");
   options_.device = device_;
   const DeviceGuard guard(device_);
   require_device_memory(dim, options_, device_, chunk_rows_);
@@ -298,34 +306,35 @@ void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64
 }
 
 void CudaAccumulator::add_batch(const MatrixView& batch) {
-  check_batch(batch);
+  // The accumulator's device first: checking a pointer on the caller's current device could
+  // create a context there.
   const DeviceGuard guard(device_);
-  accumulate_timer_->begin(stream());
+  check_batch(batch);
   if (batch.space == MemorySpace::device) {
-    const auto caller = static_cast<cudaStream_t>(batch.stream);
-    caller_ready_->record(caller);
-    caller_ready_->make_wait(stream());
     const auto* base = static_cast<const unsigned char*>(batch.data);
     const std::size_t row_bytes = static_cast<std::size_t>(batch.row_stride) * size_of(batch.dtype);
-    for (std::int64_t first = 0; first < batch.rows; first += chunk_rows_) {
-      accumulate_chunk(base + first * row_bytes, batch.dtype,
-                       std::min(chunk_rows_, batch.rows - first), batch.row_stride);
-    }
-    // Later work on the caller's stream (overwriting the batch, say) waits for us.
-    batch_done_->record(stream());
-    batch_done_->make_wait(caller);
+    read_in_callers_order(*caller_ready_, *batch_done_, static_cast<cudaStream_t>(batch.stream),
+                          stream(), [&] {
+                            // Timed once the caller's earlier work is done: that wait is not ours.
+                            accumulate_timer_->begin(stream());
+                            for (std::int64_t first = 0; first < batch.rows; first += chunk_rows_) {
+                              accumulate_chunk(base + first * row_bytes, batch.dtype,
+                                               std::min(chunk_rows_, batch.rows - first),
+                                               batch.row_stride);
+                            }
+                            accumulate_timer_->end(stream());
+                          });
   } else {
     if (!stager_) {
       stager_ = std::make_unique<HostStager>(static_cast<std::size_t>(chunk_rows_ * dim_) * sizeof(double));
     }
-    for (std::int64_t first = 0; first < batch.rows; first += chunk_rows_) {
-      const std::int64_t rows = std::min(chunk_rows_, batch.rows - first);
-      const void* staged = stager_->stage(batch, first, rows, stream());
-      accumulate_chunk(staged, batch.dtype, rows, dim_);
-      stager_->release(stream());
-    }
+    accumulate_timer_->begin(stream());
+    stager_->for_each_chunk(batch, chunk_rows_, stream(),
+                            [&](const void* staged, std::int64_t, std::int64_t rows) {
+                              accumulate_chunk(staged, batch.dtype, rows, dim_);
+                            });
+    accumulate_timer_->end(stream());
   }
-  accumulate_timer_->end(stream());
 }
 
 void CudaAccumulator::check_merge_fits(const detail::Moments& other) const {

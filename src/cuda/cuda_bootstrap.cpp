@@ -2,6 +2,7 @@
 
 #include "core/fit_window.hpp"
 #include "core/host_memory.hpp"
+#include "cuda/caller_stream_order.hpp"
 #include "cuda/cuda_accumulator.hpp"
 #include "kernels/batch_conversion.cuh"
 #include "kernels/bootstrap_weights.cuh"
@@ -264,29 +265,24 @@ void CudaBootstrap::add_chunk(const MatrixView& chunk, std::int64_t first_sample
   };
   const std::int64_t step = plan_.chunk_rows;
   if (chunk.space == MemorySpace::device) {
-    const auto caller = static_cast<cudaStream_t>(chunk.stream);
-    caller_ready_->record(caller);
-    caller_ready_->make_wait(stream());
     const auto* base = static_cast<const unsigned char*>(chunk.data);
     const std::size_t row_bytes = static_cast<std::size_t>(chunk.row_stride) * size_of(chunk.dtype);
-    for (std::int64_t first = 0; first < chunk.rows; first += step) {
-      accumulate(base + first * row_bytes, std::min(step, chunk.rows - first), chunk.row_stride,
-                 first_sample + first);
-    }
-    // Later work on the caller's stream (overwriting the chunk, say) waits for us.
-    batch_done_->record(stream());
-    batch_done_->make_wait(caller);
+    read_in_callers_order(*caller_ready_, *batch_done_, static_cast<cudaStream_t>(chunk.stream),
+                          stream(), [&] {
+                            for (std::int64_t first = 0; first < chunk.rows; first += step) {
+                              accumulate(base + first * row_bytes, std::min(step, chunk.rows - first),
+                                         chunk.row_stride, first_sample + first);
+                            }
+                          });
   } else {
     if (!stager_) {
       stager_ =
           std::make_unique<HostStager>(static_cast<std::size_t>(step * dim_) * sizeof(double));
     }
-    for (std::int64_t first = 0; first < chunk.rows; first += step) {
-      const std::int64_t rows = std::min(step, chunk.rows - first);
-      const void* staged = stager_->stage(chunk, first, rows, stream());
-      accumulate(staged, rows, dim_, first_sample + first);
-      stager_->release(stream());
-    }
+    stager_->for_each_chunk(chunk, step, stream(),
+                            [&](const void* staged, std::int64_t first, std::int64_t rows) {
+                              accumulate(staged, rows, dim_, first_sample + first);
+                            });
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <alphareq/matrix_view.hpp>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace alphareq::cuda {
@@ -28,6 +29,26 @@ class HostStager {
   /// The device copy returned by the last stage() may be overwritten once the work queued
   /// on `compute` so far has run.
   void release(cudaStream_t compute);
+
+  /// stage() each chunk of `chunk_rows` rows of `host` in turn, hands it to
+  /// `use(device_copy, first_row, rows)` (which queues its reads on `compute`) and
+  /// release()s it — also when `use` throws, so that a later chunk staged into the same
+  /// buffer waits for the reads `use` had queued.
+  template <typename Use>
+  void for_each_chunk(const MatrixView& host, std::int64_t chunk_rows, cudaStream_t compute,
+                      Use&& use) {
+    for (std::int64_t first = 0; first < host.rows; first += chunk_rows) {
+      const std::int64_t rows = std::min(chunk_rows, host.rows - first);
+      const void* staged = stage(host, first, rows, compute);
+      try {
+        use(staged, first, rows);
+      } catch (...) {
+        release(compute);
+        throw;
+      }
+      release(compute);
+    }
+  }
 
  private:
   struct Slot {
