@@ -104,6 +104,12 @@ struct AccumulatorState {
   /// Centred second moment Σ (x − μ)(x − μ)ᵀ, dim × dim column-major; only the upper
   /// triangle (row <= column) is read.
   std::vector<double> m2_upper;
+  /// Some of these moments were summed from float32 or TF32 products
+  /// (AccumulationPrecision::float32/tf32): they carry rounding near 1e-7 of the largest
+  /// eigenvalue, which the fit must not take for rank. An accumulator that merges such a
+  /// state judges numerical zeros with float32's ε from then on, as the sender did, whatever
+  /// its own precision (else a steep spectrum is fitted into that noise, silently).
+  bool float32_rounded = false;
 };
 
 /// Streams batches of activations (rows = samples, columns = features) into the count, the

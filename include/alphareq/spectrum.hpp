@@ -6,6 +6,7 @@
 /// eigenvalues of the D×D covariance, i their 1-based rank.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -92,8 +93,9 @@ struct SpectrumMetrics {
   double participation_ratio = 0.0;
   /// Σλ / λ_max.
   double stable_rank = 0.0;
-  /// Eigenvalues above λ_1 · D · ε (float64 ε: numpy.linalg.matrix_rank's tolerance), as
-  /// the fit's rank limit counts them for float64 products and solver.
+  /// Eigenvalues above λ_1 · D · ε, the fit's numerical-zero threshold: float64's ε
+  /// (numpy.linalg.matrix_rank's tolerance), or float32's where the state carries float32
+  /// rounding (float32/TF32 products or solver; AccumulatorState::float32_rounded).
   std::int64_t numerical_rank = 0;
   /// The paper's Theorem 2.2 tail ratio r_d = Σ_{i≥d} λ_i / Σ λ_i, for d = tail_rank.
   std::int64_t tail_rank = 0;
@@ -104,9 +106,11 @@ struct SpectrumMetrics {
 /// tail_rank (1-based) must be in [1, D]; throws invalid_input otherwise or for an empty
 /// or all-zero spectrum. sample_count n, when given (> 0), limits the effective rank to
 /// the first min(n, D) eigenvalues, the singular values an n × D matrix has (the other
-/// eigenvalues are zero, but each would add ε's share to the entropy).
+/// eigenvalues are zero, but each would add ε's share to the entropy). rank_epsilon is the ε
+/// of numerical_rank's threshold (float32's for eigenvalues that carry float32 rounding).
 SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descending,
-                                 std::int64_t tail_rank, std::int64_t sample_count = 0);
+                                 std::int64_t tail_rank, std::int64_t sample_count = 0,
+                                 double rank_epsilon = std::numeric_limits<double>::epsilon());
 
 /// How far to trust a fit, from the same eigenvalues.
 struct FitDiagnostics {

@@ -188,11 +188,12 @@ class Accumulator:
 
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickling (multiprocessing, ``torch.distributed.all_gather_object``, saving to
-        resume): the float64 state — count, mean, second moment — and the options. Unpickled,
-        it is a new accumulator on the same backend (for CUDA, the current device) holding
-        those samples, ready to add() to or merge()."""
-        count, mean, m2 = self._impl.state()
-        return (_restore_accumulator, (self.d, self.backend, self._options, count, mean, m2))
+        resume): the float64 state — count, mean, second moment, whether it carries float32
+        rounding — and the options. Unpickled, it is a new accumulator on the same backend
+        (for CUDA, the current device) holding those samples, ready to add() to or merge()."""
+        count, mean, m2, float32_rounded = self._impl.state()
+        return (_restore_accumulator,
+                (self.d, self.backend, self._options, count, mean, m2, float32_rounded))
 
     def __repr__(self) -> str:
         where = f"cuda:{self.device}" if self.backend == "cuda" else "cpu"
@@ -200,10 +201,10 @@ class Accumulator:
 
 
 def _restore_accumulator(d: int, backend: str, options: Dict[str, Any], count: int, mean: np.ndarray,
-                         m2: np.ndarray) -> Accumulator:
+                         m2: np.ndarray, float32_rounded: bool = False) -> Accumulator:
     accumulator = Accumulator(d, backend, **options)
     accumulator._impl.merge_state(count, np.ascontiguousarray(mean, dtype=np.float64),
-                                  np.ascontiguousarray(m2, dtype=np.float64))
+                                  np.ascontiguousarray(m2, dtype=np.float64), bool(float32_rounded))
     return accumulator
 
 

@@ -135,9 +135,10 @@ class Accumulator {
     return to_numpy(std::move(values), {d, d});
   }
 
-  // The float64 state for pickling: count, mean, and the second moment's column-major
-  // D × D buffer as a C-ordered (D, D) array (its "upper triangle" is NumPy's lower one;
-  // only round trips through merge_state read it). merge_state adds such a state.
+  // The float64 state for pickling: count, mean, the second moment's column-major D × D
+  // buffer as a C-ordered (D, D) array (its "upper triangle" is NumPy's lower one; only
+  // round trips through merge_state read it) and whether it carries float32 rounding
+  // (AccumulatorState::float32_rounded). merge_state adds such a state.
   nb::tuple state() const {
     AccumulatorState state;
     {
@@ -147,12 +148,13 @@ class Accumulator {
     }
     const std::size_t d = static_cast<std::size_t>(state.dim);
     return nb::make_tuple(state.count, to_numpy(std::move(state.mean), {d}),
-                          to_numpy(std::move(state.m2_upper), {d, d}));
+                          to_numpy(std::move(state.m2_upper), {d, d}), state.float32_rounded);
   }
 
   void merge_state(std::int64_t count,
                    nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu> mean,
-                   nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu> m2) {
+                   nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu> m2,
+                   bool float32_rounded) {
     const std::int64_t d = impl_.dim();
     if (m2.shape(0) != m2.shape(1)) throw invalid_input("merge_state: the second moment is not square");
     AccumulatorState state;
@@ -160,6 +162,7 @@ class Accumulator {
     state.count = count;
     state.mean.assign(mean.data(), mean.data() + mean.size());
     state.m2_upper.assign(m2.data(), m2.data() + m2.size());
+    state.float32_rounded = float32_rounded;
     nb::gil_scoped_release unlocked;
     const std::lock_guard<std::mutex> lock(mutex_);
     impl_.merge_state(state);
@@ -215,7 +218,8 @@ void bind_accumulator(nb::module_& module) {
       .def("mean", &Accumulator::mean)
       .def("covariance", &Accumulator::covariance, nb::arg("normalization"))
       .def("state", &Accumulator::state)
-      .def("merge_state", &Accumulator::merge_state, nb::arg("count"), nb::arg("mean"), nb::arg("m2"))
+      .def("merge_state", &Accumulator::merge_state, nb::arg("count"), nb::arg("mean"), nb::arg("m2"),
+           nb::arg("float32_rounded"))
       .def_prop_ro("dim", &Accumulator::dim)
       .def_prop_ro("count", &Accumulator::count)
       .def_prop_ro("backend", &Accumulator::backend)

@@ -279,29 +279,37 @@ alphareq_status alphareq_accumulator_merge(alphareq_accumulator* into,
 }
 
 alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t* count,
-                                           double* mean, double* m2) {
+                                           double* mean, double* m2, int* float32_rounded) {
   return guarded([&] {
     require(accumulator, "accumulator");
     require(count, "count");
     require(mean, "mean");
     require(m2, "m2");
+    require(float32_rounded, "float32_rounded");
     const alphareq::AccumulatorState state = accumulator->impl.state();
     std::copy(state.mean.begin(), state.mean.end(), mean);
     std::copy(state.m2_upper.begin(), state.m2_upper.end(), m2);
     *count = state.count;
+    *float32_rounded = state.float32_rounded ? 1 : 0;
   });
 }
 
 alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,
-                                                 const double* mean, const double* m2) {
+                                                 const double* mean, const double* m2,
+                                                 int float32_rounded) {
   return guarded([&] {
     require(into, "into");
     require(mean, "mean");
     require(m2, "m2");
+    if (float32_rounded != 0 && float32_rounded != 1) {
+      throw alphareq::invalid_input("float32_rounded must be 0 or 1, got " +
+                                    std::to_string(float32_rounded));
+    }
     const std::size_t d = static_cast<std::size_t>(into->impl.dim());
     into->impl.merge_state(alphareq::AccumulatorState{static_cast<std::int64_t>(d), count,
                                                       std::vector<double>(mean, mean + d),
-                                                      std::vector<double>(m2, m2 + d * d)});
+                                                      std::vector<double>(m2, m2 + d * d),
+                                                      float32_rounded == 1});
   });
 }
 

@@ -165,7 +165,8 @@ void CovarianceAccumulator::merge_state(const AccumulatorState& state) {
   if (state.count == 0) return;
   // Only the upper triangle is read; the lower one is left zero, as the CUDA backend's
   // export leaves it, whatever the sender put there.
-  AccumulatorState clean{d, state.count, state.mean, std::vector<double>(square, 0.0)};
+  AccumulatorState clean{d, state.count, state.mean, std::vector<double>(square, 0.0),
+                         state.float32_rounded};
   for (std::int64_t c = 0; c < d; ++c) {
     if (!std::isfinite(state.mean[c])) {
       throw invalid_input("merge_state: the mean of feature " + std::to_string(c) + " is not finite");
@@ -242,7 +243,8 @@ AlphaReport CovarianceAccumulator::report(const FitOptions& fit,
   // Backend-independent: both backends hand back the same host eigenvalues. The tail rank
   // is <= D: checked above, or the first rank of a window that fitted.
   const std::int64_t tail_rank = fit.tail_rank > 0 ? fit.tail_rank : result.fit.first_rank;
-  result.metrics = spectrum_metrics(result.eigenvalues, tail_rank, result.n);
+  result.metrics =
+      spectrum_metrics(result.eigenvalues, tail_rank, result.n, backend_impl().rank_epsilon());
   result.diagnostics = fit_diagnostics(result.eigenvalues, result.n, result.fit);
   result.timings.total_ms =
       result.timings.accumulate_ms + result.timings.eigenvalues_ms + result.timings.fit_ms;

@@ -28,7 +28,8 @@ class AccumulatorBackend {
 
   /// See CovarianceAccumulator::add_batch. Must validate everything before changing state.
   virtual void add_batch(const MatrixView& batch) = 0;
-  /// Adds `other` (same dim, checked by the caller) with Chan's pairwise update.
+  /// Adds `other` (same dim, checked by the caller) with Chan's pairwise update; a nonempty
+  /// `other` that is float32_rounded makes this state float32_rounded for good.
   virtual void merge_moments(const Moments& other) = 0;
   /// The state as float64 host moments (synchronises the backend's stream if it has one).
   virtual Moments moments() const = 0;
@@ -41,6 +42,10 @@ class AccumulatorBackend {
 
   /// Time spent accumulating (add_batch and merges) so far, in milliseconds.
   virtual double accumulate_ms() const = 0;
+
+  /// ε of the numerical-zero threshold λ_1 · D · ε for this state's eigenvalues
+  /// (rank_epsilon: its products, the moments merged into it, its eigensolver).
+  virtual double rank_epsilon() const = 0;
 };
 
 /// Creates the backend `options.backend` resolves to. Throws backend_unavailable.

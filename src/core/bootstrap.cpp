@@ -125,7 +125,7 @@ std::vector<double> CpuBootstrap::replicate_alphas() {
   std::vector<double> alphas;
   alphas.reserve(replicates_.size());
   // The threshold of the CPU backend's own fit (its solver is float64 always).
-  const double epsilon = rank_epsilon(options_.accumulator.precision, SolverPrecision::float64);
+  const double epsilon = rank_epsilon(options_.accumulator.precision, SolverPrecision::float64, false);
   for (const CovarianceAccumulator& replicate : replicates_) {
     alphas.push_back(
         fit_power_law(replicate.eigenvalues(options_.normalization), replicate.count(), options_.fit, epsilon)

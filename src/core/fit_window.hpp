@@ -40,11 +40,12 @@ FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int6
                           double epsilon = std::numeric_limits<double>::epsilon());
 
 /// The ε of the numerical-zero threshold λ_1 · D · ε for a backend's eigenvalues: float32's
-/// when the batch products (float32, TF32) or the eigensolver are float32 — their rounding
-/// leaves noise eigenvalues near ε32 · λ_1, which float64's ε would count as rank and fit
-/// (measured: a rotated i^−5 spectrum gave α 3.56 for 5.01 with float32 products) —, else
-/// float64's.
-double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver);
+/// when the batch products (float32, TF32), moments merged into the state
+/// (`float32_rounded`, AccumulatorState::float32_rounded) or the eigensolver are float32 —
+/// their rounding leaves noise eigenvalues near ε32 · λ_1, which float64's ε would count as
+/// rank and fit (measured: a rotated i^−5 spectrum gave α 3.56 for 5.01 with float32
+/// products, 3.85 merged into a float64 accumulator) —, else float64's.
+double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver, bool float32_rounded);
 
 /// fit_power_law with the numerical-zero threshold's ε given (rank_epsilon); the public
 /// fit_power_law is this with float64's ε.

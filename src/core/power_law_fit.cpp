@@ -176,9 +176,9 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
 
 namespace detail {
 
-double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver) {
-  const bool float32_noise =
-      precision != AccumulationPrecision::float64 || solver != SolverPrecision::float64;
+double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver, bool float32_rounded) {
+  const bool float32_noise = float32_rounded || precision != AccumulationPrecision::float64 ||
+                             solver != SolverPrecision::float64;
   return float32_noise ? static_cast<double>(std::numeric_limits<float>::epsilon()) : kFloat64Epsilon;
 }
 

@@ -1,5 +1,7 @@
 // Label-free metrics of a spectrum and the diagnostics of its power-law fit.
 
+#include "core/number_text.hpp"
+
 #include <alphareq/error.hpp>
 #include <alphareq/spectrum.hpp>
 
@@ -65,11 +67,16 @@ std::pair<std::size_t, std::size_t> longest_stable_run(const std::vector<double>
 }  // namespace
 
 SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descending,
-                                 std::int64_t tail_rank, std::int64_t sample_count) {
+                                 std::int64_t tail_rank, std::int64_t sample_count,
+                                 double rank_epsilon) {
   const std::vector<double>& lambda = eigenvalues_descending;
   const std::int64_t dim = static_cast<std::int64_t>(lambda.size());
   if (dim == 0 || !(lambda.front() > 0.0)) {
     throw invalid_input("spectrum metrics: the spectrum is empty or has no positive eigenvalue");
+  }
+  if (!(rank_epsilon > 0.0 && rank_epsilon < 1.0)) {
+    throw invalid_input("spectrum metrics: the rank threshold's epsilon must be in (0, 1), got " +
+                        detail::number_text(rank_epsilon));
   }
   if (tail_rank < 1 || tail_rank > dim) {
     throw invalid_input("spectrum metrics: tail rank " + std::to_string(tail_rank) +
@@ -77,7 +84,7 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
   }
   SpectrumMetrics metrics;
   double sum = 0.0, sum_squares = 0.0, tail = 0.0;
-  const double threshold = lambda.front() * static_cast<double>(dim) * std::numeric_limits<double>::epsilon();
+  const double threshold = lambda.front() * static_cast<double>(dim) * rank_epsilon;
   // Every sum runs over λ / λ_1 ∈ [0, 1]: the squares of eigenvalues beyond 1e154 (or
   // below 1e-162) would overflow (or underflow) float64, and all metrics are scale-free.
   const double largest = lambda.front();

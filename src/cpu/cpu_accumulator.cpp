@@ -301,11 +301,17 @@ void CpuAccumulator::merge_moments(const detail::Moments& other) {
   }
   for (std::size_t i = 0; i < m2_.size(); ++i) m2_[i] += other.m2_upper[i];
   merge_group_mean(other.count, other.mean);
+  merged_float32_rounded_ = merged_float32_rounded_ || other.float32_rounded;
   accumulate_ms_ += stopwatch.elapsed_ms();
 }
 
 detail::Moments CpuAccumulator::moments() const {
-  return detail::Moments{dim_, count_, mean_, m2_};
+  return detail::Moments{dim_, count_, mean_, m2_,
+                         precision_ != AccumulationPrecision::float64 || merged_float32_rounded_};
+}
+
+double CpuAccumulator::rank_epsilon() const {
+  return detail::rank_epsilon(precision_, SolverPrecision::float64, merged_float32_rounded_);
 }
 
 std::vector<double> CpuAccumulator::eigenvalues(double divisor) const {
@@ -329,8 +335,7 @@ void CpuAccumulator::spectrum_and_fit(double divisor, const FitOptions& fit,
   report.timings.eigenvalues_ms = eigen_watch.elapsed_ms();
   const detail::Stopwatch fit_watch;
   // float32 products leave rounding noise near ε32 · λ_1: the rank threshold says so.
-  report.fit = detail::fit_power_law(report.eigenvalues, count_, fit,
-                                     detail::rank_epsilon(precision_, SolverPrecision::float64));
+  report.fit = detail::fit_power_law(report.eigenvalues, count_, fit, rank_epsilon());
   report.timings.fit_ms = fit_watch.elapsed_ms();
 }
 

@@ -25,6 +25,7 @@ class CpuAccumulator final : public detail::AccumulatorBackend {
   std::vector<double> eigenvalues(double divisor) const override;
   void spectrum_and_fit(double divisor, const FitOptions& fit, AlphaReport& report) const override;
   double accumulate_ms() const override { return accumulate_ms_; }
+  double rank_epsilon() const override;
 
  private:
   template <typename T>
@@ -42,6 +43,7 @@ class CpuAccumulator final : public detail::AccumulatorBackend {
   std::int64_t count_ = 0;
   std::vector<double> mean_;
   std::vector<double> m2_;  // dim × dim column-major, upper triangle used
+  bool merged_float32_rounded_ = false;  // a float32/TF32 state was merged in
   double accumulate_ms_ = 0.0;
   // Scratch, kept between batches so streaming does not reallocate.
   std::vector<double> centred_;

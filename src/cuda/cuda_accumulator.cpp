@@ -212,6 +212,7 @@ std::unique_ptr<detail::AccumulatorBackend> CudaAccumulator::clone() const {
                                     target));
   copy->count_ = count_;
   copy->shift_set_ = shift_set_;
+  copy->merged_float32_rounded_ = merged_float32_rounded_;
   copy->accumulate_timer_ = std::make_unique<StageTimer>(accumulate_timer_->total_ms());
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(copy->stream()));
   return copy;
@@ -391,6 +392,7 @@ void CudaAccumulator::merge_moments(const detail::Moments& other) {
                                 sums_.data(), dim_, stream());
   accumulate_timer_->end(stream());
   count_ += other.count;
+  merged_float32_rounded_ = merged_float32_rounded_ || other.float32_rounded;
   // The temporaries are freed on return, and the host vectors may go with the caller.
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
 }
@@ -424,7 +426,8 @@ void CudaAccumulator::synchronize_and_check() const {
 detail::Moments CudaAccumulator::moments() const {
   synchronize_and_check();
   const std::size_t d = static_cast<std::size_t>(dim_);
-  detail::Moments result{dim_, count_, std::vector<double>(d, 0.0), std::vector<double>(d * d, 0.0)};
+  detail::Moments result{dim_, count_, std::vector<double>(d, 0.0), std::vector<double>(d * d, 0.0),
+                         single_precision(options_.precision) || merged_float32_rounded_};
   if (count_ == 0) return result;
   const DeviceGuard guard(device_);
   DeviceBuffer<double> mean(d, "the exported mean");
@@ -439,6 +442,10 @@ detail::Moments CudaAccumulator::moments() const {
                                     cudaMemcpyDeviceToHost, stream()));
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
   return result;
+}
+
+double CudaAccumulator::rank_epsilon() const {
+  return detail::rank_epsilon(options_.precision, solver_->precision(), merged_float32_rounded_);
 }
 
 double CudaAccumulator::accumulate_ms() const {

@@ -47,6 +47,7 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   std::vector<double> eigenvalues(double divisor) const override;
   void spectrum_and_fit(double divisor, const FitOptions& fit, AlphaReport& report) const override;
   double accumulate_ms() const override;
+  double rank_epsilon() const override;
 
  private:
   void check_batch(const MatrixView& batch) const;
@@ -70,6 +71,7 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   std::int64_t chunk_rows_;
   std::int64_t count_ = 0;
   bool shift_set_ = false;
+  bool merged_float32_rounded_ = false;  // a float32/TF32 state was merged in
 
   // Created with the accumulator's device current, hence not plain members.
   std::unique_ptr<Stream> stream_;        // owned, unless options.stream was given

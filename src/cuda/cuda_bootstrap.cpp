@@ -394,7 +394,7 @@ std::vector<double> CudaBootstrap::replicate_alphas() {
   const FitOptions& fit = options_.fit;
   // The threshold of the accumulator's own fit (cuda_spectrum.cpp): float32's ε for
   // float32/TF32 products or a float32 solver.
-  const double epsilon = detail::rank_epsilon(options_.accumulator.precision, options_.accumulator.solver);
+  const double epsilon = detail::rank_epsilon(options_.accumulator.precision, options_.accumulator.solver, false);
   if (float64_solver) {
     kernels::launch_power_law_fit_batched(static_cast<const double*>(solver_->eigenvalues()), dim_,
                                           replicates_, counts_.data(), fit.first_rank,

@@ -64,7 +64,7 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   }
   solved.record(s);
   // float32/TF32 products or a float32 solver: float32's ε in the rank threshold.
-  const double epsilon = detail::rank_epsilon(options_.precision, solver_->precision());
+  const double epsilon = rank_epsilon();
   if (fit != nullptr) {
     const int method = fit->method == FitMethod::weighted ? 0 : 1;
     if (float64) {

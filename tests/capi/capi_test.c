@@ -113,26 +113,53 @@ static void test_streaming_merge_and_one_call(const double* features) {
   CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &by_state));
   CHECK_OK(alphareq_accumulator_add_batch(by_state, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols, 0,
                                           ALPHAREQ_MEMORY_HOST, NULL));
-  CHECK_OK(alphareq_accumulator_state(second, &sent_count, sent_mean, sent_m2));
+  int sent_rounded = -1;
+  CHECK_OK(alphareq_accumulator_state(second, &sent_count, sent_mean, sent_m2, &sent_rounded));
   CHECK(sent_count == half);
+  CHECK(sent_rounded == 0); /* float64 products */
   sent_m2[1] = NAN; /* row 1, column 0: the lower triangle, not read */
-  CHECK_OK(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2));
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, -1, sent_mean, sent_m2),
+  CHECK_OK(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2, sent_rounded));
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, -1, sent_mean, sent_m2, 0),
                ALPHAREQ_ERROR_INVALID_INPUT);
   CHECK(strstr(alphareq_last_error(), "negative sample count") != NULL);
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, 1, NULL, sent_m2), ALPHAREQ_ERROR_INVALID_INPUT);
-  sent_m2[0] = -1.0;
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2),
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, 1, NULL, sent_m2, 0), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2, 2),
                ALPHAREQ_ERROR_INVALID_INPUT);
-  CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, NULL, sent_m2), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "float32_rounded must be 0 or 1") != NULL);
+  sent_m2[0] = -1.0;
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2, 0),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, NULL, sent_m2, &sent_rounded),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, sent_mean, sent_m2, NULL),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  {
+    /* A float32-products accumulator's state says so, and a float64 one that merges it too. */
+    alphareq_accumulator_options single = cpu;
+    single.precision = ALPHAREQ_PRECISION_FLOAT32;
+    alphareq_accumulator *worker = NULL, *root = NULL;
+    CHECK_OK(alphareq_accumulator_create(kCols, &single, &worker));
+    CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &root));
+    CHECK_OK(alphareq_accumulator_add_batch(worker, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols, 0,
+                                            ALPHAREQ_MEMORY_HOST, NULL));
+    CHECK_OK(alphareq_accumulator_state(worker, &sent_count, sent_mean, sent_m2, &sent_rounded));
+    CHECK(sent_rounded == 1);
+    CHECK_OK(alphareq_accumulator_merge_state(root, sent_count, sent_mean, sent_m2, sent_rounded));
+    CHECK_OK(alphareq_accumulator_state(root, &sent_count, sent_mean, sent_m2, &sent_rounded));
+    CHECK(sent_rounded == 1);
+    CHECK_OK(alphareq_accumulator_free(worker));
+    CHECK_OK(alphareq_accumulator_free(root));
+  }
   CHECK_OK(alphareq_accumulator_count(by_state, &sent_count));
   CHECK(sent_count == kRows);
   {
     double first_mean[kCols], state_mean[kCols];
     double* first_m2 = malloc(sizeof(double) * kCols * kCols);
     int64_t first_count = 0;
-    CHECK_OK(alphareq_accumulator_state(first, &first_count, first_mean, first_m2));
-    CHECK_OK(alphareq_accumulator_state(by_state, &sent_count, state_mean, sent_m2));
+    int first_rounded = -1;
+    CHECK_OK(alphareq_accumulator_state(first, &first_count, first_mean, first_m2, &first_rounded));
+    CHECK_OK(alphareq_accumulator_state(by_state, &sent_count, state_mean, sent_m2, &sent_rounded));
+    CHECK(first_rounded == 0 && sent_rounded == 0);
     CHECK(first_count == sent_count && memcmp(first_mean, state_mean, sizeof first_mean) == 0);
     for (int c = 0; c < kCols; ++c) {
       for (int r = 0; r <= c; ++r) CHECK(first_m2[c * kCols + r] == sent_m2[c * kCols + r]);

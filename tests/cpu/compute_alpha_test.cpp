@@ -111,6 +111,68 @@ TEST(ComputeAlpha, Float32ProductsDoNotFitTheirOwnRoundingNoise) {
   EXPECT_NEAR(rounded.fit.alpha, exact.fit.alpha, 1e-4);
 }
 
+// The same rounding, carried by a merge: a float32 worker's accumulator merged into a
+// default (float64) one — the README's data-parallel pattern — was fitted with float64's ε
+// on the merged state: α 3.85 for 5.00, unclipped, without a word (found by a review of
+// the Python API). The state says it carries float32 rounding (AccumulatorState::
+// float32_rounded), and the accumulator that merges it keeps float32's threshold: the same
+// refusal as the worker's own report, by merge() and by merge_state(); numerical_rank
+// counts with the fit's threshold. A float64 worker merged the same way still fits 5.
+TEST(ComputeAlpha, Float32StatesMergedIntoAFloat64AccumulatorKeepFloat32sThreshold) {
+  SyntheticSpec spec;
+  spec.n = 5000;
+  spec.d = 256;
+  spec.seed = 21;
+  spec.alpha = 5.0;
+  const auto steep = synthetic_power_law_features(spec);
+  const MatrixView view = host_matrix(steep.data(), spec.n, spec.d);
+  CovarianceAccumulator worker(spec.d, AccumulatorOptions{Backend::cpu, AccumulationPrecision::float32});
+  worker.add_batch(view);
+  EXPECT_TRUE(worker.state().float32_rounded);
+  const auto expect_refused = [](const CovarianceAccumulator& accumulator, const char* how) {
+    SCOPED_TRACE(how);
+    EXPECT_TRUE(accumulator.state().float32_rounded);
+    try {
+      const AlphaReport report = accumulator.report();
+      ADD_FAILURE() << "fitted alpha " << report.fit.alpha << " on ranks " << report.fit.first_rank
+                    << ".." << report.fit.last_rank;
+    } catch (const invalid_input& e) {
+      EXPECT_NE(std::string(e.what()).find("eigenvalues exceed the numerical-zero threshold"),
+                std::string::npos)
+          << e.what();
+    }
+  };
+  CovarianceAccumulator merged(spec.d, AccumulatorOptions{Backend::cpu});
+  merged.merge(worker);
+  expect_refused(merged, "merge");
+  CovarianceAccumulator from_state(spec.d, AccumulatorOptions{Backend::cpu});
+  from_state.merge_state(worker.state());
+  expect_refused(from_state, "merge_state");
+  // It stays float32-rounded after more float64 data, and its copies and states say so.
+  CovarianceAccumulator later = merged;
+  later.add_batch(view);
+  expect_refused(later, "float64 batches added after the merge");
+
+  CovarianceAccumulator exact_worker(spec.d, AccumulatorOptions{Backend::cpu});
+  exact_worker.add_batch(view);
+  CovarianceAccumulator exact(spec.d, AccumulatorOptions{Backend::cpu});
+  exact.merge(exact_worker);
+  EXPECT_FALSE(exact.state().float32_rounded);
+  EXPECT_NEAR(exact.report().fit.alpha, 5.0, 0.1);
+
+  // numerical_rank counts what the fit counts: float32's threshold where the state carries
+  // float32 rounding (an i^-2 spectrum: about 180 of 256 above λ_1 · 256 · ε32).
+  spec.alpha = 2.0;
+  const auto resolved = synthetic_power_law_features(spec);
+  const MatrixView resolved_view = host_matrix(resolved.data(), spec.n, spec.d);
+  CovarianceAccumulator rounded(spec.d, AccumulatorOptions{Backend::cpu, AccumulationPrecision::float32});
+  rounded.add_batch(resolved_view);
+  const AlphaReport rounded_report = rounded.report();
+  EXPECT_EQ(rounded_report.metrics.numerical_rank, rounded_report.fit.rank_limit);
+  EXPECT_LT(rounded_report.metrics.numerical_rank, spec.d);
+  EXPECT_EQ(compute_alpha(resolved_view, cpu_options()).metrics.numerical_rank, spec.d);
+}
+
 // `alphareq demo --n 5 --d 100000` printed "std::bad_alloc": the 80 GB D x D rotation is
 // now checked against the machine's memory, with the bytes and what they are for.
 TEST(SyntheticFeatures, ARotationTooLargeForMemoryIsNamed) {

@@ -8,6 +8,7 @@
 
 #include <alphareq/accumulator.hpp>
 #include <alphareq/error.hpp>
+#include <alphareq/synthetic.hpp>
 
 #include <gtest/gtest.h>
 
@@ -522,6 +523,52 @@ TEST(CudaMerge, CudaAccumulatorMergesIntoCpu) {
   // The CUDA accumulator keeps working after being read by a merge.
   gpu.add_batch(device_view(buffer, DType::float64, 0, 400, d, d));
   EXPECT_LT(relative_error(gpu.covariance(), two_pass_covariance(x, n, d, n)), 1e-12);
+}
+
+// A float32/TF32 state carries float32 rounding near 1e-7 λ_1 (AccumulatorState::
+// float32_rounded); whichever backend merges it counts numerical zeros with float32's ε from
+// then on (tests/cpu/compute_alpha_test.cpp: a float64 root fitted α 3.85 for 5.00 on that
+// noise). A rotated i^-5 spectrum: float64 everywhere fits 5; a float32 CUDA worker merged
+// into a float64 CPU root, and a float32 CPU worker merged into a float64 CUDA root, refuse
+// the window naming the threshold, as the worker itself does.
+TEST(CudaMerge, Float32StatesKeepFloat32sRankThresholdAcrossBackends) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  SyntheticSpec spec;
+  spec.n = 5000;
+  spec.d = 256;
+  spec.seed = 21;
+  spec.alpha = 5.0;
+  const auto x = synthetic_power_law_features(spec);
+  const MatrixView view = host_matrix(x.data(), spec.n, spec.d);
+  const auto expect_refused = [](const CovarianceAccumulator& accumulator, const char* how) {
+    SCOPED_TRACE(how);
+    EXPECT_TRUE(accumulator.state().float32_rounded);
+    try {
+      const AlphaReport report = accumulator.report();
+      ADD_FAILURE() << "fitted alpha " << report.fit.alpha << " on ranks " << report.fit.first_rank
+                    << ".." << report.fit.last_rank;
+    } catch (const invalid_input& e) {
+      EXPECT_NE(std::string(e.what()).find("numerical-zero threshold"), std::string::npos) << e.what();
+    }
+  };
+  auto exact = cuda_accumulator(spec.d);
+  exact.add_batch(view);
+  EXPECT_FALSE(exact.state().float32_rounded);
+  EXPECT_NEAR(exact.report().fit.alpha, 5.0, 0.1);
+
+  auto gpu_worker = cuda_accumulator(spec.d, AccumulationPrecision::float32);
+  gpu_worker.add_batch(view);
+  expect_refused(gpu_worker, "the float32 CUDA worker");
+  auto cpu_root = cpu_accumulator(spec.d);
+  cpu_root.merge(gpu_worker);
+  expect_refused(cpu_root, "a float32 CUDA state merged into a float64 CPU accumulator");
+
+  CovarianceAccumulator cpu_worker(spec.d, AccumulatorOptions{Backend::cpu, AccumulationPrecision::float32});
+  cpu_worker.add_batch(view);
+  auto gpu_root = cuda_accumulator(spec.d);
+  gpu_root.merge(cpu_worker);
+  expect_refused(gpu_root, "a float32 CPU state merged into a float64 CUDA accumulator");
+  expect_refused(CovarianceAccumulator(gpu_root), "its copy");
 }
 
 TEST(CudaMerge, MergingWithItselfDoublesCountAndKeepsCovariance) {

@@ -80,6 +80,25 @@ def test_pickled_accumulators_from_other_processes_merge_as_the_originals(featur
     assert local.n == 300 and restored.n == 900
 
 
+def test_a_float32_state_merged_into_a_float64_accumulator_keeps_float32s_threshold():
+    """A float32 worker merged into a default root (directly, or pickled) must not be fitted
+    with float64's rank threshold: its rounding noise near 1e-7 of lambda_1 read as rank gave
+    alpha 3.85 for 5.00, silently. The root refuses the window as the worker does."""
+    import pickle
+
+    rng = np.random.default_rng(9)
+    d, n = 256, 5000
+    rotation, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    x = (rng.standard_normal((n, d)) * np.arange(1, d + 1) ** -2.5) @ rotation.T  # lambda_i ~ i^-5
+    assert alphareq.Accumulator(d, backend="cpu").add(x).report().alpha == pytest.approx(5.0, abs=0.1)
+    worker = alphareq.Accumulator(d, backend="cpu", precision="float32").add(x)
+    for root in (alphareq.Accumulator(d, backend="cpu").merge(worker),
+                 alphareq.Accumulator(d, backend="cpu").merge(pickle.loads(pickle.dumps(worker)))):
+        with pytest.raises(ValueError, match="numerical-zero threshold"):
+            root.report()
+        assert pickle.loads(pickle.dumps(root))._impl.state()[3] is True
+
+
 def _worker_accumulator_bytes(rows):
     import pickle
 
