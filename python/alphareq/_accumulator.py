@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 import os
 from typing import Any, Dict, Optional, Tuple, Union
@@ -34,13 +35,15 @@ def _device_ordinal(device: Any) -> int:
         return -1
     if isinstance(device, bool):
         raise TypeError("device: expected a CUDA ordinal, 'cuda:N' or a device object, got a bool")
-    if isinstance(device, int):
-        return device
     if isinstance(device, str):
         kind, _, index = device.partition(":")
-        if kind == "cuda":
+        if kind == "cuda" and (not index or index.isdigit()):
             return int(index) if index else -1
-        raise ValueError(f"device: expected 'cuda' or 'cuda:N', got {device!r}")
+        raise ValueError(f"device: expected 'cuda' or 'cuda:N' (N a device ordinal), got {device!r}")
+    try:
+        return operator.index(device)  # int, numpy.int64, ...
+    except TypeError:
+        pass
     kind = getattr(device, "type", None)
     if kind is not None:  # torch.device
         if kind != "cuda":
@@ -115,7 +118,10 @@ class Accumulator:
         accumulator (or on another device), NaN/Inf (with its column and its row counted
         over every sample added so far, this batch's first row being row n); TypeError
         for an unsupported type or dtype. The accumulator is unchanged when it raises (the
-        CUDA backend reports NaN/Inf from the next report instead)."""
+        CUDA backend reports NaN/Inf from the next report instead). A batch of no samples
+        (shape (0, d), as numpy.array_split or a filtered loader may give) adds nothing."""
+        if _no_samples(batch, self.d):
+            return self
         with batch_view(batch, stream=stream) as view:
             self._add_view(view)
         return self
@@ -198,6 +204,20 @@ class Accumulator:
     def __repr__(self) -> str:
         where = f"cuda:{self.device}" if self.backend == "cuda" else "cpu"
         return f"alphareq.Accumulator(d={self.d}, n={self.n}, backend={where!r})"
+
+
+def _no_samples(batch: Any, d: int) -> bool:
+    """True for an array of shape (0, ...) whose samples would have d features; ValueError
+    for one of another width (as a batch with samples would get)."""
+    shape = getattr(batch, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) < 2 or shape[0] != 0:
+        return False
+    if not all(isinstance(size, int) for size in shape):
+        return False
+    if math.prod(shape[1:]) != d:
+        raise ValueError(f"batch: has {math.prod(shape[1:])} features per sample (shape {shape}) "
+                         f"but the accumulator has {d}")
+    return True
 
 
 def _restore_accumulator(d: int, backend: str, options: Dict[str, Any], count: int, mean: np.ndarray,

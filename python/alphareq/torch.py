@@ -166,19 +166,25 @@ class LayerMonitor:
                 raise ValueError(f"LayerMonitor: layer {name!r} returned a scalar; expected (n, ...) activations")
             if not x.is_floating_point():
                 raise TypeError(f"LayerMonitor: layer {name!r} returned {x.dtype} activations; expected floating point")
+            if x.shape[0] == 0:
+                return  # a forward pass over no samples (an empty or filtered batch) adds nothing
             x = x.reshape(x.shape[0], -1)  # a view whenever the layout allows
             if x.is_cuda and self.backend == "cpu":
                 x = x.to("cpu")  # asked for: the CPU backend reads host memory only
             if not x.is_cuda and x.dtype not in _HOST_DTYPES:
                 x = x.float()
             accumulator = self.accumulators.get(name)
-            if accumulator is None:
+            new = accumulator is None
+            if new:
                 accumulator = self._new_accumulator(x)
-                self.accumulators[name] = accumulator
             try:
                 accumulator.add(x)
             except ValueError as error:
                 raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
+            # Kept once it holds samples: a first batch refused (NaN, say) leaves the layer
+            # as if it had not run, not with an empty accumulator that report() refuses.
+            if new:
+                self.accumulators[name] = accumulator
 
     def _new_accumulator(self, x: torch.Tensor) -> Accumulator:
         backend = self.backend
@@ -192,6 +198,11 @@ class LayerMonitor:
                method: Optional[str] = None, *, normalization: Optional[str] = None) -> Dict[str, Report]:
         """α, R², eigenvalues and the rest per layer, in the order of ``layers``. Layers that
         saw no forward pass yet are left out with a warning; ValueError when none has."""
+        return self._report(first, last, method, normalization, warning_level=3)
+
+    def _report(self, first: Optional[int], last: Optional[int], method: Optional[str],
+                normalization: Optional[str], warning_level: int) -> Dict[str, Report]:
+        # warning_level: the stack level of the caller of the public method, for the warning.
         first = self.first if first is None else first
         last = self.last if last is None else last
         method = self.method if method is None else method
@@ -201,7 +212,7 @@ class LayerMonitor:
         silent = [name for name in self.layers if name not in self.accumulators]
         if silent:
             warnings.warn(f"LayerMonitor: no activations from {silent} (not run in any forward pass)",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=warning_level)
         reports: Dict[str, Report] = {}
         for name in self.layers:
             accumulator = self.accumulators.get(name)
@@ -215,7 +226,12 @@ class LayerMonitor:
 
     def alphas(self, **options: Any) -> Dict[str, float]:
         """α per layer (see :meth:`report` for the options)."""
-        return {name: report.alpha for name, report in self.report(**options).items()}
+        unknown = sorted(set(options) - {"first", "last", "method", "normalization"})
+        if unknown:
+            raise TypeError(f"alphas: unexpected options {unknown} (first, last, method, normalization)")
+        reports = self._report(options.get("first"), options.get("last"), options.get("method"),
+                               options.get("normalization"), warning_level=3)
+        return {name: report.alpha for name, report in reports.items()}
 
     def counts(self) -> Dict[str, int]:
         """Samples seen per layer."""

@@ -109,6 +109,20 @@ def test_bad_shapes_raise_value_error(x, message):
         alphareq.alpha(x)
 
 
+def test_a_batch_of_no_samples_adds_nothing_but_its_width_is_checked(features):
+    """numpy.array_split gives empty chunks when there are fewer samples than chunks: the
+    README's streaming loop must not fail on them (alpha() of nothing still raises)."""
+    x = features(5, 3)
+    acc = alphareq.Accumulator(3, backend="cpu")
+    for batch in np.array_split(x, 10):
+        acc.add(batch)
+    assert acc.n == 5
+    np.testing.assert_allclose(acc.mean(), x.mean(axis=0), rtol=1e-14, atol=1e-15)
+    with pytest.raises(ValueError, match="has 4 features per sample"):
+        acc.add(np.ones((0, 4)))
+    assert acc.n == 5
+
+
 @pytest.mark.parametrize("dtype, message", [
     (np.int64, "unsupported dtype"),
     (np.complex128, "unsupported dtype"),
@@ -318,3 +332,16 @@ def test_accumulator_argument_errors(features):
         accumulator.report()
     with pytest.raises(TypeError):
         accumulator.add(features(5, 10), stream="default")
+
+
+def test_device_arguments_are_read_or_refused_by_name():
+    from alphareq._accumulator import _device_ordinal
+
+    assert _device_ordinal(None) == -1 and _device_ordinal("cuda") == -1
+    assert _device_ordinal("cuda:1") == 1 and _device_ordinal(np.int64(2)) == 2 and _device_ordinal(3) == 3
+    for bad in ("cuda:x", "cuda:-1", "cpu"):
+        with pytest.raises(ValueError, match="device: expected 'cuda' or 'cuda:N'"):
+            _device_ordinal(bad)
+    for bad in (True, 1.5, object()):
+        with pytest.raises(TypeError, match="device: expected a CUDA ordinal"):
+            _device_ordinal(bad)

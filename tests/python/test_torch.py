@@ -149,6 +149,24 @@ def test_layer_monitor_transform_enable_reset_and_remove():
     assert "removed" in repr(monitor)
 
 
+def test_layer_monitor_skips_empty_batches_and_a_refused_first_batch_leaves_no_layer():
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8))
+    monitor = LayerMonitor(model, ["0"], backend="cpu", first=1, last=7)
+    with torch.no_grad():
+        assert model(torch.randn(0, 8)).shape == (0, 8)  # the forward pass is undisturbed
+        assert monitor.counts() == {}
+        bad = torch.randn(20, 8)
+        bad[0, 0] = float("nan")
+        with pytest.raises(ValueError, match="layer '0'"):
+            model(bad)  # NaN in the layer's output
+        assert monitor.counts() == {}
+        with pytest.raises(ValueError, match="no activations"):
+            monitor.report()
+        model(torch.randn(20, 8))
+    assert monitor.counts() == {"0": 20}
+    assert np.isfinite(monitor.report()["0"].alpha)
+
+
 def test_layer_monitor_channels_last_and_tuple_outputs():
     class TupleBlock(torch.nn.Module):
         def forward(self, x):
@@ -179,8 +197,14 @@ def test_layer_monitor_argument_errors():
     monitor = LayerMonitor(model, layers=["1", "3"])
     with torch.no_grad():
         model[:2](torch.randn(30, 3, 6, 6))  # only layer "1" runs
-    with pytest.warns(RuntimeWarning, match="no activations from"):
+    with pytest.warns(RuntimeWarning, match="no activations from") as caught:
         assert list(monitor.report(first=2, last=20)) == ["1"]
+    with pytest.warns(RuntimeWarning, match="no activations from") as caught_alphas:
+        assert list(monitor.alphas(first=2, last=20)) == ["1"]
+    # The warnings point at the caller (this file), not into alphareq.
+    assert caught[0].filename == caught_alphas[0].filename == __file__
+    with pytest.raises(TypeError, match="unexpected options"):
+        monitor.alphas(frist=2)
     monitor.remove()
     # Options the first forward pass or report() would refuse are refused at construction.
     for options, message in [({"precision": "fp64"}, "unknown precision 'fp64'"),
