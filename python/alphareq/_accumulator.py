@@ -228,32 +228,70 @@ def _restore_accumulator(d: int, backend: str, options: Dict[str, Any], count: i
     return accumulator
 
 
+def _bootstrap_arguments(bootstrap: Any, seed: Any, confidence: Any) -> Tuple[int, int, float]:
+    resamples = _integer(bootstrap, "bootstrap", "a number of resamples")
+    if resamples < 0:
+        raise ValueError(f"bootstrap: the number of resamples must be >= 0, got {resamples}")
+    seed = _integer(seed, "seed", "a seed")
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
+    return resamples, seed, float(confidence)
+
+
 def alpha(x: Any, first: int = 11, last: int = 100, method: str = "weighted", backend: str = "auto",
           *, normalization: str = "n", precision: str = "float64", solver: str = "float64",
-          stream: Any = None, deterministic: bool = False) -> Report:
+          stream: Any = None, deterministic: bool = False, bootstrap: int = 0, seed: int = 0,
+          confidence: float = 0.95) -> Report:
     """α of the features `x`: an (n, D) array (or (n, ...) read as (n, prod(...))), read
     in place on its own device, or the path of a .npy file (streamed as the command-line
-    tool streams it). See Accumulator for the options and what raises."""
+    tool streams it). See Accumulator for the options and what raises.
+
+    ``bootstrap=B`` (> 0) adds a confidence interval for α from B Poisson resamples of the
+    samples (seeded by ``seed``; at ``confidence``) to ``report.diagnostics``:
+    ``alpha_interval_low``/``_high``, ``alpha_standard_error``, ``bootstrap_bias``. Each
+    resample costs one more accumulation (on the GPU they run as a batch)."""
+    resamples, seed, confidence = _bootstrap_arguments(bootstrap, seed, confidence)
     if isinstance(x, (str, os.PathLike)):
         return alpha_npy(x, first, last, method, backend, normalization=normalization,
-                         precision=precision, solver=solver, deterministic=deterministic)
+                         precision=precision, solver=solver, deterministic=deterministic,
+                         bootstrap=resamples, seed=seed, confidence=confidence)
     with batch_view(x, stream=stream, what="x") as view:
         device = view.device if view.on_device and view.device >= 0 else None
-        accumulator = Accumulator(view.cols, backend, precision=precision, solver=solver, device=device,
-                                  deterministic=deterministic)
-        accumulator._add_view(view)
+        if resamples == 0:
+            accumulator = Accumulator(view.cols, backend, precision=precision, solver=solver,
+                                      device=device, deterministic=deterministic)
+            accumulator._add_view(view)
+        else:
+            try:
+                values = _ext.compute_alpha_view(
+                    view.data, view.dtype, view.rows, view.cols, view.row_stride, view.on_device,
+                    view.stream, str(backend), str(precision), str(solver), _device_ordinal(device),
+                    _integer(first, "first", "a 1-based rank"), _integer(last, "last", "a 1-based rank"),
+                    str(method), str(normalization), bool(deterministic), resamples, seed, confidence)
+            except BaseException:
+                if view.after_reads is not None:  # reads may have been queued before the error
+                    with contextlib.suppress(Exception):  # the error to report is the computation's
+                        view.after_reads()
+                raise
+            if view.after_reads is not None:
+                view.after_reads()  # before batch_view's block ends and the producer may reuse the memory
+            return Report._from_dict(values)
     return accumulator.report(first, last, method, normalization=normalization)
 
 
 def alpha_npy(path: PathLike, first: int = 11, last: int = 100, method: str = "weighted",
               backend: str = "auto", *, normalization: str = "n", precision: str = "float64",
-              solver: str = "float64", device: Any = None, deterministic: bool = False) -> Report:
+              solver: str = "float64", device: Any = None, deterministic: bool = False,
+              bootstrap: int = 0, seed: int = 0, confidence: float = 0.95) -> Report:
     """α of a float32/float64 .npy file (either byte order, C or Fortran order), streamed
-    in chunks so that files larger than memory work. Raises alphareq.FileError (an OSError
-    and a ValueError) naming the file for an unreadable or invalid file."""
+    in chunks so that files larger than memory work (the bootstrap, as alpha()'s, reads it
+    once more). Raises alphareq.FileError (an OSError and a ValueError) naming the file
+    for an unreadable or invalid file."""
+    resamples, seed, confidence = _bootstrap_arguments(bootstrap, seed, confidence)
     return Report._from_dict(
         _ext.compute_alpha_npy(os.fspath(path), str(backend), str(precision), str(solver),
                                _device_ordinal(device), _integer(first, "first", "a 1-based rank"),
                                _integer(last, "last", "a 1-based rank"),
-                               str(method), str(normalization), bool(deterministic))
+                               str(method), str(normalization), bool(deterministic),
+                               resamples, seed, confidence)
     )

@@ -43,6 +43,12 @@ class Report:
     residuals: np.ndarray = field(default_factory=lambda: np.empty(0))
     #: RankMe effective rank, participation ratio, stable rank, numerical rank, tail ratio.
     metrics: Dict[str, float] = field(default_factory=dict)
+    #: How far to trust the fit, from the same eigenvalues (alphareq::FitDiagnostics):
+    #: ``robust_alpha`` (the authors' median over ``robust_subwindow``-rank sub-windows), the
+    #: window suggestion ``suggested_first_rank..suggested_last_rank`` with its
+    #: ``suggested_alpha`` (the longest run whose local α, over ``subwindow`` ranks, varies by
+    #: at most ``stability``; beside the fit, never in its place).
+    diagnostics: Dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def _from_dict(cls, values: Dict[str, Any]) -> "Report":

@@ -19,16 +19,33 @@
 namespace nb = nanobind;
 
 namespace alphareq::python {
-namespace {
 
-DType parse_dtype(const std::string& name) {
-  if (name == "float16") return DType::float16;
-  if (name == "bfloat16") return DType::bfloat16;
-  if (name == "float32") return DType::float32;
-  if (name == "float64") return DType::float64;
-  throw invalid_input("unsupported dtype '" + name +
-                      "' (expected float16, bfloat16, float32 or float64)");
+MatrixView make_view(std::uintptr_t data, const std::string& dtype, std::int64_t rows,
+                     std::int64_t cols, std::int64_t row_stride, bool on_device,
+                     std::uintptr_t stream) {
+  MatrixView view;
+  view.data = reinterpret_cast<const void*>(data);
+  view.rows = rows;
+  view.cols = cols;
+  view.row_stride = row_stride;
+  if (dtype == "float16") {
+    view.dtype = DType::float16;
+  } else if (dtype == "bfloat16") {
+    view.dtype = DType::bfloat16;
+  } else if (dtype == "float32") {
+    view.dtype = DType::float32;
+  } else if (dtype == "float64") {
+    view.dtype = DType::float64;
+  } else {
+    throw invalid_input("unsupported dtype '" + dtype +
+                        "' (expected float16, bfloat16, float32 or float64)");
+  }
+  view.space = on_device ? MemorySpace::device : MemorySpace::host;
+  view.stream = reinterpret_cast<void*>(stream);
+  return view;
 }
+
+namespace {
 
 // The device a CUDA accumulator lives on: the one asked for, else the current one.
 int resolve_cuda_device(int requested) {
@@ -59,14 +76,7 @@ class Accumulator {
 
   void add(std::uintptr_t data, const std::string& dtype, std::int64_t rows, std::int64_t cols,
            std::int64_t row_stride, bool on_device, std::uintptr_t stream) {
-    MatrixView view;
-    view.data = reinterpret_cast<const void*>(data);
-    view.rows = rows;
-    view.cols = cols;
-    view.row_stride = row_stride;
-    view.dtype = parse_dtype(dtype);
-    view.space = on_device ? MemorySpace::device : MemorySpace::host;
-    view.stream = reinterpret_cast<void*>(stream);
+    const MatrixView view = make_view(data, dtype, rows, cols, row_stride, on_device, stream);
     nb::gil_scoped_release unlocked;
     const std::lock_guard<std::mutex> lock(mutex_);
     impl_.add_batch(view);

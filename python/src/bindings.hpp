@@ -5,7 +5,9 @@
 #include <nanobind/ndarray.h>
 
 #include <alphareq/accumulator.hpp>
+#include <alphareq/matrix_view.hpp>
 #include <alphareq/spectrum.hpp>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -25,6 +27,10 @@ SolverPrecision parse_solver(const std::string& name);
 Normalization parse_normalization(const std::string& name);
 FitOptions make_fit_options(std::int64_t first_rank, std::int64_t last_rank,
                             const std::string& method);
+/// The view the Python layer's BatchView describes (dtype by name; stream a cudaStream_t).
+MatrixView make_view(std::uintptr_t data, const std::string& dtype, std::int64_t rows,
+                     std::int64_t cols, std::int64_t row_stride, bool on_device,
+                     std::uintptr_t stream);
 
 void bind_accumulator(nanobind::module_& module);
 void bind_stream_order(nanobind::module_& module);

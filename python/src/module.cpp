@@ -90,6 +90,24 @@ nb::dict report_to_dict(AlphaReport&& report, Normalization normalization) {
   metrics["tail_rank"] = report.metrics.tail_rank;
   metrics["tail_ratio"] = report.metrics.tail_ratio;
   result["metrics"] = metrics;
+  const FitDiagnostics& fit_checks = report.diagnostics;
+  nb::dict diagnostics;
+  diagnostics["robust_alpha"] = fit_checks.robust_alpha;
+  diagnostics["robust_subwindow"] = fit_checks.robust_subwindow;
+  diagnostics["subwindow"] = fit_checks.subwindow;
+  diagnostics["suggested_first_rank"] = fit_checks.suggested_first_rank;
+  diagnostics["suggested_last_rank"] = fit_checks.suggested_last_rank;
+  diagnostics["suggested_alpha"] = fit_checks.suggested_alpha;
+  diagnostics["stability"] = fit_checks.stability;
+  if (fit_checks.bootstrap_resamples > 0) {
+    diagnostics["bootstrap_resamples"] = fit_checks.bootstrap_resamples;
+    diagnostics["bootstrap_confidence"] = fit_checks.bootstrap_confidence;
+    diagnostics["alpha_interval_low"] = fit_checks.alpha_interval_low;
+    diagnostics["alpha_interval_high"] = fit_checks.alpha_interval_high;
+    diagnostics["alpha_standard_error"] = fit_checks.alpha_standard_error;
+    diagnostics["bootstrap_bias"] = fit_checks.bootstrap_bias;
+  }
+  result["diagnostics"] = diagnostics;
   const std::size_t d = report.eigenvalues.size();
   const std::size_t window = report.fit.residuals.size();
   result["eigenvalues"] = nb::cast(to_numpy(std::move(report.eigenvalues), {d}));
@@ -118,11 +136,12 @@ void translate_exception(const std::exception_ptr& pointer, void*) {
   }
 }
 
-nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& backend,
-                                   const std::string& precision, const std::string& solver,
-                                   int device, std::int64_t first_rank, std::int64_t last_rank,
-                                   const std::string& method, const std::string& normalization,
-                                   bool deterministic) {
+// The options of a one-call computation (alpha_npy, and alpha of an array with a bootstrap).
+AlphaOptions make_alpha_options(const std::string& backend, const std::string& precision,
+                                const std::string& solver, int device, std::int64_t first_rank,
+                                std::int64_t last_rank, const std::string& method,
+                                const std::string& normalization, bool deterministic,
+                                std::int64_t resamples, std::uint64_t seed, double confidence) {
   AlphaOptions options;
   options.accumulator.backend = parse_backend(backend);
   options.accumulator.precision = parse_precision(precision);
@@ -131,10 +150,48 @@ nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& b
   options.accumulator.deterministic = deterministic;
   options.fit = make_fit_options(first_rank, last_rank, method);
   options.normalization = parse_normalization(normalization);
+  options.bootstrap.resamples = resamples;
+  options.bootstrap.seed = seed;
+  options.bootstrap.confidence = confidence;
+  return options;
+}
+
+nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& backend,
+                                   const std::string& precision, const std::string& solver,
+                                   int device, std::int64_t first_rank, std::int64_t last_rank,
+                                   const std::string& method, const std::string& normalization,
+                                   bool deterministic, std::int64_t resamples, std::uint64_t seed,
+                                   double confidence) {
+  const AlphaOptions options =
+      make_alpha_options(backend, precision, solver, device, first_rank, last_rank, method,
+                         normalization, deterministic, resamples, seed, confidence);
   AlphaReport report;
   {
     nb::gil_scoped_release unlocked;
     report = compute_alpha_npy(path, options);
+  }
+  return report_to_dict(std::move(report), options.normalization);
+}
+
+// alpha() of an array with a bootstrap: the resamples read the features again, so the
+// one-call pipeline takes the view (the plain alpha() streams it into an Accumulator).
+nb::dict compute_alpha_view_binding(std::uintptr_t data, const std::string& dtype,
+                                    std::int64_t rows, std::int64_t cols, std::int64_t row_stride,
+                                    bool on_device, std::uintptr_t stream,
+                                    const std::string& backend, const std::string& precision,
+                                    const std::string& solver, int device,
+                                    std::int64_t first_rank, std::int64_t last_rank,
+                                    const std::string& method, const std::string& normalization,
+                                    bool deterministic, std::int64_t resamples, std::uint64_t seed,
+                                    double confidence) {
+  const MatrixView view = make_view(data, dtype, rows, cols, row_stride, on_device, stream);
+  const AlphaOptions options =
+      make_alpha_options(backend, precision, solver, device, first_rank, last_rank, method,
+                         normalization, deterministic, resamples, seed, confidence);
+  AlphaReport report;
+  {
+    nb::gil_scoped_release unlocked;
+    report = compute_alpha(view, options);
   }
   return report_to_dict(std::move(report), options.normalization);
 }
@@ -199,7 +256,13 @@ NB_MODULE(_alphareq, m) {
   m.def("compute_alpha_npy", &compute_alpha_npy_binding, nb::arg("path"), nb::arg("backend"),
         nb::arg("precision"), nb::arg("solver"), nb::arg("device"), nb::arg("first_rank"),
         nb::arg("last_rank"), nb::arg("method"), nb::arg("normalization"),
-        nb::arg("deterministic") = false);
+        nb::arg("deterministic"), nb::arg("resamples"), nb::arg("seed"), nb::arg("confidence"));
+  m.def("compute_alpha_view", &compute_alpha_view_binding, nb::arg("data"), nb::arg("dtype"),
+        nb::arg("rows"), nb::arg("cols"), nb::arg("row_stride"), nb::arg("on_device"),
+        nb::arg("stream"), nb::arg("backend"), nb::arg("precision"), nb::arg("solver"),
+        nb::arg("device"), nb::arg("first_rank"), nb::arg("last_rank"), nb::arg("method"),
+        nb::arg("normalization"), nb::arg("deterministic"), nb::arg("resamples"), nb::arg("seed"),
+        nb::arg("confidence"));
   m.def("check_options", &check_options_binding, nb::arg("backend"), nb::arg("precision"),
         nb::arg("solver"), nb::arg("first_rank"), nb::arg("last_rank"), nb::arg("method"),
         nb::arg("normalization"),

@@ -25,6 +25,10 @@ def assert_same(report: alphareq.Report, cli_result: dict, rel: float) -> None:
         assert getattr(report, key) == cli_result[key], key
     assert report.clipped == cli_result["window_clipped"]
     assert report.method == cli_result["method"] and report.normalization == cli_result["normalization"]
+    for key in ("robust_alpha", "suggested_alpha"):
+        assert report.diagnostics[key] == pytest.approx(cli_result[key], rel=rel, abs=rel), key
+    for key in ("robust_subwindow", "suggested_first_rank", "suggested_last_rank"):
+        assert report.diagnostics[key] == cli_result[key], key
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -44,6 +48,29 @@ def test_options_reach_both_the_same_way(cli, tmp_path, features):
     expected = run_cli(cli, path, "--first", "4", "--last", "70", "--method", "ols", "--normalization", "n-1")
     report = alphareq.alpha_npy(path, first=4, last=70, method="ols", backend="cpu", normalization="n-1")
     assert_same(report, expected, rel=0.0)
+
+
+def test_bootstrap_interval_is_the_clis(cli, tmp_path, features):
+    """The same seeded Poisson resamples from the file (streamed), from the array in memory
+    and in the CLI: the same interval."""
+    x = features(1500, 80, seed=10, alpha=1.2)
+    path = tmp_path / "features.npy"
+    np.save(path, x)
+    expected = run_cli(cli, path, "--bootstrap", "40", "--bootstrap-seed", "5", "--confidence", "0.9")
+    streamed = alphareq.alpha_npy(path, backend="cpu", bootstrap=40, seed=5, confidence=0.9)
+    in_memory = alphareq.alpha(x, backend="cpu", bootstrap=40, seed=5, confidence=0.9)
+    for report, rel in ((streamed, 0.0), (in_memory, 1e-9)):
+        assert_same(report, expected, rel=1e-12)
+        diagnostics = report.diagnostics
+        assert diagnostics["bootstrap_resamples"] == 40 and diagnostics["bootstrap_confidence"] == 0.9
+        interval = [diagnostics["alpha_interval_low"], diagnostics["alpha_interval_high"]]
+        assert interval == pytest.approx(expected["alpha_interval"], rel=rel, abs=rel)
+        assert diagnostics["alpha_standard_error"] == pytest.approx(expected["alpha_standard_error"], rel=rel, abs=rel)
+        assert interval[0] < interval[1]
+    with pytest.raises(ValueError, match="bootstrap"):
+        alphareq.alpha(x, backend="cpu", bootstrap=-1)
+    with pytest.raises(ValueError, match="confidence"):
+        alphareq.alpha(x, backend="cpu", bootstrap=10, confidence=1.5)
 
 
 def test_fortran_order_file_streams_like_the_cli(cli, tmp_path, features):

@@ -73,6 +73,22 @@ def test_report_fields_types_and_immutability(features):
     assert "alpha=" in repr(report)
 
 
+def test_robust_alpha_is_the_authors_robust_fit(features):
+    """fastssl's robust_fit_powerlaw: the median of the OLS slopes over sub-windows of
+    int((last - first) / 10) + 1 ranks starting at every rank of the window."""
+    x = features(3000, 200, alpha=1.3, seed=12)
+    report = alphareq.alpha(x, first=11, last=100, backend="cpu")
+    expected = reference_report(x)
+    width = (100 - 11) // 10
+    log_lambda = np.log(expected["eigenvalues"])
+    slopes = [np.polyfit(np.log(np.arange(start, start + width + 1)), log_lambda[start - 1:start + width], 1)[0]
+              for start in range(11, 101)]
+    assert report.diagnostics["robust_subwindow"] == width + 1
+    assert report.diagnostics["robust_alpha"] == pytest.approx(-np.median(slopes), abs=1e-9)
+    assert 1 <= report.diagnostics["suggested_first_rank"] < report.diagnostics["suggested_last_rank"] <= report.rank_limit
+    assert "bootstrap_resamples" not in report.diagnostics  # not computed here
+
+
 def test_alpha_recovers_the_population_exponent(features):
     report = alphareq.alpha(features(20000, 256, alpha=1.0, seed=6))
     assert report.alpha == pytest.approx(1.0, abs=0.05)
