@@ -256,6 +256,20 @@ def test_lazily_negated_views_raise_instead_of_losing_their_sign():
 # ---- CUDA: read in place on the tensor's stream, accumulators on the device -------------
 
 @needs_cuda
+def test_bootstrap_of_a_cuda_tensor_resamples_as_the_cpu_does():
+    """The same seeded Poisson multiplicities on both backends (a pure function of seed,
+    replicate and sample): the CUDA interval from the tensor in place equals the CPU's from
+    its host copy, float64 both ways, to rounding."""
+    torch.manual_seed(3)
+    x = torch.randn(3000, 96, dtype=torch.float64) * torch.arange(1, 97, dtype=torch.float64) ** -0.6
+    on_gpu = alphareq.alpha(x.cuda(), first=5, last=60, bootstrap=30, seed=4)
+    on_cpu = alphareq.alpha(x.numpy(), first=5, last=60, backend="cpu", bootstrap=30, seed=4)
+    assert on_gpu.backend == "cuda" and on_cpu.backend == "cpu"
+    for key in ("alpha_interval_low", "alpha_interval_high", "alpha_standard_error"):
+        assert on_gpu.diagnostics[key] == pytest.approx(on_cpu.diagnostics[key], abs=1e-9), key
+
+
+@needs_cuda
 def test_cuda_tensor_is_read_without_a_copy():
     x = torch.randn(4096, 256, device="cuda")
     accumulator = alphareq.Accumulator(256, backend="cuda", device=x.device)
