@@ -156,6 +156,17 @@ AlphaOptions make_alpha_options(const std::string& backend, const std::string& p
   return options;
 }
 
+// Runs `compute` (a one-call pipeline) with the GIL released; the report as a dict.
+template <typename Compute>
+nb::dict one_call(const AlphaOptions& options, Compute&& compute) {
+  AlphaReport report;
+  {
+    nb::gil_scoped_release unlocked;
+    report = compute();
+  }
+  return report_to_dict(std::move(report), options.normalization);
+}
+
 nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& backend,
                                    const std::string& precision, const std::string& solver,
                                    int device, std::int64_t first_rank, std::int64_t last_rank,
@@ -165,12 +176,7 @@ nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& b
   const AlphaOptions options =
       make_alpha_options(backend, precision, solver, device, first_rank, last_rank, method,
                          normalization, deterministic, resamples, seed, confidence);
-  AlphaReport report;
-  {
-    nb::gil_scoped_release unlocked;
-    report = compute_alpha_npy(path, options);
-  }
-  return report_to_dict(std::move(report), options.normalization);
+  return one_call(options, [&] { return compute_alpha_npy(path, options); });
 }
 
 // alpha() of an array with a bootstrap: the resamples read the features again, so the
@@ -188,12 +194,7 @@ nb::dict compute_alpha_view_binding(std::uintptr_t data, const std::string& dtyp
   const AlphaOptions options =
       make_alpha_options(backend, precision, solver, device, first_rank, last_rank, method,
                          normalization, deterministic, resamples, seed, confidence);
-  AlphaReport report;
-  {
-    nb::gil_scoped_release unlocked;
-    report = compute_alpha(view, options);
-  }
-  return report_to_dict(std::move(report), options.normalization);
+  return one_call(options, [&] { return compute_alpha(view, options); });
 }
 
 // Every option an accumulator and its report take, checked without building one: for
