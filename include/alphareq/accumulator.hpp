@@ -51,7 +51,10 @@ enum class AccumulationPrecision {
   float32,
   /// CUDA only: float32 storage with TF32 tensor-core products (about 10 bits of mantissa
   /// per product: relative error near 1e-3 on each batch's product); the fastest mode.
-  /// The CPU backend treats it as float32.
+  /// The CPU backend treats it as float32. The fit counts rank with float32's ε, as for
+  /// float32: TF32's own rounding, near 1e-3 λ_1, lies above that threshold, so a spectrum
+  /// that falls that far inside the window is fitted on noise — use float32 or float64
+  /// products for steep spectra (α well above 1 over ranks 11..100).
   tf32,
 };
 
@@ -105,10 +108,11 @@ struct AccumulatorState {
   /// triangle (row <= column) is read.
   std::vector<double> m2_upper;
   /// Some of these moments were summed from float32 or TF32 products
-  /// (AccumulationPrecision::float32/tf32): they carry rounding near 1e-7 of the largest
-  /// eigenvalue, which the fit must not take for rank. An accumulator that merges such a
-  /// state judges numerical zeros with float32's ε from then on, as the sender did, whatever
-  /// its own precision (else a steep spectrum is fitted into that noise, silently).
+  /// (AccumulationPrecision::float32/tf32): they carry float32 rounding, near 1e-7 of the
+  /// largest eigenvalue (TF32's is larger: see AccumulationPrecision::tf32), which the fit
+  /// must not take for rank. An accumulator that merges such a state judges numerical zeros
+  /// with float32's ε from then on, as the sender did, whatever its own precision (else a
+  /// steep spectrum is fitted into that noise, silently).
   bool float32_rounded = false;
 };
 
@@ -118,7 +122,7 @@ struct AccumulatorState {
 /// Numerics: the CPU backend centres each batch on its own mean (float64, with a
 /// correction pass) and merges it into the running state with Chan et al.'s pairwise
 /// update. The CUDA backend shifts every sample by a fixed per-feature offset (the mean of
-/// the first chunk it receives) and adds each batch's product to a float64 master, so the
+/// the first chunk it receives, or of the first state merged into it) and adds each batch's product to a float64 master, so the
 /// error does not grow with the number of batches; with float32/TF32 products the relative
 /// error grows with ((shift − mean) / spread)², well below 1 unless the data drift far
 /// from where they began. Both

@@ -193,9 +193,10 @@ alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulat
 /** Adds the samples a state summarises (as alphareq_accumulator_state writes it, in this
  *  process or another), as merge does; m2's lower triangle is not read. float32_rounded
  *  (0 or 1, as the state gave it): 1 makes `into` judge numerical zeros with float32's ε
- *  from then on, as the float32/TF32 sender did (its rounding is not rank). Fails with
- *  INVALID_INPUT (NULL arrays, a negative count, NaN/Inf, a nonzero m2 for a count of 0 or
- *  1, a nonzero mean for 0, or a matrix grossly no covariance: a variance below −1 % of
+ *  from then on, as the float32/TF32 sender did (its rounding is not rank); a state of 0
+ *  samples changes nothing, the flag included. Fails with INVALID_INPUT (NULL arrays, a
+ *  float32_rounded other than 0 or 1, a negative count, NaN/Inf, a nonzero m2 for a count
+ *  of 0 or 1, a nonzero mean for 0, or a matrix grossly no covariance: a variance below −1 % of
  *  the largest, an off-diagonal value above 2·sqrt(m2[r,r]·m2[c,c]) plus 1 % of the
  *  largest variance) and leaves the accumulator as it was. */
 alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,

@@ -68,7 +68,8 @@ struct PowerLawFit {
 /// The highest rank that may enter a fit: min(n − 1, D, count of λ_i > λ_1 · D · ε), with ε
 /// the float64 machine epsilon (the tolerance of numpy.linalg.matrix_rank). Eigenvalues must
 /// be sorted descending. Returns 0 when none is positive. (An accumulator's report counts
-/// with float32's ε when its products or solver are float32: see AccumulationPrecision.)
+/// with float32's ε when its products (float32, TF32), a state merged into it
+/// (AccumulatorState::float32_rounded) or its solver are float32: see AccumulationPrecision.)
 std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
                             std::int64_t sample_count);
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import operator
 import os
 from typing import Any, Dict, Optional, Tuple, Union
@@ -37,7 +36,7 @@ def _device_ordinal(device: Any) -> int:
         raise TypeError("device: expected a CUDA ordinal, 'cuda:N' or a device object, got a bool")
     if isinstance(device, str):
         kind, _, index = device.partition(":")
-        if kind == "cuda" and (not index or index.isdigit()):
+        if kind == "cuda" and (not index or (index.isascii() and index.isdigit())):
             return int(index) if index else -1
         raise ValueError(f"device: expected 'cuda' or 'cuda:N' (N a device ordinal), got {device!r}")
     try:
@@ -120,8 +119,6 @@ class Accumulator:
         for an unsupported type or dtype. The accumulator is unchanged when it raises (the
         CUDA backend reports NaN/Inf from the next report instead). A batch of no samples
         (shape (0, d), as numpy.array_split or a filtered loader may give) adds nothing."""
-        if _no_samples(batch, self.d):
-            return self
         with batch_view(batch, stream=stream) as view:
             self._add_view(view)
         return self
@@ -143,6 +140,10 @@ class Accumulator:
                     f"batch: lives on CUDA device {view.device} but the accumulator is on device "
                     f"{self.device}; create one accumulator per device and merge them"
                 )
+        if view.rows == 0:  # checked as any batch is: it adds nothing
+            if view.after_reads is not None:
+                view.after_reads()
+            return
         try:
             self._impl.add(view.data, view.dtype, view.rows, view.cols, view.row_stride,
                            view.on_device, view.stream)
@@ -206,20 +207,6 @@ class Accumulator:
         return f"alphareq.Accumulator(d={self.d}, n={self.n}, backend={where!r})"
 
 
-def _no_samples(batch: Any, d: int) -> bool:
-    """True for an array of shape (0, ...) whose samples would have d features; ValueError
-    for one of another width (as a batch with samples would get)."""
-    shape = getattr(batch, "shape", None)
-    if not isinstance(shape, tuple) or len(shape) < 2 or shape[0] != 0:
-        return False
-    if not all(isinstance(size, int) for size in shape):
-        return False
-    if math.prod(shape[1:]) != d:
-        raise ValueError(f"batch: has {math.prod(shape[1:])} features per sample (shape {shape}) "
-                         f"but the accumulator has {d}")
-    return True
-
-
 def _restore_accumulator(d: int, backend: str, options: Dict[str, Any], count: int, mean: np.ndarray,
                          m2: np.ndarray, float32_rounded: bool = False) -> Accumulator:
     accumulator = Accumulator(d, backend, **options)
@@ -256,6 +243,8 @@ def alpha(x: Any, first: int = 11, last: int = 100, method: str = "weighted", ba
                          precision=precision, solver=solver, deterministic=deterministic,
                          bootstrap=resamples, seed=seed, confidence=confidence)
     with batch_view(x, stream=stream, what="x") as view:
+        if view.rows == 0:
+            raise ValueError(f"x: the array is empty (no samples of {view.cols} features)")
         device = view.device if view.on_device and view.device >= 0 else None
         if resamples == 0:
             accumulator = Accumulator(view.cols, backend, precision=precision, solver=solver,

@@ -96,10 +96,12 @@ def flatten_rows(shape: Sequence[int], strides: Sequence[int], what: str) -> Tup
         )
     if any(size < 0 for size in shape) or len(strides) != len(shape):
         raise ValueError(f"{what}: malformed shape {shape} / strides {strides}")
-    if any(size == 0 for size in shape):
+    if any(size == 0 for size in shape[1:]):
         raise ValueError(f"{what}: the array is empty (shape {shape})")
     rows = shape[0]
     cols = math.prod(shape[1:])
+    if rows == 0:
+        return 0, cols, cols  # no samples: what reads it decides (Accumulator.add: nothing to add)
     expected = 1
     for size, stride in zip(reversed(shape[1:]), reversed(strides[1:])):
         if size == 1:

@@ -18,7 +18,9 @@ copied to the host (unless ``backend="cpu"`` asks for the CPU backend on a CUDA 
 
 from __future__ import annotations
 
+import math
 import operator
+import threading
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
@@ -150,6 +152,9 @@ class LayerMonitor:
         self.first, self.last, self.method, self.normalization = first, last, method, normalization
         #: The accumulator of each layer that has seen at least one batch.
         self.accumulators: Dict[str, Accumulator] = {}
+        # A layer's first batch creates its accumulator: forward passes in several threads
+        # (DataParallel replicas) must not each create one and keep only the last.
+        self._creating = threading.Lock()
         #: Hooks do nothing while False (e.g. during training steps).
         self.enabled = True
         self._handles = [modules[name].register_forward_hook(_LayerHook(self, name)) for name in names]
@@ -166,25 +171,33 @@ class LayerMonitor:
                 raise ValueError(f"LayerMonitor: layer {name!r} returned a scalar; expected (n, ...) activations")
             if not x.is_floating_point():
                 raise TypeError(f"LayerMonitor: layer {name!r} returned {x.dtype} activations; expected floating point")
-            if x.shape[0] == 0:
-                return  # a forward pass over no samples (an empty or filtered batch) adds nothing
-            x = x.reshape(x.shape[0], -1)  # a view whenever the layout allows
+            # A view whenever the layout allows (-1 cannot be inferred for a batch of none).
+            x = x.reshape(x.shape[0], math.prod(x.shape[1:]))
             if x.is_cuda and self.backend == "cpu":
                 x = x.to("cpu")  # asked for: the CPU backend reads host memory only
             if not x.is_cuda and x.dtype not in _HOST_DTYPES:
                 x = x.float()
             accumulator = self.accumulators.get(name)
-            new = accumulator is None
-            if new:
-                accumulator = self._new_accumulator(x)
-            try:
-                accumulator.add(x)
-            except ValueError as error:
-                raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
-            # Kept once it holds samples: a first batch refused (NaN, say) leaves the layer
-            # as if it had not run, not with an empty accumulator that report() refuses.
-            if new:
-                self.accumulators[name] = accumulator
+            if accumulator is None:
+                if x.shape[0] == 0:
+                    return  # a forward pass over no samples (an empty or filtered batch)
+                with self._creating:
+                    accumulator = self.accumulators.get(name)
+                    if accumulator is None:
+                        # Kept once it holds samples: a first batch refused (NaN, say) leaves
+                        # the layer as if it had not run, not with an empty accumulator.
+                        accumulator = self._new_accumulator(x)
+                        self._add(name, accumulator, x)
+                        self.accumulators[name] = accumulator
+                        return
+            self._add(name, accumulator, x)  # a batch of no samples: checked, adds nothing
+
+    @staticmethod
+    def _add(name: str, accumulator: Accumulator, x: torch.Tensor) -> None:
+        try:
+            accumulator.add(x)
+        except ValueError as error:
+            raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
 
     def _new_accumulator(self, x: torch.Tensor) -> Accumulator:
         backend = self.backend

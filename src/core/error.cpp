@@ -3,6 +3,6 @@
 
 namespace alphareq {
 
-const char* version() { return "0.1.0"; }
+const char* version() { return "0.2.0"; }
 
 }  // namespace alphareq

@@ -209,7 +209,8 @@ TEST(AccumulatorErrors, MalformedStatesAreRefusedLeavingTheAccumulatorUnchanged)
 }
 
 // A CUDA float32/TF32 state is a covariance only up to its products' rounding, which grows
-// with how far the first sample lies from the mean (an emulation of sparse post-ReLU
+// with how far the fixed shift (once the first sample, now the first chunk's mean) lies
+// from the mean (an emulation of sparse post-ReLU
 // features reached 1.2 times the Cauchy-Schwarz bound, and a nearly constant feature can
 // come out with a slightly negative variance). Such a state must still merge (pickled
 // accumulators are restored through merge_state).

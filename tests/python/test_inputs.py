@@ -120,6 +120,8 @@ def test_a_batch_of_no_samples_adds_nothing_but_its_width_is_checked(features):
     np.testing.assert_allclose(acc.mean(), x.mean(axis=0), rtol=1e-14, atol=1e-15)
     with pytest.raises(ValueError, match="has 4 features per sample"):
         acc.add(np.ones((0, 4)))
+    with pytest.raises(TypeError, match="unsupported dtype"):  # checked as any batch is
+        acc.add(np.ones((0, 3), dtype=np.int64))
     assert acc.n == 5
 
 
@@ -339,7 +341,7 @@ def test_device_arguments_are_read_or_refused_by_name():
 
     assert _device_ordinal(None) == -1 and _device_ordinal("cuda") == -1
     assert _device_ordinal("cuda:1") == 1 and _device_ordinal(np.int64(2)) == 2 and _device_ordinal(3) == 3
-    for bad in ("cuda:x", "cuda:-1", "cpu"):
+    for bad in ("cuda:x", "cuda:-1", "cpu", "cuda:\u0663", "cuda:\u00b2"):
         with pytest.raises(ValueError, match="device: expected 'cuda' or 'cuda:N'"):
             _device_ordinal(bad)
     for bad in (True, 1.5, object()):

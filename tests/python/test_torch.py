@@ -167,6 +167,25 @@ def test_layer_monitor_skips_empty_batches_and_a_refused_first_batch_leaves_no_l
     assert np.isfinite(monitor.report()["0"].alpha)
 
 
+def test_layer_monitor_first_batches_from_several_threads_are_all_kept():
+    """DataParallel-style: forward passes in threads at once; the first batch of a layer
+    creates its accumulator once, and no thread's samples are lost."""
+    import threading
+
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64))
+    for _ in range(3):
+        monitor = LayerMonitor(model, ["0"], backend="cpu", first=1, last=20)
+        batches = [torch.randn(4000, 64) for _ in range(4)]
+        with torch.no_grad():
+            threads = [threading.Thread(target=model, args=(batch,)) for batch in batches]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert monitor.counts() == {"0": 16000}
+        monitor.remove()
+
+
 def test_layer_monitor_channels_last_and_tuple_outputs():
     class TupleBlock(torch.nn.Module):
         def forward(self, x):
