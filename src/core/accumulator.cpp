@@ -81,10 +81,10 @@ namespace {
 
 // A sum of outer products has M2(i, i) >= 0 and |M2(r, c)| <= sqrt(M2(r, r) M2(c, c)). A
 // CUDA float32/TF32 state breaks both by rounding: its products carry ~1e-3 relative error
-// (TF32) on values shifted by the first chunk's mean, which grows with ((shift − mean) / spread)²
+// (TF32) on values shifted by a fixed offset, which grows with ((shift − mean) / spread)²
 // (an emulation of sparse post-ReLU features shifted by one sample reached 1.2 times the
-// bound), and the
-// state must still merge (a pickled accumulator is restored through merge_state). So only
+// bound), and the state must still merge (a pickled accumulator is restored through
+// merge_state). So only
 // gross breaches are refused — a foreign matrix, corrupted bytes —, which would give
 // eigenvalues, and an alpha, that mean nothing: a variance below −1 % of the largest, an
 // off-diagonal above twice the bound plus 1 % of the largest variance.
