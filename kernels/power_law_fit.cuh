@@ -22,8 +22,9 @@ struct DeviceFitResult {
 
 /// Fits on `eigenvalues_ascending` (as cuSOLVER returns them: rank i is element dim − i),
 /// with the window [first_rank, last_rank] clipped to min(n − 1, D, positive_count) exactly
-/// as the CPU fit does (positive: above λ_1 · D · rank_epsilon), and writes the log residuals of method `residual_method` (0 or 1)
-/// for ranks first..last to `residuals` (room for last_rank − first_rank + 1 values).
+/// as the CPU fit does (positive: above λ_1 · D · rank_epsilon), and writes the log
+/// residuals of method `residual_method` (0 or 1) for ranks first..last to `residuals`
+/// (room for last_rank − first_rank + 1 values).
 /// One block; the result is written to `result` in device memory.
 template <typename T>
 void launch_power_law_fit(const T* eigenvalues_ascending, std::int64_t dim,

@@ -122,11 +122,11 @@ struct AccumulatorState {
 /// Numerics: the CPU backend centres each batch on its own mean (float64, with a
 /// correction pass) and merges it into the running state with Chan et al.'s pairwise
 /// update. The CUDA backend shifts every sample by a fixed per-feature offset (the mean of
-/// the first chunk it receives, or of the first state merged into it) and adds each batch's product to a float64 master, so the
-/// error does not grow with the number of batches; with float32/TF32 products the relative
-/// error grows with ((shift − mean) / spread)², well below 1 unless the data drift far
-/// from where they began. Both
-/// stay accurate when the mean is many orders of magnitude above the spread.
+/// the first chunk it receives, or of the first state merged into it) and adds each
+/// batch's product to a float64 master, so the error does not grow with the number of
+/// batches; with float32/TF32 products the relative error grows with
+/// ((shift − mean) / spread)², well below 1 unless the data drift far from where they
+/// began. Both stay accurate when the mean is many orders of magnitude above the spread.
 ///
 /// Errors: bad shapes, widths, dtypes and memory spaces are refused before anything
 /// changes. NaN/Inf, and features so large that the covariance would overflow float64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -53,6 +53,23 @@ def _device_ordinal(device: Any) -> int:
     if isinstance(ident, int):
         return ident
     raise TypeError(f"device: expected a CUDA ordinal, 'cuda:N' or a device object, got {device!r}")
+
+
+def _read_then_release(view: BatchView, read: Callable[[], Any]) -> Any:
+    """read() (which reads the view's memory, or queues reads of it), then the view's
+    after_reads, before batch_view's block ends and the producer may reuse the memory —
+    also when read() raises, as reads may have been queued before the error (which is the
+    one reported)."""
+    try:
+        result = read()
+    except BaseException:
+        if view.after_reads is not None:
+            with contextlib.suppress(Exception):
+                view.after_reads()
+        raise
+    if view.after_reads is not None:
+        view.after_reads()
+    return result
 
 
 class Accumulator:
@@ -141,19 +158,10 @@ class Accumulator:
                     f"{self.device}; create one accumulator per device and merge them"
                 )
         if view.rows == 0:  # checked as any batch is: it adds nothing
-            if view.after_reads is not None:
-                view.after_reads()
+            _read_then_release(view, lambda: None)
             return
-        try:
-            self._impl.add(view.data, view.dtype, view.rows, view.cols, view.row_stride,
-                           view.on_device, view.stream)
-        except BaseException:
-            if view.after_reads is not None:  # reads may have been queued before the error
-                with contextlib.suppress(Exception):  # the error to report is add()'s
-                    view.after_reads()
-            raise
-        if view.after_reads is not None:
-            view.after_reads()  # before batch_view's block ends and the producer may reuse the memory
+        _read_then_release(view, lambda: self._impl.add(view.data, view.dtype, view.rows, view.cols,
+                                                        view.row_stride, view.on_device, view.stream))
 
     def merge(self, other: "Accumulator") -> "Accumulator":
         """Adds every sample of `other` (same d, any backend); `other` is unchanged."""
@@ -251,20 +259,11 @@ def alpha(x: Any, first: int = 11, last: int = 100, method: str = "weighted", ba
                                       device=device, deterministic=deterministic)
             accumulator._add_view(view)
         else:
-            try:
-                values = _ext.compute_alpha_view(
-                    view.data, view.dtype, view.rows, view.cols, view.row_stride, view.on_device,
-                    view.stream, str(backend), str(precision), str(solver), _device_ordinal(device),
-                    _integer(first, "first", "a 1-based rank"), _integer(last, "last", "a 1-based rank"),
-                    str(method), str(normalization), bool(deterministic), resamples, seed, confidence)
-            except BaseException:
-                if view.after_reads is not None:  # reads may have been queued before the error
-                    with contextlib.suppress(Exception):  # the error to report is the computation's
-                        view.after_reads()
-                raise
-            if view.after_reads is not None:
-                view.after_reads()  # before batch_view's block ends and the producer may reuse the memory
-            return Report._from_dict(values)
+            return Report._from_dict(_read_then_release(view, lambda: _ext.compute_alpha_view(
+                view.data, view.dtype, view.rows, view.cols, view.row_stride, view.on_device,
+                view.stream, str(backend), str(precision), str(solver), _device_ordinal(device),
+                _integer(first, "first", "a 1-based rank"), _integer(last, "last", "a 1-based rank"),
+                str(method), str(normalization), bool(deterministic), resamples, seed, confidence)))
     return accumulator.report(first, last, method, normalization=normalization)
 
 

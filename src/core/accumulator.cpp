@@ -84,10 +84,9 @@ namespace {
 // (TF32) on values shifted by a fixed offset, which grows with ((shift − mean) / spread)²
 // (an emulation of sparse post-ReLU features shifted by one sample reached 1.2 times the
 // bound), and the state must still merge (a pickled accumulator is restored through
-// merge_state). So only
-// gross breaches are refused — a foreign matrix, corrupted bytes —, which would give
-// eigenvalues, and an alpha, that mean nothing: a variance below −1 % of the largest, an
-// off-diagonal above twice the bound plus 1 % of the largest variance.
+// merge_state). So only gross breaches are refused — a foreign matrix, corrupted bytes —,
+// which would give eigenvalues, and an alpha, that mean nothing: a variance below −1 % of
+// the largest, an off-diagonal above twice the bound plus 1 % of the largest variance.
 void require_gross_covariance_shape(const AccumulatorState& state) {
   constexpr double kNegativeShare = 1e-2, kBoundFactor = 2.0;
   const std::int64_t d = state.dim;

@@ -47,6 +47,11 @@ FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int6
 /// products, 3.85 merged into a float64 accumulator) —, else float64's.
 double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver, bool float32_rounded);
 
+/// The number of eigenvalues (sorted descending) above the numerical-zero threshold
+/// λ_1 · D · epsilon: the rank a fit is clipped to (with min(n − 1, D)) and what
+/// SpectrumMetrics::numerical_rank reports. 0 when none is positive.
+std::int64_t numerical_rank(const std::vector<double>& eigenvalues_descending, double epsilon);
+
 /// fit_power_law with the numerical-zero threshold's ε given (rank_epsilon); the public
 /// fit_power_law is this with float64's ε.
 PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std::int64_t sample_count,

@@ -30,14 +30,6 @@ double zero_threshold(const std::vector<double>& eigenvalues, double epsilon) {
   return eigenvalues.front() * static_cast<double>(eigenvalues.size()) * epsilon;
 }
 
-std::int64_t count_above_zero(const std::vector<double>& eigenvalues, double epsilon) {
-  if (eigenvalues.empty() || !(eigenvalues.front() > 0.0)) return 0;
-  const double threshold = zero_threshold(eigenvalues, epsilon);
-  return std::find_if(eigenvalues.begin(), eigenvalues.end(),
-                      [threshold](double v) { return !(v > threshold); }) -
-         eigenvalues.begin();
-}
-
 void check_sorted_descending(const std::vector<double>& eigenvalues) {
   for (std::size_t i = 0; i < eigenvalues.size(); ++i) {
     if (!std::isfinite(eigenvalues[i])) {
@@ -166,7 +158,7 @@ std::int64_t fit_rank_limit(const std::vector<double>& eigenvalues_descending,
                             std::int64_t sample_count) {
   const std::int64_t dim = static_cast<std::int64_t>(eigenvalues_descending.size());
   return std::max<std::int64_t>(
-      0, std::min({sample_count - 1, dim, count_above_zero(eigenvalues_descending, kFloat64Epsilon)}));
+      0, std::min({sample_count - 1, dim, detail::numerical_rank(eigenvalues_descending, kFloat64Epsilon)}));
 }
 
 PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
@@ -175,6 +167,14 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
 }
 
 namespace detail {
+
+std::int64_t numerical_rank(const std::vector<double>& eigenvalues_descending, double epsilon) {
+  const std::vector<double>& lambda = eigenvalues_descending;
+  if (lambda.empty() || !(lambda.front() > 0.0)) return 0;
+  const double threshold = zero_threshold(lambda, epsilon);
+  return std::find_if(lambda.begin(), lambda.end(), [threshold](double v) { return !(v > threshold); }) -
+         lambda.begin();
+}
 
 double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver, bool float32_rounded) {
   const bool float32_noise = float32_rounded || precision != AccumulationPrecision::float64 ||
@@ -188,7 +188,7 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std
   check_fit_options(options);
   check_sorted_descending(lambda);
   const FitWindow window = plan_fit_window(
-      options, static_cast<std::int64_t>(lambda.size()), sample_count, count_above_zero(lambda, epsilon),
+      options, static_cast<std::int64_t>(lambda.size()), sample_count, numerical_rank(lambda, epsilon),
       lambda.empty() ? 0.0 : zero_threshold(lambda, epsilon), epsilon);
 
   PowerLawFit fit;

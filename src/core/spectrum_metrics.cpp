@@ -1,5 +1,6 @@
 // Label-free metrics of a spectrum and the diagnostics of its power-law fit.
 
+#include "core/fit_window.hpp"
 #include "core/number_text.hpp"
 
 #include <alphareq/error.hpp>
@@ -84,7 +85,6 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
   }
   SpectrumMetrics metrics;
   double sum = 0.0, sum_squares = 0.0, tail = 0.0;
-  const double threshold = lambda.front() * static_cast<double>(dim) * rank_epsilon;
   // Every sum runs over λ / λ_1 ∈ [0, 1]: the squares of eigenvalues beyond 1e154 (or
   // below 1e-162) would overflow (or underflow) float64, and all metrics are scale-free.
   const double largest = lambda.front();
@@ -93,8 +93,8 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
     sum += value;
     sum_squares += value * value;
     if (i + 1 >= tail_rank) tail += value;
-    metrics.numerical_rank += lambda[i] > threshold;
   }
+  metrics.numerical_rank = detail::numerical_rank(lambda, rank_epsilon);
   // An n × D matrix has min(n, D) singular values; the eigenvalues past them are zero but
   // for rounding, whose square roots (~1e-8 of σ_1 each) would otherwise count.
   const std::int64_t singular_count = sample_count > 0 ? std::min(sample_count, dim) : dim;
