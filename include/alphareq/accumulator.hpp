@@ -49,12 +49,13 @@ enum class AccumulationPrecision {
   /// counts rank with float32's ε (λ_i > λ_1 · D · 1.2e-7): below that, eigenvalues are the
   /// products' rounding noise.
   float32,
-  /// CUDA only: float32 storage with TF32 tensor-core products (about 10 bits of mantissa
-  /// per product: relative error near 1e-3 on each batch's product); the fastest mode.
-  /// The CPU backend treats it as float32. The fit counts rank with float32's ε, as for
-  /// float32: TF32's own rounding, near 1e-3 λ_1, lies above that threshold, so a spectrum
-  /// that falls that far inside the window is fitted on noise — use float32 or float64
-  /// products for steep spectra (α well above 1 over ranks 11..100).
+  /// CUDA only: float32 storage with TF32 tensor-core products, the fastest mode. Each
+  /// centred value is rounded to 10 mantissa bits, so covariance entries and eigenvalues
+  /// move by up to ~1e-3 of themselves (mostly a common scale, which α ignores); the product
+  /// is still the Gram matrix of the rounded data, so the noise it leaves where the data has
+  /// no variance stays near float32's (emulated: 2e-8 λ_1; bench/emulate_tf32_products.py),
+  /// and the fit counts rank with float32's ε, as for float32. The CPU backend treats it as
+  /// float32.
   tf32,
 };
 
@@ -108,9 +109,8 @@ struct AccumulatorState {
   /// triangle (row <= column) is read.
   std::vector<double> m2_upper;
   /// Some of these moments were summed from float32 or TF32 products
-  /// (AccumulationPrecision::float32/tf32): they carry float32 rounding, near 1e-7 of the
-  /// largest eigenvalue (TF32's is larger: see AccumulationPrecision::tf32), which the fit
-  /// must not take for rank. An accumulator that merges such a state judges numerical zeros
+  /// (AccumulationPrecision::float32/tf32): they carry float32 rounding, up to ~1e-7 of the
+  /// largest eigenvalue where the data has no variance, which the fit must not take for rank. An accumulator that merges such a state judges numerical zeros
   /// with float32's ε from then on, as the sender did, whatever its own precision (else a
   /// steep spectrum is fitted into that noise, silently).
   bool float32_rounded = false;

@@ -462,6 +462,54 @@ INSTANTIATE_TEST_SUITE_P(
              (std::get<1>(info.param) == MemorySpace::device ? "_device" : "_host");
     });
 
+// TF32 rounds each centred value to 10 mantissa bits, but the product is still the Gram
+// matrix of the rounded data: a direction the data lacks gets only the rounding's own
+// variance (2^-22 of the spread), and each eigenvalue moves by at most ~2^-10 of itself (a
+// common scale when cuBLAS truncates, which α ignores). So TF32's floor lies far below the
+// float32 threshold λ_1 · D · ε32 the fit counts rank with. 96 rank-1.5 power-law features
+// plus 160 exact linear combinations of them (rank 96 in D 256): emulated on the CPU
+// (bench/emulate_tf32_products.py, 5 seeds), the 97th eigenvalue was 1.8e-8 λ_1 with TF32
+// products, rounding or truncating, against the threshold's 3.1e-5 λ_1, and α moved by
+// ≤ 1e-5. Expectation: the numerical rank is 96 for float32 and TF32 products, and their α
+// agrees with the float64 products' within 1e-3.
+TEST(CudaTf32Products, RoundingStaysBelowTheRankThreshold) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  SyntheticSpec spec;
+  spec.n = 4000;
+  spec.d = 96;
+  spec.alpha = 1.5;
+  spec.offset = 3.0;
+  spec.seed = 37;
+  const std::vector<double> basis = synthetic_power_law_features(spec);
+  constexpr std::int64_t d = 256;
+  const std::vector<double> mixing = random_matrix(spec.d, d - spec.d, 38, 0.0, 0.1);
+  std::vector<double> x(static_cast<std::size_t>(spec.n * d), 0.0);
+  for (std::int64_t r = 0; r < spec.n; ++r) {
+    for (std::int64_t c = 0; c < spec.d; ++c) x[r * d + c] = basis[r * spec.d + c];
+    for (std::int64_t c = spec.d; c < d; ++c)
+      for (std::int64_t k = 0; k < spec.d; ++k)
+        x[r * d + c] += basis[r * spec.d + k] * mixing[k * (d - spec.d) + (c - spec.d)];
+  }
+  const DeviceBuffer buffer = upload(x, DType::float32);
+  FitOptions window;
+  window.last_rank = 90;
+  const auto report_of = [&](AccumulationPrecision precision) {
+    auto acc = cuda_accumulator(d, precision);
+    for (std::int64_t first = 0; first < spec.n; first += 1000)
+      acc.add_batch(device_view(buffer, DType::float32, first, 1000, d, d));
+    return acc.report(window);
+  };
+  const AlphaReport exact = report_of(AccumulationPrecision::float64);
+  for (const AccumulationPrecision precision : {AccumulationPrecision::float32, AccumulationPrecision::tf32}) {
+    SCOPED_TRACE(precision == AccumulationPrecision::tf32 ? "tf32" : "float32");
+    const AlphaReport rounded = report_of(precision);
+    EXPECT_EQ(rounded.metrics.numerical_rank, spec.d);
+    EXPECT_EQ(rounded.fit.rank_limit, spec.d);
+    EXPECT_FALSE(rounded.fit.clipped);
+    EXPECT_NEAR(rounded.fit.alpha, exact.fit.alpha, 1e-3);
+  }
+}
+
 // ---- merges -------------------------------------------------------------------------
 
 TEST(CudaMerge, MergeOfUnevenCudaPartsEqualsOneAccumulator) {
