@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 import operator
+import os
+import sys
 import threading
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
@@ -53,8 +55,8 @@ def _first_tensor(output: Any) -> Optional[torch.Tensor]:
     return None
 
 
-def _inert_hook(module: torch.nn.Module, inputs: Any, output: Any) -> None:
-    """What a copy of a monitored model keeps of the monitor's hook: nothing to do."""
+def _inert_hook(*hook_arguments: Any) -> None:
+    """What a copy of a monitored model keeps of the monitor's hooks: nothing to do."""
     return None
 
 
@@ -62,24 +64,56 @@ def _make_inert_hook() -> Callable[..., None]:
     return _inert_hook
 
 
-class _LayerHook:
-    """The forward hook of one monitored layer. A deep copy of the model (an EMA teacher,
+def _caller_outside_torch() -> int:
+    """warnings.warn's stacklevel, called from a hook, of the nearest frame outside this
+    package and PyTorch: the model code that called the module."""
+    internal = (os.path.dirname(__file__), os.path.dirname(torch.__file__))
+    frame, level = sys._getframe(1), 1  # level 1: the function that calls warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+class _MonitorHook:
+    """A hook of the monitor on the model. A deep copy of the model (an EMA teacher,
     ``copy.deepcopy(student)``) or a pickled one (``torch.save(model)``) gets an inert hook
     instead: only the monitored model feeds the monitor, and the monitor does not travel
     with the model."""
 
-    def __init__(self, monitor: "LayerMonitor", name: str) -> None:
-        self.monitor, self.name = monitor, name
-
-    def __call__(self, module: torch.nn.Module, inputs: Any, output: Any) -> None:
-        if self.monitor.enabled:
-            self.monitor._observe(self.name, output)
+    def __init__(self, monitor: "LayerMonitor") -> None:
+        self.monitor = monitor
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> Callable[..., None]:
         return _inert_hook
 
     def __reduce__(self) -> Tuple[Callable[[], Callable[..., None]], Tuple[()]]:
         return (_make_inert_hook, ())
+
+
+class _LayerHook(_MonitorHook):
+    """The forward hook of one monitored layer."""
+
+    def __init__(self, monitor: "LayerMonitor", name: str) -> None:
+        super().__init__(monitor)
+        self.name = name
+
+    def __call__(self, module: torch.nn.Module, inputs: Any, output: Any) -> None:
+        if self.monitor.enabled:
+            self.monitor._observe(self.name, output)
+
+
+class _PassStartHook(_MonitorHook):
+    """The model's forward pre-hook: a forward pass of the whole model begins (in this thread)."""
+
+    def __call__(self, module: torch.nn.Module, inputs: Any) -> None:
+        self.monitor._pass.layers_run = set()
+
+
+class _PassEndHook(_MonitorHook):
+    """The model's forward hook (also when the forward raised): the pass is over."""
+
+    def __call__(self, module: torch.nn.Module, inputs: Any, output: Any) -> None:
+        self.monitor._pass.layers_run = None
 
 
 class LayerMonitor:
@@ -107,6 +141,14 @@ class LayerMonitor:
     every forward pass while ``enabled`` is true; call :meth:`remove` (or use the monitor
     as a context manager) to take them out. A deep copy or a pickle of the model carries
     inert hooks: its forward passes are not counted. Bad options raise at construction.
+
+    Every call of a monitored module adds its output as samples. A module called more than
+    once in one forward pass of ``model`` (one ``nn.ReLU`` shared by several blocks) thus
+    mixes the activations of several places into one accumulator: the monitor warns
+    (RuntimeWarning, once per layer); give each place its own module to tell them apart.
+    Forward passes recomputed by activation checkpointing during a backward pass run the
+    hooks again too: monitor under ``torch.no_grad()`` or pause it (``enabled = False``)
+    during training steps.
     """
 
     def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
@@ -157,9 +199,19 @@ class LayerMonitor:
         self._creating = threading.Lock()
         #: Hooks do nothing while False (e.g. during training steps).
         self.enabled = True
+        # The layers that have run in this thread's current forward pass of the model (None
+        # outside one): a second call of a layer in the same pass gets a warning.
+        self._pass = threading.local()
+        self._warned_repeated: set = set()
         self._handles = [modules[name].register_forward_hook(_LayerHook(self, name)) for name in names]
+        self._handles.append(model.register_forward_pre_hook(_PassStartHook(self)))
+        try:  # always_call (PyTorch >= 2.1): the pass also ends when the forward raises
+            self._handles.append(model.register_forward_hook(_PassEndHook(self), always_call=True))
+        except TypeError:
+            self._handles.append(model.register_forward_hook(_PassEndHook(self)))
 
     def _observe(self, name: str, output: Any) -> None:
+        self._note_call(name)
         tensor = _first_tensor(output)
         if tensor is None:
             raise TypeError(f"LayerMonitor: layer {name!r} returned {type(output).__name__}, which holds no tensor")
@@ -191,6 +243,19 @@ class LayerMonitor:
                         self.accumulators[name] = accumulator
                         return
             self._add(name, accumulator, x)  # a batch of no samples: checked, adds nothing
+
+    def _note_call(self, name: str) -> None:
+        layers_run = getattr(self._pass, "layers_run", None)
+        if layers_run is None:  # called outside a forward pass of the model: nothing to compare
+            return
+        if name not in layers_run:
+            layers_run.add(name)
+        elif name not in self._warned_repeated:
+            self._warned_repeated.add(name)
+            warnings.warn(
+                f"LayerMonitor: layer {name!r} ran more than once in one forward pass of the model "
+                "(a module used at several places?): the outputs of every call are added to its "
+                "accumulator as samples of one layer", RuntimeWarning, stacklevel=_caller_outside_torch())
 
     @staticmethod
     def _add(name: str, accumulator: Accumulator, x: torch.Tensor) -> None:

@@ -4,6 +4,7 @@ the CUDA cases run where a GPU is present."""
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -184,6 +185,57 @@ def test_layer_monitor_first_batches_from_several_threads_are_all_kept():
                 thread.join()
         assert monitor.counts() == {"0": 16000}
         monitor.remove()
+
+
+class TwoBlocks(torch.nn.Module):
+    """a → activation → b → activation, the activation shared by both blocks or not;
+    `fail` raises half-way through the forward pass."""
+
+    def __init__(self, shared_activation: bool) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.a, self.b = torch.nn.Linear(16, 16), torch.nn.Linear(16, 16)
+        self.act_a = torch.nn.ReLU()
+        self.act_b = self.act_a if shared_activation else torch.nn.ReLU()
+        self.fail = False
+
+    def forward(self, x):
+        h = self.act_a(self.a(x))
+        if self.fail:
+            raise RuntimeError("failed half-way")
+        return self.act_b(self.b(h))  # the second call of act_a when it is shared
+
+
+def test_layer_monitor_warns_once_when_a_layer_runs_twice_in_one_forward_pass():
+    model = TwoBlocks(shared_activation=True)
+    monitor = LayerMonitor(model, ["act_a", "a"], backend="cpu", first=1, last=10)
+    with torch.no_grad():
+        with pytest.warns(RuntimeWarning, match="'act_a' ran more than once in one forward pass") as caught:
+            model(torch.randn(40, 16))
+        assert len(caught) == 1
+        assert caught[0].filename == __file__  # the model's line that calls the module again
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model(torch.randn(40, 16))  # once per layer
+    assert monitor.counts() == {"act_a": 160, "a": 80}  # every call is counted, as it says
+
+
+def test_layer_monitor_does_not_warn_for_layers_run_once_per_pass():
+    model = TwoBlocks(shared_activation=False)
+    monitor = LayerMonitor(model, ["act_a", "act_b"], backend="cpu", first=1, last=10)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("error")
+        model(torch.randn(40, 16))
+        model(torch.randn(40, 16))
+        model.fail = True
+        with pytest.raises(RuntimeError, match="half-way"):
+            model(torch.randn(40, 16))  # act_a ran, then the pass ended in an exception
+        model.fail = False
+        h = torch.randn(40, 16)
+        model.act_a(h)  # the layer on its own, outside a forward pass of the model, twice
+        model.act_a(h)
+        model(torch.randn(40, 16))
+    assert monitor.counts() == {"act_a": 240, "act_b": 120}
 
 
 def test_layer_monitor_channels_last_and_tuple_outputs():
