@@ -77,6 +77,10 @@ __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
   }
   if (last_rank - first_rank + 1 < 3) return;  // uniform across the block
 
+  // As the CPU fit: y_i = log(λ_i / λ_first), log λ_first added to the intercept, so that a
+  // flat window is y ≡ 0 exactly whatever the order of the sums.
+  const double lambda_first = lambda(first_rank);
+  const auto y_of = [&](long long rank) { return log(lambda(rank) / lambda_first); };
   for (int method = 0; method < 2; ++method) {
     const auto weight = [method](long long rank) { return method == 0 ? 1.0 / rank : 1.0; };
     Sums3 partial{0.0, 0.0, 0.0};
@@ -84,7 +88,7 @@ __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
       const double w = weight(rank);
       partial.a += w;
       partial.b += w * log(static_cast<double>(rank));
-      partial.c += w * log(lambda(rank));
+      partial.c += w * y_of(rank);
     }
     const Sums3 means = block_sum(partial, storage, broadcast);
     const double x_mean = means.b / means.a, y_mean = means.c / means.a;
@@ -92,18 +96,18 @@ __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
     Sums3 moments{0.0, 0.0, 0.0};
     for (long long rank = first_rank + threadIdx.x; rank <= last_rank; rank += blockDim.x) {
       const double w = weight(rank);
-      const double dx = log(static_cast<double>(rank)) - x_mean, dy = log(lambda(rank)) - y_mean;
+      const double dx = log(static_cast<double>(rank)) - x_mean, dy = y_of(rank) - y_mean;
       moments.a += w * dx * dx;
       moments.b += w * dx * dy;
       moments.c += w * dy * dy;
     }
     const Sums3 second = block_sum(moments, storage, broadcast);
     const double slope = second.b / second.a;
-    const double intercept = y_mean - slope * x_mean;
+    const double intercept = y_mean - slope * x_mean;  // of the shifted y
 
     Sums3 residual_ss{0.0, 0.0, 0.0};
     for (long long rank = first_rank + threadIdx.x; rank <= last_rank; rank += blockDim.x) {
-      const double residual = log(lambda(rank)) - (intercept + slope * log(static_cast<double>(rank)));
+      const double residual = y_of(rank) - (intercept + slope * log(static_cast<double>(rank)));
       residual_ss.a += weight(rank) * residual * residual;
       if (method == residual_method && residuals != nullptr) residuals[rank - first_rank] = residual;
     }
@@ -112,7 +116,7 @@ __device__ void fit_spectrum(const T* __restrict__ ascending, long long dim,
       // Same rule as the CPU fit: a window flat to rounding is fitted exactly (R² = 1).
       const double rounding_ss = 64.0 * DBL_EPSILON * DBL_EPSILON * means.a * (1.0 + y_mean * y_mean);
       result->alpha[method] = -slope;
-      result->intercept[method] = intercept;
+      result->intercept[method] = intercept + log(lambda_first);
       result->r2[method] = second.c > rounding_ss ? 1.0 - ss_res / second.c : 1.0;
     }
   }

@@ -47,6 +47,10 @@ FitWindow plan_fit_window(const FitOptions& options, std::int64_t dim, std::int6
 /// products, 3.85 merged into a float64 accumulator) —, else float64's.
 double rank_epsilon(AccumulationPrecision precision, SolverPrecision solver, bool float32_rounded);
 
+/// Throws invalid_input naming the first eigenvalue that is not finite or out of
+/// descending order: what a fit refuses, on either backend.
+void check_sorted_descending(const std::vector<double>& eigenvalues);
+
 /// The number of eigenvalues (sorted descending) above the numerical-zero threshold
 /// λ_1 · D · epsilon: the rank a fit is clipped to (with min(n − 1, D)) and what
 /// SpectrumMetrics::numerical_rank reports. 0 when none is positive.

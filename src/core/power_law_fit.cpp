@@ -30,18 +30,6 @@ double zero_threshold(const std::vector<double>& eigenvalues, double epsilon) {
   return eigenvalues.front() * static_cast<double>(eigenvalues.size()) * epsilon;
 }
 
-void check_sorted_descending(const std::vector<double>& eigenvalues) {
-  for (std::size_t i = 0; i < eigenvalues.size(); ++i) {
-    if (!std::isfinite(eigenvalues[i])) {
-      throw invalid_input("power-law fit: eigenvalue " + std::to_string(i + 1) + " is not finite");
-    }
-    if (i > 0 && eigenvalues[i] > eigenvalues[i - 1]) {
-      throw invalid_input("power-law fit: eigenvalues must be sorted descending, but rank " +
-                          std::to_string(i + 1) + " is larger than rank " + std::to_string(i));
-    }
-  }
-}
-
 }  // namespace
 
 namespace detail {
@@ -168,6 +156,18 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
 
 namespace detail {
 
+void check_sorted_descending(const std::vector<double>& eigenvalues) {
+  for (std::size_t i = 0; i < eigenvalues.size(); ++i) {
+    if (!std::isfinite(eigenvalues[i])) {
+      throw invalid_input("power-law fit: eigenvalue " + std::to_string(i + 1) + " is not finite");
+    }
+    if (i > 0 && eigenvalues[i] > eigenvalues[i - 1]) {
+      throw invalid_input("power-law fit: eigenvalues must be sorted descending, but rank " +
+                          std::to_string(i + 1) + " is larger than rank " + std::to_string(i));
+    }
+  }
+}
+
 std::int64_t numerical_rank(const std::vector<double>& eigenvalues_descending, double epsilon) {
   const std::vector<double>& lambda = eigenvalues_descending;
   if (lambda.empty() || !(lambda.front() > 0.0)) return 0;
@@ -202,8 +202,14 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std
   fit.clip_reason = window.clip_reason;
   const std::int64_t points = fit.last_rank - fit.first_rank + 1;
 
-  // Weighted least squares of y = log λ_i on x = log i, in centred form (the normal
-  // equations of Stringer et al.'s code, solved without forming their 2 × 2 matrix).
+  // Weighted least squares of log λ_i on x = log i, in centred form (the normal equations
+  // of Stringer et al.'s code, solved without forming their 2 × 2 matrix). y is measured
+  // from the window's first eigenvalue, y_i = log(λ_i / λ_first), and log λ_first added to
+  // the intercept: a flat window is then exactly y ≡ 0 whatever the order of the sums (the
+  // CUDA kernel's tree against this loop) or the solver's power-of-two scaling, so both
+  // backends call the same windows flat.
+  const double log_first = std::log(lambda[fit.first_rank - 1]);
+  const auto y_of = [&](std::int64_t rank) { return std::log(lambda[rank - 1] / lambda[fit.first_rank - 1]); };
   const auto weight = [&](std::int64_t rank) {
     return options.method == FitMethod::weighted ? 1.0 / static_cast<double>(rank) : 1.0;
   };
@@ -212,7 +218,7 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std
     const double w = weight(rank);
     weight_sum += w;
     x_mean += w * std::log(static_cast<double>(rank));
-    y_mean += w * std::log(lambda[rank - 1]);
+    y_mean += w * y_of(rank);
   }
   x_mean /= weight_sum;
   y_mean /= weight_sum;
@@ -220,24 +226,24 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending, std
   for (std::int64_t rank = fit.first_rank; rank <= fit.last_rank; ++rank) {
     const double w = weight(rank);
     const double dx = std::log(static_cast<double>(rank)) - x_mean;
-    const double dy = std::log(lambda[rank - 1]) - y_mean;
+    const double dy = y_of(rank) - y_mean;
     sxx += w * dx * dx;
     sxy += w * dx * dy;
     syy += w * dy * dy;
   }
   const double slope = sxy / sxx;
+  const double shifted_intercept = y_mean - slope * x_mean;
   fit.alpha = -slope;
-  fit.intercept = y_mean - slope * x_mean;
+  fit.intercept = shifted_intercept + log_first;
   double residual_ss = 0.0;
   fit.residuals.reserve(static_cast<std::size_t>(points));
   for (std::int64_t rank = fit.first_rank; rank <= fit.last_rank; ++rank) {
-    const double residual = std::log(lambda[rank - 1]) -
-                            (fit.intercept + slope * std::log(static_cast<double>(rank)));
+    const double residual = y_of(rank) - (shifted_intercept + slope * std::log(static_cast<double>(rank)));
     fit.residuals.push_back(residual);
     residual_ss += weight(rank) * residual * residual;
   }
   // A flat window is fitted exactly by slope 0: call that R² = 1 rather than 0/0. "Flat"
-  // means a spread of log λ within rounding of its values, not exactly zero.
+  // means a spread of y within rounding of its values (a few ulps of the ratios).
   const double eps = std::numeric_limits<double>::epsilon();
   const double rounding_ss = 64.0 * eps * eps * weight_sum * (1.0 + y_mean * y_mean);
   fit.r2 = syy > rounding_ss ? 1.0 - residual_ss / syy : 1.0;

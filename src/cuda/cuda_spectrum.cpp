@@ -105,6 +105,9 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
                                : descending<float>(landing.eigenvalues.data(), dim_, scale_exponent);
   if (fit == nullptr) return;
   report.timings.fit_ms = elapsed_ms(solved, fitted);
+  // The kernel trusts its input; a NaN from the solver would count as rank there. Refused
+  // here as the CPU fit refuses it.
+  detail::check_sorted_descending(report.eigenvalues);
 
   const kernels::DeviceFitResult& device_fit = *landing.fit.data();
   // The same planning as the CPU fit: identical clipping, reasons and errors.

@@ -148,6 +148,24 @@ TEST(PowerLawFitWindow, FlatSpectrumFitsWithSlopeZero) {
   EXPECT_TRUE(std::isfinite(fit.intercept));
 }
 
+// Long flat windows at magnitudes whose logs are far from 0: summing ~2,000 values of
+// log λ in order left a mean off by more than the flat rule's allowance (the CUDA kernel's
+// tree sum did not), so the CPU called λ ≡ 7700 on [1, 2048] R² 0 and the GPU R² 1. The fit
+// measures y from the window's first eigenvalue: flat is y ≡ 0 exactly, on both backends.
+TEST(PowerLawFitWindow, LongFlatWindowsAreFlatAtAnyMagnitude) {
+  for (const double value : {7700.0, 0.37, 3.1e-5, 1e-250, 1e250}) {
+    for (const FitMethod method : {FitMethod::weighted, FitMethod::ols}) {
+      SCOPED_TRACE(std::to_string(value) + (method == FitMethod::ols ? " ols" : " weighted"));
+      const std::vector<double> flat(2048, value);
+      const PowerLawFit fit = fit_power_law(flat, 1000000, FitOptions{method, 1, 2048});
+      EXPECT_EQ(fit.alpha, 0.0);
+      EXPECT_EQ(fit.r2, 1.0);
+      EXPECT_NEAR(fit.intercept, std::log(value), 1e-12 * std::abs(std::log(value)));
+      for (double residual : fit.residuals) EXPECT_EQ(residual, 0.0);
+    }
+  }
+}
+
 std::string fit_error(const std::vector<double>& spectrum, std::int64_t n, FitOptions options) {
   try {
     fit_power_law(spectrum, n, options);
