@@ -86,7 +86,10 @@ class Accumulator:
     Batches are (n, d) arrays — or (n, ...) arrays read as (n, prod(...)) — from NumPy,
     PyTorch, CuPy, JAX or anything with ``__dlpack__`` or an array interface, read in place.
     Host arrays: float32/float64. CUDA arrays (CUDA backend): float16, bfloat16, float32,
-    float64, read on the producer's current stream (or ``stream=``), without a host sync.
+    float64, read on the producer's current stream (or ``stream=``). A PyTorch tensor from
+    PyTorch's allocator is never waited for (its allocator is told which stream reads it);
+    a CuPy, JAX or other producer's array, whose memory may be reused as soon as add()
+    returns, is waited for on the host before add() returns.
 
     One accumulator may be shared between threads (calls are serialised); the GIL is
     released while it computes. It pickles (its float64 state and options), so workers in
@@ -157,9 +160,8 @@ class Accumulator:
                     f"batch: lives on CUDA device {view.device} but the accumulator is on device "
                     f"{self.device}; create one accumulator per device and merge them"
                 )
-        if view.rows == 0:  # checked as any batch is: it adds nothing
-            _read_then_release(view, lambda: None)
-            return
+        if view.rows == 0:  # checked as any batch is: it adds nothing, and nothing reads it
+            return  # (its pointer may be NULL: CuPy and XLA allocate nothing for size 0)
         _read_then_release(view, lambda: self._impl.add(view.data, view.dtype, view.rows, view.cols,
                                                         view.row_stride, view.on_device, view.stream))
 

@@ -188,6 +188,10 @@ def _is_torch_tensor(x: Any) -> bool:
 
 
 def _producer_module(x: Any) -> str:
+    """The library that made `x`: "torch" for any torch.Tensor, subclasses from other
+    packages included (a torchvision tv_tensors.Image is PyTorch's memory and streams)."""
+    if _is_torch_tensor(x):
+        return "torch"
     return type(x).__module__.split(".")[0]
 
 
@@ -211,13 +215,16 @@ def _device_current(x: Any, device: int) -> Iterator[None]:
         yield
 
 
-def _order_release(x: Any, data: int, device: int, stream: int) -> None:
+def _order_release(x: Any, data: int, device: int, stream: int, recordable: bool = True) -> None:
     """Keeps the producer from reusing a CUDA batch's memory before the accumulator's reads
     of it have run. The accumulator only queues those reads, ordered before any later work
     on `stream`. PyTorch's caching allocator can be told to wait for that stream; every
     other producer, and a PyTorch tensor over memory that allocator does not own, is
     waited for here."""
-    if _producer_module(x) == "torch" and _torch_allocator_owns(x):
+    # record_stream keeps `stream` until the block is freed: only for streams PyTorch owns
+    # (its pool streams and the default stream live as long as the process); a CuPy stream
+    # or a raw cudaStream_t may be destroyed first (torch.cuda.ExternalStream's caveat).
+    if recordable and _producer_module(x) == "torch" and _torch_allocator_owns(x):
         import torch
 
         # The caching allocator reuses a freed block in its allocation stream's order only;
@@ -229,6 +236,18 @@ def _order_release(x: Any, data: int, device: int, stream: int) -> None:
         # CuPy's pool reuses a block in the order of the stream it was allocated on, which
         # need not be `stream`; JAX/XLA, Numba and unknown producers give no order at all.
         _ext.wait_for_stream(stream, data)
+
+
+def _torch_owned_stream(stream: Any) -> bool:
+    """Whether the stream a caller chose outlives any tensor (so that record_stream may
+    keep it): None (PyTorch's current stream), the legacy default stream, or a
+    torch.cuda.Stream from PyTorch's pool (not an ExternalStream)."""
+    if stream is None or (isinstance(stream, int) and not isinstance(stream, bool) and stream in (0, 1)):
+        return True
+    torch = sys.modules.get("torch")
+    cuda = getattr(torch, "cuda", None)
+    return (cuda is not None and isinstance(stream, cuda.Stream)
+            and not isinstance(stream, cuda.ExternalStream))
 
 
 def _torch_allocator_owns(x: Any) -> bool:
@@ -272,6 +291,8 @@ def _call_dlpack(x: Any, stream: Optional[int], what: str) -> Any:
         try:
             return x.__dlpack__(**keywords)
         except TypeError as error:  # an older producer without these keywords
+            if "keyword" not in str(error):
+                raise  # the producer's own error (retrying would export again)
             last_error = error
         except BufferError as error:
             raise ValueError(f"{what}: {_describe(x)} cannot be read in place through DLPack: {error}") from error
@@ -281,7 +302,7 @@ def _call_dlpack(x: Any, stream: Optional[int], what: str) -> Any:
 
 
 @contextlib.contextmanager
-def _from_dlpack(x: Any, stream: Optional[int], what: str) -> Iterator[BatchView]:
+def _from_dlpack(x: Any, stream: Optional[int], what: str, recordable: bool = True) -> Iterator[BatchView]:
     device_type, device_id = (int(v) for v in x.__dlpack_device__())
     if device_type not in (_DL_CPU, _DL_CUDA_HOST, _DL_CUDA, _DL_CUDA_MANAGED):
         name = _DL_DEVICE_NAMES.get(device_type, f"type {device_type}")
@@ -305,8 +326,8 @@ def _from_dlpack(x: Any, stream: Optional[int], what: str) -> Iterator[BatchView
         _check_alignment(tensor.data, tensor.itemsize, what)
         library_stream = _library_stream(consumer)
         # Host memory has been read when add() returns; device memory only queued for reading.
-        after_reads = (functools.partial(_order_release, x, tensor.data, device_id, library_stream)
-                       if on_device else None)
+        after_reads = (functools.partial(_order_release, x, tensor.data, device_id, library_stream,
+                                         recordable) if on_device else None)
         yield BatchView(
             data=tensor.data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype,
             on_device=on_device, device=device_id if on_device else -1,
@@ -330,7 +351,7 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
     # for). Read in its order; a stream the caller chose first waits for it.
     producer = interface.get("stream")
     chosen = stream if stream is not None else (int(producer) if producer is not None else 0)
-    if producer is not None and _library_stream(chosen) != _library_stream(int(producer)):
+    if producer is not None and rows > 0 and _library_stream(chosen) != _library_stream(int(producer)):
         _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
     return BatchView(
         data=data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype, on_device=True,
@@ -378,6 +399,7 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
     import numpy as np
 
     chosen = stream_handle(stream)
+    recordable = _torch_owned_stream(stream)
     if isinstance(x, np.ma.MaskedArray):
         # Its array interface describes the data alone: the masked values would be read.
         raise ValueError(
@@ -398,7 +420,7 @@ def batch_view(x: Any, stream: Any = None, what: str = "batch") -> Iterator[Batc
             )
         x = x.detach()
     if hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__"):
-        with _from_dlpack(x, chosen, what) as view:
+        with _from_dlpack(x, chosen, what, recordable) as view:
             yield view
         return
     if hasattr(x, "__cuda_array_interface__"):

@@ -148,7 +148,8 @@ class LayerMonitor:
     (RuntimeWarning, once per layer); give each place its own module to tell them apart.
     Forward passes recomputed by activation checkpointing during a backward pass run the
     hooks again too: monitor under ``torch.no_grad()`` or pause it (``enabled = False``)
-    during training steps.
+    during training steps. Replicas on several GPUs (``nn.DataParallel``) feed one
+    accumulator per GPU, which :meth:`report` and :meth:`counts` merge.
     """
 
     def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
@@ -192,8 +193,12 @@ class LayerMonitor:
         self.deterministic = deterministic
         self.transform = transform
         self.first, self.last, self.method, self.normalization = first, last, method, normalization
-        #: The accumulator of each layer that has seen at least one batch.
+        #: The accumulator of each layer that has seen at least one batch, on the device of
+        #: its first batch. A layer run on several GPUs (DataParallel replicas) gets one
+        #: accumulator per GPU: report() and counts() merge the others into this one.
         self.accumulators: Dict[str, Accumulator] = {}
+        self._first_device: Dict[str, Optional[int]] = {}
+        self._on_other_devices: Dict[Tuple[str, Optional[int]], Accumulator] = {}
         # A layer's first batch creates its accumulator: forward passes in several threads
         # (DataParallel replicas) must not each create one and keep only the last.
         self._creating = threading.Lock()
@@ -229,20 +234,45 @@ class LayerMonitor:
                 x = x.to("cpu")  # asked for: the CPU backend reads host memory only
             if not x.is_cuda and x.dtype not in _HOST_DTYPES:
                 x = x.float()
-            accumulator = self.accumulators.get(name)
+            device = self._reading_device(x)
+            accumulator = self._find(name, device)
             if accumulator is None:
                 if x.shape[0] == 0:
                     return  # a forward pass over no samples (an empty or filtered batch)
                 with self._creating:
-                    accumulator = self.accumulators.get(name)
+                    accumulator = self._find(name, device)
                     if accumulator is None:
                         # Kept once it holds samples: a first batch refused (NaN, say) leaves
                         # the layer as if it had not run, not with an empty accumulator.
                         accumulator = self._new_accumulator(x)
                         self._add(name, accumulator, x)
-                        self.accumulators[name] = accumulator
+                        if name in self.accumulators:
+                            self._on_other_devices[(name, device)] = accumulator
+                        else:
+                            self.accumulators[name] = accumulator
+                            self._first_device[name] = device
                         return
             self._add(name, accumulator, x)  # a batch of no samples: checked, adds nothing
+
+    def _reading_device(self, x: torch.Tensor) -> Optional[int]:
+        """The CUDA device whose accumulator reads `x` (None: the CPU's, or the current
+        device's for a host tensor under backend="cuda")."""
+        return x.device.index if (x.is_cuda and self.backend != "cpu") else None
+
+    def _find(self, name: str, device: Optional[int]) -> Optional[Accumulator]:
+        if name not in self.accumulators:
+            return None
+        if self._first_device[name] == device:
+            return self.accumulators[name]
+        return self._on_other_devices.get((name, device))
+
+    def _merge_other_devices(self) -> None:
+        """Each layer's accumulators on other GPUs merged into its first (and dropped: a
+        later batch there starts a new one), so that it holds every sample."""
+        with self._creating:
+            for (name, _), accumulator in list(self._on_other_devices.items()):
+                self.accumulators[name].merge(accumulator)
+            self._on_other_devices.clear()
 
     def _note_call(self, name: str) -> None:
         layers_run = getattr(self._pass, "layers_run", None)
@@ -285,6 +315,7 @@ class LayerMonitor:
         last = self.last if last is None else last
         method = self.method if method is None else method
         normalization = self.normalization if normalization is None else normalization
+        self._merge_other_devices()
         if not self.accumulators:
             raise ValueError("LayerMonitor: no activations yet; run forward passes through the model first")
         silent = [name for name in self.layers if name not in self.accumulators]
@@ -313,11 +344,15 @@ class LayerMonitor:
 
     def counts(self) -> Dict[str, int]:
         """Samples seen per layer."""
+        self._merge_other_devices()
         return {name: accumulator.n for name, accumulator in self.accumulators.items()}
 
     def reset(self) -> None:
         """Forgets every sample (the hooks stay)."""
-        self.accumulators = {}
+        with self._creating:
+            self.accumulators = {}
+            self._first_device = {}
+            self._on_other_devices = {}
 
     def remove(self) -> None:
         """Removes the hooks; the accumulators (and report()) stay."""

@@ -263,6 +263,30 @@ def test_device_batches_of_unknown_producers_are_waited_for_before_release(featu
     assert calls == [("wait", 0, x.ctypes.data)]
 
 
+def test_an_empty_device_batch_is_checked_but_neither_read_nor_waited_for(monkeypatch):
+    """CuPy (and XLA) allocate nothing for a size-0 array: its pointer is NULL, which
+    wait_for_stream/make_stream_wait would refuse (cudaPointerGetAttributes)."""
+    calls = recording_stream_calls(monkeypatch)
+
+    class CudaImpl:  # a CUDA accumulator's extension object, without a GPU
+        dim, backend, device = 5, "cuda", 0
+
+        def add(self, *arguments):
+            raise AssertionError("an empty batch has nothing to read")
+
+    accumulator = alphareq.Accumulator._wrap(CudaImpl(), {})
+    accumulator.add(DLPackOnly(np.empty((0, 5)), device=(2, 0)))
+
+    class EmptyInterface:
+        __cuda_array_interface__ = {"shape": (0, 5), "typestr": "<f8", "data": (0, False),
+                                    "version": 3, "stream": 0x55}
+
+    accumulator.add(EmptyInterface(), stream=0x66)
+    assert calls == []
+    with pytest.raises(ValueError, match="has 4 features per sample"):
+        accumulator.add(DLPackOnly(np.empty((0, 4)), device=(2, 0)))
+
+
 def test_cupy_batches_are_read_on_cupys_stream_and_waited_for(features, monkeypatch):
     calls = recording_stream_calls(monkeypatch)
 

@@ -187,6 +187,32 @@ def test_layer_monitor_first_batches_from_several_threads_are_all_kept():
         monitor.remove()
 
 
+def test_layer_monitor_keeps_one_accumulator_per_device_and_merges_them(monkeypatch):
+    """DataParallel replicates a model over GPUs: a layer's batches arrive from several
+    devices, each read by an accumulator on its own device (one on another device refuses
+    them); counts() and report() merge them. Simulated here by giving alternate batches
+    device 0 and 1 (the CPU accumulators stand in for the two GPUs')."""
+    devices = iter([0, 1, 1, 0, 1, 0])
+    monkeypatch.setattr(LayerMonitor, "_reading_device", lambda self, x: next(devices))
+    model = torch.nn.Sequential(torch.nn.Linear(24, 24))
+    torch.manual_seed(4)
+    batches = [torch.randn(70, 24) for _ in range(6)]
+    monitor = LayerMonitor(model, ["0"], backend="cpu", first=2, last=20)
+    with torch.no_grad():
+        for batch in batches[:3]:
+            model(batch)
+        assert len(monitor._on_other_devices) == 1
+        assert monitor.counts() == {"0": 210}  # merged, and the second device's one dropped
+        assert not monitor._on_other_devices
+        for batch in batches[3:]:
+            model(batch)
+    report = monitor.report()["0"]
+    assert report.n == 420 and not monitor._on_other_devices
+    monitor.remove()
+    expected = stored_activations(model, batches, ["0"])["0"]
+    assert report.alpha == pytest.approx(reference_report(expected, 2, 20)["alpha"], abs=1e-9)
+
+
 class TwoBlocks(torch.nn.Module):
     """a → activation → b → activation, the activation shared by both blocks or not;
     `fail` raises half-way through the forward pass."""
@@ -494,6 +520,13 @@ def test_release_order_follows_who_owns_a_tensors_memory(monkeypatch):
         calls.clear()
         arrays._order_release(x, 0xAB, 1, 0)
         assert calls == expected
+    # A stream PyTorch does not own (a CuPy stream, a raw handle) may be destroyed before the
+    # tensor is freed, when the allocator records an event on it: waited for instead.
+    calls.clear()
+    arrays._order_release(x, 0xAB, 1, 0x77, recordable=False)
+    assert calls == [("wait", 0x77, 0xAB)]
+    assert arrays._torch_owned_stream(None) and arrays._torch_owned_stream(1)
+    assert not arrays._torch_owned_stream(0x77)
     monkeypatch.delattr(torch._C, "_has_Standard_Deleter", raising=False)
     calls.clear()
     arrays._order_release(x, 0xAB, 1, 0)
@@ -584,3 +617,22 @@ def test_tensor_on_a_device_other_than_the_current_one():
     report = alphareq.alpha(x)
     assert report.backend == "cuda" and torch.cuda.current_device() == 0
     assert report.alpha == pytest.approx(reference_report(x.cpu().numpy())["alpha"], abs=1e-9)
+
+
+@pytest.mark.skipif(not CUDA or torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_layer_monitor_under_data_parallel_on_two_gpus(monkeypatch):
+    """Each replica's activations go to an accumulator on its own GPU; report() merges them."""
+    ieee_float32_on_cuda(monkeypatch)
+    torch.manual_seed(8)
+    batches = [torch.randn(128, 32, dtype=torch.float64) for _ in range(3)]
+    model = torch.nn.Sequential(torch.nn.Linear(32, 48), torch.nn.Tanh()).double()
+    expected = stored_activations(model, batches, ["1"])["1"]
+    model = model.cuda(0)
+    parallel = torch.nn.DataParallel(model, device_ids=[0, 1])
+    monitor = LayerMonitor(model, ["1"], first=2, last=40)
+    with torch.no_grad():
+        for batch in batches:
+            parallel(batch.cuda(0))
+    report = monitor.report()["1"]
+    assert report.backend == "cuda" and report.n == 384
+    assert report.alpha == pytest.approx(reference_report(expected, 2, 40)["alpha"], abs=1e-9)
