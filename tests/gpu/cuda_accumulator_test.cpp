@@ -474,28 +474,21 @@ INSTANTIATE_TEST_SUITE_P(
 // agrees with the float64 products' within 1e-3.
 TEST(CudaTf32Products, RoundingStaysBelowTheRankThreshold) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  SyntheticSpec spec;
-  spec.n = 4000;
-  spec.d = 96;
-  spec.alpha = 1.5;
-  spec.offset = 3.0;
-  spec.seed = 37;
-  const std::vector<double> basis = synthetic_power_law_features(spec);
-  constexpr std::int64_t d = 256;
-  const std::vector<double> mixing = random_matrix(spec.d, d - spec.d, 38, 0.0, 0.1);
-  std::vector<double> x(static_cast<std::size_t>(spec.n * d), 0.0);
-  for (std::int64_t r = 0; r < spec.n; ++r) {
-    for (std::int64_t c = 0; c < spec.d; ++c) x[r * d + c] = basis[r * spec.d + c];
-    for (std::int64_t c = spec.d; c < d; ++c)
-      for (std::int64_t k = 0; k < spec.d; ++k)
-        x[r * d + c] += basis[r * spec.d + k] * mixing[k * (d - spec.d) + (c - spec.d)];
+  constexpr std::int64_t n = 4000, rank = 96, d = 256;
+  const std::vector<double> basis = test::offset_power_law_features(n, rank, 1.5, 37, 3.0);
+  const std::vector<double> mixing = random_matrix(rank, d - rank, 38, 0.0, 0.1);
+  std::vector<double> x(static_cast<std::size_t>(n * d), 0.0);
+  for (std::int64_t r = 0; r < n; ++r) {
+    for (std::int64_t c = 0; c < rank; ++c) x[r * d + c] = basis[r * rank + c];
+    for (std::int64_t c = rank; c < d; ++c)
+      for (std::int64_t k = 0; k < rank; ++k) x[r * d + c] += basis[r * rank + k] * mixing[k * (d - rank) + (c - rank)];
   }
   const DeviceBuffer buffer = upload(x, DType::float32);
   FitOptions window;
   window.last_rank = 90;
   const auto report_of = [&](AccumulationPrecision precision) {
     auto acc = cuda_accumulator(d, precision);
-    for (std::int64_t first = 0; first < spec.n; first += 1000)
+    for (std::int64_t first = 0; first < n; first += 1000)
       acc.add_batch(device_view(buffer, DType::float32, first, 1000, d, d));
     return acc.report(window);
   };
@@ -503,8 +496,8 @@ TEST(CudaTf32Products, RoundingStaysBelowTheRankThreshold) {
   for (const AccumulationPrecision precision : {AccumulationPrecision::float32, AccumulationPrecision::tf32}) {
     SCOPED_TRACE(precision == AccumulationPrecision::tf32 ? "tf32" : "float32");
     const AlphaReport rounded = report_of(precision);
-    EXPECT_EQ(rounded.metrics.numerical_rank, spec.d);
-    EXPECT_EQ(rounded.fit.rank_limit, spec.d);
+    EXPECT_EQ(rounded.metrics.numerical_rank, rank);
+    EXPECT_EQ(rounded.fit.rank_limit, rank);
     EXPECT_FALSE(rounded.fit.clipped);
     EXPECT_NEAR(rounded.fit.alpha, exact.fit.alpha, 1e-3);
   }
