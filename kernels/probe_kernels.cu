@@ -77,9 +77,9 @@ __global__ void count_correct_kernel(const float* __restrict__ logits, const flo
                                      unsigned long long* __restrict__ correct) {
   __shared__ typename BlockReduceArgMax::TempStorage storage;
   const float* z = logits + blockIdx.x * classes;
-  // From −∞ (not −FLT_MAX): a row of −∞ logits (a diverged last step) is class 0, as
-  // std::max_element makes it on the CPU, not a class no label has.
-  ArgMax best{-INFINITY, 0x7fffffff};
+  // From (−∞, class 0), not (−FLT_MAX, no class): a row of −∞ or NaN logits (a diverged
+  // last step) is class 0, as std::max_element makes it on the CPU, not a class no label has.
+  ArgMax best{-INFINITY, 0};
   for (std::int64_t c = threadIdx.x; c < classes; c += blockDim.x) {
     best = ArgMaxOp{}(best, ArgMax{z[c] + bias[c], static_cast<int>(c)});
   }

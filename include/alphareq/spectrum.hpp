@@ -47,7 +47,8 @@ struct PowerLawFit {
   /// Intercept of the fitted line: log λ at rank 1 (natural log).
   double intercept = 0.0;
   /// Coefficient of determination on the window, with the fit's own weights (1/i for
-  /// `weighted`, 1 for `ols`).
+  /// `weighted`, 1 for `ols`). A flat window (every log(λ_i / λ_first) zero to within a
+  /// few rounding errors) is fitted exactly by slope 0 and has R² 1, not 0/0.
   double r2 = 0.0;
   /// Window actually used (1-based, inclusive).
   std::int64_t first_rank = 0;

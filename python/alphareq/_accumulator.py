@@ -87,9 +87,10 @@ class Accumulator:
     PyTorch, CuPy, JAX or anything with ``__dlpack__`` or an array interface, read in place.
     Host arrays: float32/float64. CUDA arrays (CUDA backend): float16, bfloat16, float32,
     float64, read on the producer's current stream (or ``stream=``). A PyTorch tensor from
-    PyTorch's allocator is never waited for (its allocator is told which stream reads it);
-    a CuPy, JAX or other producer's array, whose memory may be reused as soon as add()
-    returns, is waited for on the host before add() returns.
+    PyTorch's allocator read on one of PyTorch's streams is not waited for (its allocator is
+    told which stream reads it); a CuPy, JAX or other producer's array, whose memory may be
+    reused as soon as add() returns, and a tensor read on a stream PyTorch does not own, are
+    waited for on the host before add() returns.
 
     One accumulator may be shared between threads (calls are serialised); the GIL is
     released while it computes. It pickles (its float64 state and options), so workers in

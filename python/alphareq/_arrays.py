@@ -291,8 +291,10 @@ def _call_dlpack(x: Any, stream: Optional[int], what: str) -> Any:
         try:
             return x.__dlpack__(**keywords)
         except TypeError as error:  # an older producer without these keywords
-            if "keyword" not in str(error):
-                raise  # the producer's own error (retrying would export again)
+            # "unexpected keyword argument" (Python, Cython), "incompatible function
+            # arguments" (pybind11, nanobind); anything else is the producer's own error.
+            if "keyword" not in str(error) and "incompatible function arguments" not in str(error):
+                raise  # retrying would export again
             last_error = error
         except BufferError as error:
             raise ValueError(f"{what}: {_describe(x)} cannot be read in place through DLPack: {error}") from error

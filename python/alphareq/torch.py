@@ -64,14 +64,20 @@ def _make_inert_hook() -> Callable[..., None]:
     return _inert_hook
 
 
-def _caller_outside_torch() -> int:
-    """warnings.warn's stacklevel, called from a hook, of the nearest frame outside this
-    package and PyTorch: the model code that called the module."""
-    internal = (os.path.dirname(__file__), os.path.dirname(torch.__file__))
-    frame, level = sys._getframe(1), 1  # level 1: the function that calls warnings.warn
+# torch.compile traces hooks; this frame walk is host bookkeeping it cannot trace.
+_not_compiled = getattr(getattr(torch, "compiler", None), "disable", lambda function: function)
+
+
+@_not_compiled
+def _warn_at_model_code(message: str) -> None:
+    """A RuntimeWarning attributed to the nearest frame outside this package and PyTorch:
+    the model code that called the module, from inside a hook."""
+    # With the separator: torchvision's or torchaudio's models are the caller's code.
+    internal = (os.path.join(os.path.dirname(__file__), ""), os.path.join(os.path.dirname(torch.__file__), ""))
+    frame, level = sys._getframe(0), 1  # level 1: this function, which calls warnings.warn
     while frame is not None and frame.f_code.co_filename.startswith(internal):
         frame, level = frame.f_back, level + 1
-    return level
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 class _MonitorHook:
@@ -103,17 +109,25 @@ class _LayerHook(_MonitorHook):
 
 
 class _PassStartHook(_MonitorHook):
-    """The model's forward pre-hook: a forward pass of the whole model begins (in this thread)."""
+    """The model's forward pre-hook: a forward pass of the whole model begins (in this
+    thread), unless the model's forward called the model again (depth > 1)."""
 
     def __call__(self, module: torch.nn.Module, inputs: Any) -> None:
-        self.monitor._pass.layers_run = set()
+        state = self.monitor._pass
+        state.depth = getattr(state, "depth", 0) + 1
+        if state.depth == 1:
+            state.layers_run = set()
 
 
 class _PassEndHook(_MonitorHook):
-    """The model's forward hook (also when the forward raised): the pass is over."""
+    """The model's forward hook (also when the forward raised): the pass, or a nested call
+    of the model inside it, is over."""
 
     def __call__(self, module: torch.nn.Module, inputs: Any, output: Any) -> None:
-        self.monitor._pass.layers_run = None
+        state = self.monitor._pass
+        state.depth = max(getattr(state, "depth", 1) - 1, 0)
+        if state.depth == 0:
+            state.layers_run = None
 
 
 class LayerMonitor:
@@ -148,8 +162,9 @@ class LayerMonitor:
     (RuntimeWarning, once per layer); give each place its own module to tell them apart.
     Forward passes recomputed by activation checkpointing during a backward pass run the
     hooks again too: monitor under ``torch.no_grad()`` or pause it (``enabled = False``)
-    during training steps. Replicas on several GPUs (``nn.DataParallel``) feed one
-    accumulator per GPU, which :meth:`report` and :meth:`counts` merge.
+    during training steps. Activations from several devices (``nn.DataParallel``
+    replicas, a model moved between devices) feed one accumulator per device, merged when
+    reported (:attr:`accumulators`).
     """
 
     def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
@@ -193,12 +208,10 @@ class LayerMonitor:
         self.deterministic = deterministic
         self.transform = transform
         self.first, self.last, self.method, self.normalization = first, last, method, normalization
-        #: The accumulator of each layer that has seen at least one batch, on the device of
-        #: its first batch. A layer run on several GPUs (DataParallel replicas) gets one
-        #: accumulator per GPU: report() and counts() merge the others into this one.
-        self.accumulators: Dict[str, Accumulator] = {}
-        self._first_device: Dict[str, Optional[int]] = {}
-        self._on_other_devices: Dict[Tuple[str, Optional[int]], Accumulator] = {}
+        # Each layer's accumulators by the device that reads its batches (None: the host):
+        # one, unless its activations come from several devices (DataParallel replicas, a
+        # model moved between devices). Never merged in place: see `accumulators`.
+        self._by_device: Dict[str, Dict[Optional[int], Accumulator]] = {}
         # A layer's first batch creates its accumulator: forward passes in several threads
         # (DataParallel replicas) must not each create one and keep only the last.
         self._creating = threading.Lock()
@@ -235,44 +248,49 @@ class LayerMonitor:
             if not x.is_cuda and x.dtype not in _HOST_DTYPES:
                 x = x.float()
             device = self._reading_device(x)
-            accumulator = self._find(name, device)
+            accumulator = self._by_device.get(name, {}).get(device)
             if accumulator is None:
                 if x.shape[0] == 0:
                     return  # a forward pass over no samples (an empty or filtered batch)
                 with self._creating:
-                    accumulator = self._find(name, device)
+                    accumulator = self._by_device.get(name, {}).get(device)
                     if accumulator is None:
                         # Kept once it holds samples: a first batch refused (NaN, say) leaves
                         # the layer as if it had not run, not with an empty accumulator.
                         accumulator = self._new_accumulator(x)
                         self._add(name, accumulator, x)
-                        if name in self.accumulators:
-                            self._on_other_devices[(name, device)] = accumulator
-                        else:
-                            self.accumulators[name] = accumulator
-                            self._first_device[name] = device
+                        # A new dict, not an update: readers iterate the old one unlocked.
+                        self._by_device[name] = {**self._by_device.get(name, {}), device: accumulator}
                         return
             self._add(name, accumulator, x)  # a batch of no samples: checked, adds nothing
 
     def _reading_device(self, x: torch.Tensor) -> Optional[int]:
-        """The CUDA device whose accumulator reads `x` (None: the CPU's, or the current
-        device's for a host tensor under backend="cuda")."""
-        return x.device.index if (x.is_cuda and self.backend != "cpu") else None
-
-    def _find(self, name: str, device: Optional[int]) -> Optional[Accumulator]:
-        if name not in self.accumulators:
+        """The CUDA device whose accumulator reads `x`; None for the CPU backend's."""
+        if self.backend == "cpu" or (self.backend == "auto" and not x.is_cuda):
             return None
-        if self._first_device[name] == device:
-            return self.accumulators[name]
-        return self._on_other_devices.get((name, device))
+        return x.device.index if x.is_cuda else torch.cuda.current_device()
 
-    def _merge_other_devices(self) -> None:
-        """Each layer's accumulators on other GPUs merged into its first (and dropped: a
-        later batch there starts a new one), so that it holds every sample."""
-        with self._creating:
-            for (name, _), accumulator in list(self._on_other_devices.items()):
-                self.accumulators[name].merge(accumulator)
-            self._on_other_devices.clear()
+    @property
+    def accumulators(self) -> Dict[str, Accumulator]:
+        """The accumulator of each layer that has seen at least one batch. A layer whose
+        activations came from several devices has one per device: here they are merged
+        into a copy (the host's first, then the GPUs' in ascending order, so the result is
+        the same whichever replica ran first), which later batches do not reach."""
+        return {name: self._merged(name) for name in self.layers if name in self._by_device}
+
+    def _merged(self, name: str) -> Accumulator:
+        per_device = self._by_device[name]
+        if len(per_device) == 1:
+            return next(iter(per_device.values()))
+        order = sorted(per_device, key=lambda device: -1 if device is None else device)
+        merged = per_device[order[0]].copy()
+        for device in order[1:]:
+            try:
+                merged.merge(per_device[device])
+            except ValueError as error:
+                raise ValueError(f"LayerMonitor: layer {name!r}: merging its accumulators of "
+                                 f"several devices: {error}") from None
+        return merged
 
     def _note_call(self, name: str) -> None:
         layers_run = getattr(self._pass, "layers_run", None)
@@ -282,10 +300,10 @@ class LayerMonitor:
             layers_run.add(name)
         elif name not in self._warned_repeated:
             self._warned_repeated.add(name)
-            warnings.warn(
+            _warn_at_model_code(
                 f"LayerMonitor: layer {name!r} ran more than once in one forward pass of the model "
                 "(a module used at several places?): the outputs of every call are added to its "
-                "accumulator as samples of one layer", RuntimeWarning, stacklevel=_caller_outside_torch())
+                "accumulator as samples of one layer")
 
     @staticmethod
     def _add(name: str, accumulator: Accumulator, x: torch.Tensor) -> None:
@@ -315,18 +333,17 @@ class LayerMonitor:
         last = self.last if last is None else last
         method = self.method if method is None else method
         normalization = self.normalization if normalization is None else normalization
-        self._merge_other_devices()
-        if not self.accumulators:
+        if not self._by_device:
             raise ValueError("LayerMonitor: no activations yet; run forward passes through the model first")
-        silent = [name for name in self.layers if name not in self.accumulators]
+        silent = [name for name in self.layers if name not in self._by_device]
         if silent:
             warnings.warn(f"LayerMonitor: no activations from {silent} (not run in any forward pass)",
                           RuntimeWarning, stacklevel=warning_level)
         reports: Dict[str, Report] = {}
         for name in self.layers:
-            accumulator = self.accumulators.get(name)
-            if accumulator is None:
+            if name not in self._by_device:
                 continue
+            accumulator = self._merged(name)
             try:
                 reports[name] = accumulator.report(first, last, method, normalization=normalization)
             except ValueError as error:
@@ -343,16 +360,14 @@ class LayerMonitor:
         return {name: report.alpha for name, report in reports.items()}
 
     def counts(self) -> Dict[str, int]:
-        """Samples seen per layer."""
-        self._merge_other_devices()
-        return {name: accumulator.n for name, accumulator in self.accumulators.items()}
+        """Samples seen per layer (over all its devices)."""
+        return {name: sum(accumulator.n for accumulator in self._by_device[name].values())
+                for name in self.layers if name in self._by_device}
 
     def reset(self) -> None:
         """Forgets every sample (the hooks stay)."""
         with self._creating:
-            self.accumulators = {}
-            self._first_device = {}
-            self._on_other_devices = {}
+            self._by_device = {}
 
     def remove(self) -> None:
         """Removes the hooks; the accumulators (and report()) stay."""

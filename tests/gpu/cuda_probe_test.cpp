@@ -35,10 +35,11 @@ struct ProbeCase {
   double momentum;
   double weight_decay;
   // Relative tolerance on the final loss. The defaults' trajectories stay within float32
-  // rounding of each other, far inside 1e-3. With weight decay the bound is 1e-5: a CPU
-  // transcription of the kernels and cuBLAS calls (four summation orders) agreed to 1e-8,
-  // while decaying the bias too (a plausible kernel bug; tried on the CPU probe) moved the
-  // loss by 8e-5 (SGD) and 1e-4 (Adam) and both accuracies by under 0.5 points.
+  // rounding of each other, far inside 1e-3. With weight decay the bound is 2e-5: a CPU
+  // transcription of the kernels and cuBLAS calls (four summation orders; not modelled: the
+  // device's expf, within 2 ulps) agreed to 1e-8, while decaying the bias too (a plausible
+  // kernel bug; tried on the CPU probe) moved the loss by 8e-5 (SGD) and 1e-4 (Adam) and
+  // both accuracies by under 0.5 points.
   double loss_tolerance;
 };
 
@@ -80,8 +81,8 @@ INSTANTIATE_TEST_SUITE_P(
     Optimizers, CudaProbeMatchesCpu,
     ::testing::Values(ProbeCase{"sgd", Optimizer::sgd, -1.0, 0.9, 0.0, 1e-3},
                       ProbeCase{"adam", Optimizer::adam, -1.0, 0.9, 0.0, 1e-3},
-                      ProbeCase{"sgd_weight_decay", Optimizer::sgd, 0.05, 0.5, 5e-2, 1e-5},
-                      ProbeCase{"adam_weight_decay", Optimizer::adam, 3e-3, 0.9, 5e-2, 1e-5}),
+                      ProbeCase{"sgd_weight_decay", Optimizer::sgd, 0.05, 0.5, 5e-2, 2e-5},
+                      ProbeCase{"adam_weight_decay", Optimizer::adam, 3e-3, 0.9, 5e-2, 2e-5}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // A thousand classes (ImageNet's count) with a partial last batch: the fused softmax

@@ -190,9 +190,9 @@ def test_layer_monitor_first_batches_from_several_threads_are_all_kept():
 def test_layer_monitor_keeps_one_accumulator_per_device_and_merges_them(monkeypatch):
     """DataParallel replicates a model over GPUs: a layer's batches arrive from several
     devices, each read by an accumulator on its own device (one on another device refuses
-    them); counts() and report() merge them. Simulated here by giving alternate batches
-    device 0 and 1 (the CPU accumulators stand in for the two GPUs')."""
-    devices = iter([0, 1, 1, 0, 1, 0])
+    them); counts() adds them up and report() merges them into a copy. Simulated here by
+    giving batches device 1 or 0 (the CPU accumulators stand in for the two GPUs')."""
+    devices = iter([1, 0, 0, 1, 0, 1])
     monkeypatch.setattr(LayerMonitor, "_reading_device", lambda self, x: next(devices))
     model = torch.nn.Sequential(torch.nn.Linear(24, 24))
     torch.manual_seed(4)
@@ -201,16 +201,21 @@ def test_layer_monitor_keeps_one_accumulator_per_device_and_merges_them(monkeypa
     with torch.no_grad():
         for batch in batches[:3]:
             model(batch)
-        assert len(monitor._on_other_devices) == 1
-        assert monitor.counts() == {"0": 210}  # merged, and the second device's one dropped
-        assert not monitor._on_other_devices
+        assert sorted(monitor._by_device["0"]) == [0, 1]
+        assert monitor.counts() == {"0": 210}
+        merged = monitor.accumulators["0"]
+        assert merged.n == 210
         for batch in batches[3:]:
             model(batch)
+    assert merged.n == 210  # a merged copy: later batches go to the per-device ones
+    assert monitor.counts() == {"0": 420}
     report = monitor.report()["0"]
-    assert report.n == 420 and not monitor._on_other_devices
+    assert report.n == 420 and monitor.counts() == {"0": 420}  # reporting moves nothing
     monitor.remove()
     expected = stored_activations(model, batches, ["0"])["0"]
     assert report.alpha == pytest.approx(reference_report(expected, 2, 20)["alpha"], abs=1e-9)
+    monitor.reset()
+    assert monitor.counts() == {} and monitor.accumulators == {}
 
 
 class TwoBlocks(torch.nn.Module):
@@ -244,6 +249,23 @@ def test_layer_monitor_warns_once_when_a_layer_runs_twice_in_one_forward_pass():
             warnings.simplefilter("error")
             model(torch.randn(40, 16))  # once per layer
     assert monitor.counts() == {"act_a": 160, "a": 80}  # every call is counted, as it says
+
+
+def test_layer_monitor_counts_a_model_that_calls_itself_as_one_pass():
+    class Unrolled(torch.nn.Module):  # runs its layers twice by calling itself
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.act = torch.nn.Linear(16, 16), torch.nn.ReLU()
+
+        def forward(self, x, again=True):
+            h = self.act(self.lin(x))
+            return self(h, again=False) if again else h
+
+    model = Unrolled()
+    monitor = LayerMonitor(model, ["act"], backend="cpu", first=1, last=10)
+    with torch.no_grad(), pytest.warns(RuntimeWarning, match="'act' ran more than once"):
+        model(torch.randn(40, 16))
+    assert monitor.counts() == {"act": 80}
 
 
 def test_layer_monitor_does_not_warn_for_layers_run_once_per_pass():
