@@ -1,6 +1,7 @@
 // The whole pipeline: features -> α, on sampled Gaussian features of known spectrum, from
 // memory and streamed from .npy files.
 
+#include "float32_noise_case.hpp"
 #include "reference.hpp"
 
 #include <alphareq/alpha.hpp>
@@ -84,13 +85,9 @@ TEST(ComputeAlpha, EqualsFitOfReferenceEigenvaluesWithLargeFloat32Offset) {
 // float32's ε for float32 products: the window is refused, naming the threshold, while a
 // spectrum float32 resolves (i^−2 on 11..100) still agrees with float64.
 TEST(ComputeAlpha, Float32ProductsDoNotFitTheirOwnRoundingNoise) {
-  SyntheticSpec spec;
-  spec.n = 5000;
-  spec.d = 256;
-  spec.seed = 21;
+  SyntheticSpec spec = test::steep_spectrum_under_float32_noise();
   AlphaOptions float64 = cpu_options(), float32 = cpu_options();
   float32.accumulator.precision = AccumulationPrecision::float32;
-  spec.alpha = 5.0;
   const auto steep = synthetic_power_law_features(spec);
   const MatrixView steep_view = host_matrix(steep.data(), spec.n, spec.d);
   EXPECT_NEAR(compute_alpha(steep_view, float64).fit.alpha, 5.0, 0.1);
@@ -119,32 +116,22 @@ TEST(ComputeAlpha, Float32ProductsDoNotFitTheirOwnRoundingNoise) {
 // refusal as the worker's own report, by merge() and by merge_state(); numerical_rank
 // counts with the fit's threshold. A float64 worker merged the same way still fits 5.
 TEST(ComputeAlpha, Float32StatesMergedIntoAFloat64AccumulatorKeepFloat32sThreshold) {
-  SyntheticSpec spec;
-  spec.n = 5000;
-  spec.d = 256;
-  spec.seed = 21;
-  spec.alpha = 5.0;
+  SyntheticSpec spec = test::steep_spectrum_under_float32_noise();
   const auto steep = synthetic_power_law_features(spec);
   const MatrixView view = host_matrix(steep.data(), spec.n, spec.d);
   CovarianceAccumulator worker(spec.d, AccumulatorOptions{Backend::cpu, AccumulationPrecision::float32});
   worker.add_batch(view);
   EXPECT_TRUE(worker.state().float32_rounded);
-  const auto expect_refused = [](const CovarianceAccumulator& accumulator, const char* how) {
-    EXPECT_TRUE(accumulator.state().float32_rounded) << how;
-    const std::string message = test::invalid_input_of([&] { accumulator.report(); });
-    EXPECT_NE(message.find("eigenvalues exceed the numerical-zero threshold"), std::string::npos)
-        << how << ": " << message;
-  };
   CovarianceAccumulator merged(spec.d, AccumulatorOptions{Backend::cpu});
   merged.merge(worker);
-  expect_refused(merged, "merge");
+  test::expect_refused_at_the_float32_threshold(merged, "merge");
   CovarianceAccumulator from_state(spec.d, AccumulatorOptions{Backend::cpu});
   from_state.merge_state(worker.state());
-  expect_refused(from_state, "merge_state");
+  test::expect_refused_at_the_float32_threshold(from_state, "merge_state");
   // It stays float32-rounded after more float64 data, and its copies and states say so.
   CovarianceAccumulator later = merged;
   later.add_batch(view);
-  expect_refused(later, "float64 batches added after the merge");
+  test::expect_refused_at_the_float32_threshold(later, "float64 batches added after the merge");
 
   CovarianceAccumulator exact_worker(spec.d, AccumulatorOptions{Backend::cpu});
   exact_worker.add_batch(view);

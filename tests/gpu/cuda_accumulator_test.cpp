@@ -3,6 +3,7 @@
 // the accumulation precisions, merges (across backends and devices), stream ordering, and
 // NaN/Inf reporting. Every case that needs a GPU skips with a reason where there is none.
 
+#include "float32_noise_case.hpp"
 #include "gpu_test_support.hpp"
 #include "reference.hpp"
 
@@ -574,18 +575,9 @@ TEST(CudaMerge, CudaAccumulatorMergesIntoCpu) {
 // the window naming the threshold, as the worker itself does.
 TEST(CudaMerge, Float32StatesKeepFloat32sRankThresholdAcrossBackends) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
-  SyntheticSpec spec;
-  spec.n = 5000;
-  spec.d = 256;
-  spec.seed = 21;
-  spec.alpha = 5.0;
+  const SyntheticSpec spec = test::steep_spectrum_under_float32_noise();
   const auto x = synthetic_power_law_features(spec);
   const MatrixView view = host_matrix(x.data(), spec.n, spec.d);
-  const auto expect_refused = [](const CovarianceAccumulator& accumulator, const char* how) {
-    EXPECT_TRUE(accumulator.state().float32_rounded) << how;
-    const std::string message = invalid_input_of([&] { accumulator.report(); });
-    EXPECT_NE(message.find("numerical-zero threshold"), std::string::npos) << how << ": " << message;
-  };
   auto exact = cuda_accumulator(spec.d);
   exact.add_batch(view);
   EXPECT_FALSE(exact.state().float32_rounded);
@@ -593,17 +585,19 @@ TEST(CudaMerge, Float32StatesKeepFloat32sRankThresholdAcrossBackends) {
 
   auto gpu_worker = cuda_accumulator(spec.d, AccumulationPrecision::float32);
   gpu_worker.add_batch(view);
-  expect_refused(gpu_worker, "the float32 CUDA worker");
+  test::expect_refused_at_the_float32_threshold(gpu_worker, "the float32 CUDA worker");
   auto cpu_root = cpu_accumulator(spec.d);
   cpu_root.merge(gpu_worker);
-  expect_refused(cpu_root, "a float32 CUDA state merged into a float64 CPU accumulator");
+  test::expect_refused_at_the_float32_threshold(cpu_root,
+                                                "a float32 CUDA state merged into a float64 CPU accumulator");
 
   CovarianceAccumulator cpu_worker(spec.d, AccumulatorOptions{Backend::cpu, AccumulationPrecision::float32});
   cpu_worker.add_batch(view);
   auto gpu_root = cuda_accumulator(spec.d);
   gpu_root.merge(cpu_worker);
-  expect_refused(gpu_root, "a float32 CPU state merged into a float64 CUDA accumulator");
-  expect_refused(CovarianceAccumulator(gpu_root), "its copy");
+  test::expect_refused_at_the_float32_threshold(gpu_root,
+                                                "a float32 CPU state merged into a float64 CUDA accumulator");
+  test::expect_refused_at_the_float32_threshold(CovarianceAccumulator(gpu_root), "its copy");
 }
 
 TEST(CudaMerge, MergingWithItselfDoublesCountAndKeepsCovariance) {
