@@ -3,6 +3,7 @@
 #include "cuda/cuda_check.hpp"
 
 #include <cub/block/block_reduce.cuh>
+#include <cub/device/device_reduce.cuh>
 
 #include <cfloat>
 
@@ -30,7 +31,7 @@ struct MaxOp {
 __global__ void softmax_cross_entropy_kernel(float* __restrict__ logits, const float* __restrict__ bias,
                                              const std::int32_t* __restrict__ labels,
                                              std::int64_t rows, std::int64_t classes,
-                                             double* __restrict__ loss_sum) {
+                                             double* __restrict__ row_losses) {
   __shared__ typename BlockReduceFloat::TempStorage storage;
   __shared__ float shared_max, shared_sum;
   float* z = logits + blockIdx.x * classes;
@@ -51,7 +52,7 @@ __global__ void softmax_cross_entropy_kernel(float* __restrict__ logits, const f
   const float scale = 1.0f / static_cast<float>(rows);
   if (threadIdx.x == 0) {
     const double loss = log(static_cast<double>(shared_sum)) - static_cast<double>(z[label] - shared_max);
-    atomicAdd(loss_sum, loss / static_cast<double>(rows));
+    row_losses[blockIdx.x] = loss / static_cast<double>(rows);
   }
   __syncthreads();  // z[label] is read above before it is overwritten below
   for (std::int64_t c = threadIdx.x; c < classes; c += blockDim.x) {
@@ -115,11 +116,23 @@ void launch_gather_batch(const float* x, const std::int32_t* y, const std::int32
 }
 
 void launch_softmax_cross_entropy(float* logits, const float* bias, const std::int32_t* labels,
-                                  std::int64_t rows, std::int64_t classes, double* loss_sum,
+                                  std::int64_t rows, std::int64_t classes, double* row_losses,
                                   cudaStream_t stream) {
   softmax_cross_entropy_kernel<<<static_cast<unsigned int>(rows), kThreads, 0, stream>>>(
-      logits, bias, labels, rows, classes, loss_sum);
+      logits, bias, labels, rows, classes, row_losses);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
+}
+
+std::size_t sum_scratch_bytes(std::int64_t count) {
+  std::size_t bytes = 0;
+  ALPHAREQ_CUDA_TRY(cub::DeviceReduce::Sum(nullptr, bytes, static_cast<const double*>(nullptr),
+                                           static_cast<double*>(nullptr), count));
+  return bytes;
+}
+
+void launch_sum(const double* values, std::int64_t count, double* sum, void* scratch,
+                std::size_t scratch_bytes, cudaStream_t stream) {
+  ALPHAREQ_CUDA_TRY(cub::DeviceReduce::Sum(scratch, scratch_bytes, values, sum, count, stream));
 }
 
 void launch_count_correct(const float* logits, const float* bias, const std::int32_t* labels,

@@ -3,6 +3,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace alphareq::kernels {
@@ -14,10 +15,20 @@ void launch_gather_batch(const float* x, const std::int32_t* y, const std::int32
 
 /// Fused softmax, cross-entropy and gradient: for each row of logits (rows × classes,
 /// row-major, bias not yet added) turns the row into (softmax − one-hot) / rows in place
-/// and adds the row's loss / rows to *loss_sum. One block a row.
+/// and writes the row's loss / rows to row_losses[row]. One block a row. Per-row values
+/// summed afterwards by launch_sum, not atomically added: the loss has the same bits on
+/// every run.
 void launch_softmax_cross_entropy(float* logits, const float* bias, const std::int32_t* labels,
-                                  std::int64_t rows, std::int64_t classes, double* loss_sum,
+                                  std::int64_t rows, std::int64_t classes, double* row_losses,
                                   cudaStream_t stream);
+
+/// Scratch bytes launch_sum needs for `count` values.
+std::size_t sum_scratch_bytes(std::int64_t count);
+
+/// *sum = Σ values[0..count), by CUB's device reduction: its order depends only on `count`
+/// and the GPU, so the result is the same bits run to run.
+void launch_sum(const double* values, std::int64_t count, double* sum, void* scratch,
+                std::size_t scratch_bytes, cudaStream_t stream);
 
 /// Counts rows whose largest logit (plus bias) is at their label into *correct.
 void launch_count_correct(const float* logits, const float* bias, const std::int32_t* labels,

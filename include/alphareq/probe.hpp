@@ -62,6 +62,8 @@ struct ProbeResult {
 /// feature widths, non-finite features or bad options; out_of_memory when the weights
 /// cannot fit; numerical_error when the last epoch's mean loss is NaN/Inf (the training
 /// diverged: the learning rate is too high); backend_unavailable as the accumulator does.
+/// The same inputs, options and seed give bit-identical results run to run on one machine
+/// (on the CUDA backend: one GPU model and toolkit).
 ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& test,
                                const ProbeOptions& options = {});
 

@@ -70,7 +70,12 @@ ProbeResult train_probe(const detail::ProbeProblem& problem, const ProbeOptions&
   DeviceBuffer<float> logits(static_cast<std::size_t>(std::max(batch, kEvaluationChunk) * classes), "the logits");
   const std::vector<float> ones_host(static_cast<std::size_t>(batch), 1.0f);
   const DeviceBuffer<float> ones = upload(ones_host.data(), ones_host.size(), "the ones vector", s);
+  // Each sample's loss / its batch's rows, overwritten every epoch: the last epoch's are
+  // summed once after training, in a fixed order (no atomics: the same bits every run).
+  DeviceBuffer<double> row_losses(static_cast<std::size_t>(n), "the per-sample losses");
   DeviceBuffer<double> loss_sum(1, "the loss");
+  const std::size_t loss_scratch_bytes = kernels::sum_scratch_bytes(n);
+  DeviceBuffer<unsigned char> loss_scratch(std::max<std::size_t>(loss_scratch_bytes, 1), "the loss reduction's scratch");
   DeviceBuffer<unsigned long long> correct(2, "the accuracy counts");
   DeviceBuffer<std::int32_t> order_device[2] = {DeviceBuffer<std::int32_t>(static_cast<std::size_t>(n), "a shuffle"),
                                                 DeviceBuffer<std::int32_t>(static_cast<std::size_t>(n), "a shuffle")};
@@ -110,7 +115,6 @@ ProbeResult train_probe(const detail::ProbeProblem& problem, const ProbeOptions&
   for (std::int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     const int slot = static_cast<int>(epoch % 2);
     if (epoch > 0) queue_shuffle(epoch);
-    ALPHAREQ_CUDA_TRY(cudaMemsetAsync(loss_sum.data(), 0, sizeof(double), s));
     for (std::int64_t first = 0; first < n; first += batch) {
       const std::int64_t rows = std::min(batch, n - first);
       const int r32 = static_cast<int>(rows);
@@ -120,7 +124,7 @@ ProbeResult train_probe(const detail::ProbeProblem& problem, const ProbeOptions&
       ALPHAREQ_CUBLAS_TRY(cublasSgemm(cublas.get(), CUBLAS_OP_N, CUBLAS_OP_N, c32, r32, d32, &one,
                                       weights, c32, batch_x.data(), d32, &zero, logits.data(), c32));
       kernels::launch_softmax_cross_entropy(logits.data(), bias, batch_y.data(), rows, classes,
-                                            loss_sum.data(), s);
+                                            row_losses.data() + first, s);
       // Weight gradient (C × D) = G (C × rows) · batch (rows × D); bias gradient = G · 1.
       ALPHAREQ_CUBLAS_TRY(cublasSgemm(cublas.get(), CUBLAS_OP_N, CUBLAS_OP_T, c32, d32, r32, &one,
                                       logits.data(), c32, batch_x.data(), d32, &zero, gradient.data(), c32));
@@ -132,6 +136,7 @@ ProbeResult train_probe(const detail::ProbeProblem& problem, const ProbeOptions&
     }
     epoch_events[epoch + 1].record(s);
   }
+  kernels::launch_sum(row_losses.data(), n, loss_sum.data(), loss_scratch.data(), loss_scratch_bytes, s);
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(s));
 
   ProbeResult result;
