@@ -24,14 +24,14 @@ __host__ __device__ inline int float32_scale_exponent(int largest_exponent) {
 }
 
 /// The float32 eigensolver's scale e (the covariance goes to it times 2^-e), given the frexp
-/// exponent of its largest |diagonal element| (0 for a zero or non-finite diagonal): that
-/// exponent when it lies outside [-60, 60], else 0. The rule of
-/// launch_choose_float32_solver_scale (kernels/covariance_update.cuh), for the bootstrap's
-/// batch of covariances.
+/// exponent of its largest |diagonal element| (0 for a zero or non-finite diagonal): always
+/// that exponent, so the largest diagonal (which bounds every entry) lies in [0.5, 1). LAPACK's
+/// ssyevd rescales a matrix whose largest entry lies outside [2^-51, 2^51] itself; cuSOLVER
+/// documents no such step, so the input is normalised here, where it costs nothing: a power
+/// of two is exact, and the eigenvalues, intercept and rank threshold are scaled back in
+/// float64. Used for the accumulator's covariance and the bootstrap's batch alike.
 __host__ __device__ inline int float32_solver_scale_exponent(int largest_diagonal_exponent) {
-  return (largest_diagonal_exponent > 60 || largest_diagonal_exponent < -60)
-             ? largest_diagonal_exponent
-             : 0;
+  return largest_diagonal_exponent;
 }
 
 }  // namespace alphareq::kernels

@@ -1,5 +1,7 @@
 #include "cuda/batched_eigensolver.hpp"
 
+#include "cuda/solver_workspace.hpp"
+
 #include <alphareq/error.hpp>
 
 #include <climits>
@@ -88,7 +90,9 @@ BatchedEigensolver::BatchedEigensolver(std::int64_t dim, std::int64_t batch,
           dim, type, eigenvalues_.data(), type, &device_bytes, &host_bytes, batch);
       // Asked for explicitly (a benchmark): no silent fallback.
       if (std::getenv("ALPHAREQ_CUDA_BOOTSTRAP_EIGENSOLVER") != nullptr) {
-        ALPHAREQ_CUSOLVER_TRY(status);
+        if (status != CUSOLVER_STATUS_SUCCESS) {  // named: the macro would name the variable
+          throw_cusolver_error(status, "cusolverDnXsyevBatched_bufferSize", __FILE__, __LINE__);
+        }
       } else if (status != CUSOLVER_STATUS_SUCCESS ||
                  static_cast<double>(device_bytes) > usable_free_bytes()) {
         // A size the batched solver refuses, or a workspace that does not fit: the loop.
@@ -96,9 +100,11 @@ BatchedEigensolver::BatchedEigensolver(std::int64_t dim, std::int64_t batch,
       }
     }
     if (route_ == EigenRoute::loop) {
-      ALPHAREQ_CUSOLVER_TRY(cusolverDnXsyevd_bufferSize(
-          handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, dim, type, matrices,
-          dim, type, eigenvalues_.data(), type, &device_bytes, &host_bytes));
+      check_syevd_workspace_query(
+          cusolverDnXsyevd_bufferSize(handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR,
+                                      CUBLAS_FILL_MODE_UPPER, dim, type, matrices, dim, type,
+                                      eigenvalues_.data(), type, &device_bytes, &host_bytes),
+          dim);
     }
     device_work_ =
         DeviceBuffer<unsigned char>(device_bytes, std::string("the ") + to_string(route_) +

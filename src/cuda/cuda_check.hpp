@@ -6,6 +6,8 @@
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include <string>
+
 namespace alphareq::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
@@ -13,7 +15,9 @@ namespace alphareq::cuda {
                                      int line);
 [[noreturn]] void throw_cusolver_error(cusolverStatus_t status, const char* call, const char* file,
                                        int line);
-const char* cusolver_status_name(cusolverStatus_t status);
+/// The status's enumerator name ("CUSOLVER_STATUS_INVALID_VALUE"), or its number when the
+/// toolkit has a status this list does not know.
+std::string cusolver_status_name(cusolverStatus_t status);
 
 }  // namespace alphareq::cuda
 

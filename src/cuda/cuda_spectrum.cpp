@@ -18,8 +18,9 @@ namespace alphareq::cuda {
 namespace {
 
 // `scale_exponent` (float32 solver): the covariance goes to the solver times 2^-e, e chosen on
-// the device, so that a covariance beyond float32's range (features beyond ~1e19 or below
-// ~1e-19) neither overflows nor flushes to zero; the eigenvalues come back times 2^-e.
+// the device so that its largest diagonal lies in [0.5, 1): a covariance beyond float32's
+// range (features beyond ~1e19 or below ~1e-19) neither overflows nor flushes to zero, and
+// the solver never depends on scaling of its own; the eigenvalues come back times 2^-e.
 // `flags`: the accumulator's NaN/Inf/overflow flags, which zero the matrix when set.
 template <typename T>
 void queue_spectrum(const double* cross, const double* sums, std::int64_t count, double divisor,
@@ -99,7 +100,7 @@ void CudaAccumulator::run_spectrum(double divisor, const FitOptions* fit, AlphaR
   throw_if_bad(landing.flags.data());
   check_syevd_info(*landing.info.data());
   report.timings.eigenvalues_ms = elapsed_ms(start, solved);
-  // 0 for the float64 solver (never set) and for a float32 solver within range.
+  // 0 for the float64 solver (never set).
   const int scale_exponent = *landing.solver_scale.data();
   report.eigenvalues = float64 ? descending<double>(landing.eigenvalues.data(), dim_, 0)
                                : descending<float>(landing.eigenvalues.data(), dim_, scale_exponent);

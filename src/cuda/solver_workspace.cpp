@@ -23,6 +23,18 @@ std::size_t element_size(SolverPrecision precision) {
 
 }  // namespace
 
+void check_syevd_workspace_query(cusolverStatus_t status, std::int64_t dim) {
+  if (status == CUSOLVER_STATUS_SUCCESS) return;
+  if (dim > kKnownSyevdLimit) {
+    throw numerical_error(
+        "cusolverDnXsyevd cannot solve D = " + std::to_string(dim) + " (its workspace query "
+        "returned " + cusolver_status_name(status) + "; cuSOLVER's eigensolver fails from "
+        "about D = 25,000 on, NVIDIA/CUDALibrarySamples#246): use the CPU backend "
+        "(--backend cpu) for this width");
+  }
+  throw_cusolver_error(status, "cusolverDnXsyevd_bufferSize", __FILE__, __LINE__);
+}
+
 SolverWorkspace::SolverWorkspace(std::int64_t dim, SolverPrecision precision, cudaStream_t stream,
                                  bool deterministic)
     : dim_(dim), precision_(precision), stream_(stream) {
@@ -46,17 +58,11 @@ SolverWorkspace::SolverWorkspace(std::int64_t dim, SolverPrecision precision, cu
     ALPHAREQ_CUSOLVER_TRY(cusolverDnCreateParams(&params_));
     std::size_t device_bytes = 0, host_bytes = 0;
     const cudaDataType type = data_type(precision);
-    const cusolverStatus_t status = cusolverDnXsyevd_bufferSize(
-        handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, dim, type,
-        matrix_.data(), dim, type, eigenvalues_.data(), type, &device_bytes, &host_bytes);
-    if (status != CUSOLVER_STATUS_SUCCESS && dim > kKnownSyevdLimit) {
-      throw numerical_error(
-          "cusolverDnXsyevd cannot solve D = " + std::to_string(dim) + " (its workspace query "
-          "returned " + cusolver_status_name(status) + "; cuSOLVER's eigensolver fails from "
-          "about D = 25,000 on, NVIDIA/CUDALibrarySamples#246): use the CPU backend "
-          "(--backend cpu) for this width");
-    }
-    ALPHAREQ_CUSOLVER_TRY(status);
+    check_syevd_workspace_query(
+        cusolverDnXsyevd_bufferSize(handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR,
+                                    CUBLAS_FILL_MODE_UPPER, dim, type, matrix_.data(), dim, type,
+                                    eigenvalues_.data(), type, &device_bytes, &host_bytes),
+        dim);
     device_work_ = DeviceBuffer<unsigned char>(device_bytes, "the eigensolver workspace (" + size + ")");
     host_work_.resize(host_bytes);
   } catch (...) {

@@ -4,6 +4,8 @@
 // NaN/Inf reporting. Every case that needs a GPU skips with a reason where there is none.
 
 #include "float32_noise_case.hpp"
+#include "cuda/cuda_check.hpp"
+#include "cuda/solver_workspace.hpp"
 #include "gpu_test_support.hpp"
 #include "reference.hpp"
 
@@ -882,6 +884,30 @@ TEST(CudaAccumulatorErrors, CovarianceTooLargeForTheDeviceIsRefusedBeforeAllocat
   auto acc = cuda_accumulator(d);
   acc.add_batch(host_matrix(x.data(), n, d));
   EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-12);
+}
+
+// The host side of the eigensolver's error reporting: runs without a device.
+TEST(CudaErrorMessages, WorkspaceQueryFailuresNameTheCallTheStatusAndTheKnownLimit) {
+  EXPECT_NO_THROW(cuda::check_syevd_workspace_query(CUSOLVER_STATUS_SUCCESS, 30000));
+  try {
+    cuda::check_syevd_workspace_query(CUSOLVER_STATUS_INVALID_VALUE, 512);
+    FAIL() << "no cuda_error thrown";
+  } catch (const cuda_error& e) {  // the call by name, not the variable holding its status
+    EXPECT_NE(std::string(e.what()).find("CUSOLVER_STATUS_INVALID_VALUE in cusolverDnXsyevd_bufferSize"),
+              std::string::npos) << e.what();
+  }
+  try {
+    cuda::check_syevd_workspace_query(CUSOLVER_STATUS_INTERNAL_ERROR, 26000);
+    FAIL() << "no numerical_error thrown";
+  } catch (const numerical_error& e) {
+    const std::string message = e.what();
+    for (const char* part : {"D = 26000", "CUSOLVER_STATUS_INTERNAL_ERROR", "25,000", "--backend cpu"}) {
+      EXPECT_NE(message.find(part), std::string::npos) << part << " not in: " << message;
+    }
+  }
+  EXPECT_EQ(cuda::cusolver_status_name(CUSOLVER_STATUS_IRS_MATRIX_SINGULAR), "CUSOLVER_STATUS_IRS_MATRIX_SINGULAR");
+  // A status newer than the list keeps its number.
+  EXPECT_EQ(cuda::cusolver_status_name(static_cast<cusolverStatus_t>(999)), "cusolverStatus_t 999");
 }
 
 }  // namespace
