@@ -45,7 +45,8 @@ class BatchView:
     row_stride: int  #: elements between the starts of consecutive rows
     dtype: str  #: "float16", "bfloat16", "float32" or "float64"
     on_device: bool  #: CUDA device (or managed) memory
-    device: int  #: CUDA ordinal; -1 for host memory, -2 when the producer did not say
+    device: int  #: CUDA ordinal; -1 for host memory, -2 for managed memory read through the
+    #: CUDA array interface, or an empty array of it
     stream: int  #: cudaStream_t as an integer; 0 is the legacy default stream
     source: str  #: "dlpack", "cuda_array_interface" or "array_interface"
     #: For CUDA batches: to be called once an accumulator has queued its reads of the batch,
@@ -355,10 +356,13 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
     chosen = stream if stream is not None else (int(producer) if producer is not None else 0)
     if producer is not None and rows > 0 and _library_stream(chosen) != _library_stream(int(producer)):
         _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
+    # The interface names no device: the pointer's own (a Numba array on a GPU that is not
+    # current is then read there, not refused). An empty array's pointer may be NULL.
+    device = _ext.device_memory_owner(data) if rows > 0 else -2
     return BatchView(
         data=data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype, on_device=True,
-        device=-2, stream=_library_stream(chosen), source="cuda_array_interface",
-        after_reads=functools.partial(_order_release, x, data, -2, _library_stream(chosen)),
+        device=device, stream=_library_stream(chosen), source="cuda_array_interface",
+        after_reads=functools.partial(_order_release, x, data, device, _library_stream(chosen)),
     )
 
 

@@ -23,17 +23,32 @@ namespace alphareq::python {
 namespace {
 
 #ifdef ALPHAREQ_HAS_CUDA
-// The device that owns `pointer` (the stream handles below belong to it: the legacy
-// default stream, handle 0, is per device).
-int device_of(std::uintptr_t pointer) {
+cudaPointerAttributes device_attributes(std::uintptr_t pointer) {
   cudaPointerAttributes attributes{};
   ALPHAREQ_CUDA_TRY(cudaPointerGetAttributes(&attributes, reinterpret_cast<const void*>(pointer)));
   if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged) {
     throw invalid_input("the batch's pointer is not CUDA device memory");
   }
-  return attributes.device;
+  return attributes;
 }
+
+// The device that owns `pointer` (the stream handles below belong to it: the legacy
+// default stream, handle 0, is per device).
+int device_of(std::uintptr_t pointer) { return device_attributes(pointer).device; }
 #endif
+
+// For an array that does not say where it lives (the CUDA array interface has no device
+// field): the device whose memory `pointer` is, or -2 for managed memory, which any device
+// reads.
+int device_memory_owner(std::uintptr_t pointer) {
+#ifdef ALPHAREQ_HAS_CUDA
+  const cudaPointerAttributes attributes = device_attributes(pointer);
+  return attributes.type == cudaMemoryTypeManaged ? -2 : attributes.device;
+#else
+  (void)pointer;
+  throw backend_unavailable("this alphareq was built without CUDA");
+#endif
+}
 
 void wait_for_stream(std::uintptr_t stream, std::uintptr_t pointer) {
 #ifdef ALPHAREQ_HAS_CUDA
@@ -66,6 +81,9 @@ void make_stream_wait(std::uintptr_t waiting, std::uintptr_t producer, std::uint
 }  // namespace
 
 void bind_stream_order(nb::module_& module) {
+  module.def("device_memory_owner", &device_memory_owner, nb::arg("pointer"),
+             "The CUDA device whose memory `pointer` is; -2 for managed memory. Raises "
+             "ValueError for host memory.");
   module.def("wait_for_stream", &wait_for_stream, nb::arg("stream"), nb::arg("pointer"),
              "Blocks until the work queued so far on `stream` (a cudaStream_t of the device that "
              "owns `pointer`) has run.");

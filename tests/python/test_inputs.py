@@ -249,6 +249,7 @@ def recording_stream_calls(monkeypatch):
     monkeypatch.setattr(arrays._ext, "wait_for_stream", lambda stream, pointer: calls.append(("wait", stream, pointer)))
     monkeypatch.setattr(arrays._ext, "make_stream_wait",
                         lambda waiting, producer, pointer: calls.append(("order", waiting, producer, pointer)))
+    monkeypatch.setattr(arrays._ext, "device_memory_owner", lambda pointer: 0)  # GPU 0's memory
     return calls
 
 
@@ -325,6 +326,56 @@ def test_cuda_array_interface_stream_is_ordered_before_a_chosen_stream(features,
         assert view.stream == 0 and calls == []
     with batch_view(interface_only(None), stream=0x66) as view:  # nothing to wait for
         assert calls == []
+
+
+def test_a_cuda_array_interface_batch_is_read_on_the_device_that_owns_its_memory(features, monkeypatch):
+    """The interface names no device (a Numba array on GPU 1 while GPU 0 is current): the
+    pointer's owner is asked for, so alpha() reads it on GPU 1 and an accumulator on
+    another device refuses it by name; managed memory (-2) is read on any device."""
+    import alphareq._accumulator as accumulators
+
+    calls = recording_stream_calls(monkeypatch)
+    x = features(12, 4)
+    owner = {"device": 1}
+    monkeypatch.setattr(extension, "device_memory_owner",
+                        lambda pointer: owner["device"] if pointer == x.ctypes.data else pytest.fail("wrong pointer"))
+
+    class InterfaceOnly:
+        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": None}
+
+    with batch_view(InterfaceOnly()) as view:
+        assert view.device == 1 and view.on_device
+
+    class CudaImpl:  # a CUDA accumulator's extension object on GPU 0, without a GPU
+        dim, backend, device = 4, "cuda", 0
+        added = []
+
+        def add(self, *arguments):
+            self.added.append(arguments[:3])
+
+    on_gpu0 = alphareq.Accumulator._wrap(CudaImpl(), {})
+    with pytest.raises(ValueError, match="lives on CUDA device 1 but the accumulator is on device 0"):
+        on_gpu0.add(InterfaceOnly())
+    assert CudaImpl.added == [] and calls == []
+
+    placed = []
+
+    class Placed(Exception):
+        pass
+
+    def accumulator_on(dim, backend, precision, solver, device, deterministic):
+        placed.append(device)
+        raise Placed
+
+    monkeypatch.setattr(accumulators._ext, "Accumulator", accumulator_on)
+    with pytest.raises(Placed):
+        alphareq.alpha(InterfaceOnly())
+    assert placed == [1]
+
+    owner["device"] = -2  # managed memory
+    on_gpu0.add(InterfaceOnly())
+    assert CudaImpl.added == [(x.ctypes.data, "float64", 12)]
+    assert calls == [("wait", 0, x.ctypes.data)]
 
 
 def test_unsupported_devices_raise(features):

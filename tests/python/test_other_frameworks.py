@@ -49,6 +49,28 @@ def test_cupy_cuda_array_interface_path(features):
     assert report.alpha == pytest.approx(reference_report(x)["alpha"], abs=1e-9)
 
 
+def test_cuda_array_interface_on_a_gpu_that_is_not_current(features):
+    """The interface names no device: the array is read on the GPU its memory belongs to
+    (as a Numba array on GPU 1 while GPU 0 is current), not refused on the current one."""
+    cupy = _cupy()
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two CUDA devices")
+
+    class InterfaceOnly:
+        def __init__(self, array):
+            self.array = array
+            self.__cuda_array_interface__ = array.__cuda_array_interface__
+
+    x = features(2000, 120, seed=24)
+    with cupy.cuda.Device(1):
+        on_gpu1 = InterfaceOnly(cupy.asarray(x))
+    with cupy.cuda.Device(0):
+        report = alphareq.alpha(on_gpu1)
+        with pytest.raises(ValueError, match="lives on CUDA device 1"):
+            alphareq.Accumulator(120, "cuda", device=0).add(on_gpu1)
+    assert report.alpha == pytest.approx(reference_report(x)["alpha"], abs=1e-9)
+
+
 def test_jax_arrays(features):
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
