@@ -170,8 +170,12 @@ alphareq_status alphareq_accumulator_free(alphareq_accumulator* accumulator);
  *  (row_stride 0 means cols). Host memory may be reused when the call returns. Device
  *  memory is read in the order of `stream`, and later work on `stream` waits until the
  *  accumulator has read it. Fails with INVALID_INPUT (bad view, a width other than the
- *  accumulator's, dtype or memory space not accepted, NaN/Inf: the message gives the row
- *  and column) and leaves the accumulator as it was. */
+ *  accumulator's, dtype or memory space not accepted) and leaves the accumulator as it was.
+ *  NaN/Inf, and features whose covariance would overflow float64 (beyond about 1e150): the
+ *  CPU backend fails here with INVALID_INPUT (the message gives the row and column) and
+ *  keeps its state; the CUDA backend finds them on the device after this call returned OK
+ *  and fails the next report, state or merge with that message, after which the
+ *  accumulator gives no results. */
 alphareq_status alphareq_accumulator_add_batch(alphareq_accumulator* accumulator, const void* data,
                                                alphareq_dtype dtype, int64_t rows, int64_t cols,
                                                int64_t row_stride, alphareq_memory_space space,
@@ -213,7 +217,8 @@ alphareq_status alphareq_accumulator_backend(const alphareq_accumulator* accumul
 
 /** Eigenvalues, fit and timings of the current state; `fit` may be NULL (the defaults).
  *  The accumulator may keep receiving batches afterwards. Fails with INVALID_INPUT when
- *  fewer than 2 samples were added or the window is unusable. */
+ *  fewer than 2 samples were added, the window is unusable, or (CUDA backend) a batch held
+ *  NaN/Inf or overflowing values (see alphareq_accumulator_add_batch). */
 alphareq_status alphareq_accumulator_report(const alphareq_accumulator* accumulator,
                                             const alphareq_fit_options* fit,
                                             alphareq_normalization normalization,

@@ -3,6 +3,9 @@
 #include <alphareq/error.hpp>
 
 #ifdef ALPHAREQ_HAS_CUDA
+#include "cuda/cuda_check.hpp"
+#include "cuda/device_memory.hpp"
+
 #include <cuda_runtime.h>
 #endif
 
@@ -11,23 +14,16 @@
 namespace alphareq::cli {
 
 #ifdef ALPHAREQ_HAS_CUDA
-namespace {
-void check(cudaError_t status, const char* call) {
-  if (status != cudaSuccess) {
-    throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(status) + " (" +
-                     cudaGetErrorString(status) + ")");
-  }
-}
-}  // namespace
-
 DeviceFeatures::DeviceFeatures(const float* host, std::int64_t rows, std::int64_t cols)
     : rows_(rows), cols_(cols) {
   const std::size_t bytes = static_cast<std::size_t>(rows * cols) * sizeof(float);
-  check(cudaMalloc(&data_, bytes), "cudaMalloc");
+  // out_of_memory with the bytes and what they were for, as every device buffer says it.
+  data_ = cuda::allocate_device_bytes(
+      bytes, "the device-resident features (" + std::to_string(rows) + " x " + std::to_string(cols) + " float32)");
   const cudaError_t status = cudaMemcpy(data_, host, bytes, cudaMemcpyHostToDevice);
   if (status != cudaSuccess) {
     cudaFree(data_);
-    check(status, "cudaMemcpy");
+    cuda::throw_cuda_error(status, "cudaMemcpy(the device-resident features)", __FILE__, __LINE__);
   }
 }
 

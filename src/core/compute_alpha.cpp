@@ -2,6 +2,9 @@
 #include "core/enum_check.hpp"
 #include "core/fit_window.hpp"
 #include "core/layer_stream.hpp"
+#ifdef ALPHAREQ_HAS_CUDA
+#include "cuda/cuda_accumulator.hpp"
+#endif
 
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
@@ -10,6 +13,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace alphareq {
 
@@ -54,6 +58,21 @@ void check_layer_options(const AlphaOptions& options) {
                         "(resamples must be 0; run one layer at a time for an interval)");
   }
   check_options(options);
+}
+
+// Each layer's accumulator checks that its own buffers fit; on a GPU all of them must fit
+// together, which is checked before the first is made.
+void require_memory_for_layers(const std::vector<std::int64_t>& widths,
+                               const AccumulatorOptions& options, bool host_batches) {
+#ifdef ALPHAREQ_HAS_CUDA
+  if (resolve_backend(options.backend) == Backend::cuda) {
+    cuda::require_device_memory_for_layers(widths, options, host_batches);
+  }
+#else
+  (void)widths;
+  (void)options;
+  (void)host_batches;
+#endif
 }
 
 }  // namespace
@@ -124,6 +143,13 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
     }
     check_options_for_shape(options, layers[i].cols, layers[i].rows);
   }
+  std::vector<std::int64_t> widths;
+  bool host_batches = false;
+  for (const MatrixView& layer : layers) {
+    widths.push_back(layer.cols);
+    host_batches = host_batches || layer.space == MemorySpace::host;
+  }
+  require_memory_for_layers(widths, options.accumulator, host_batches);
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<CovarianceAccumulator> accumulators;
   for (const MatrixView& layer : layers) accumulators.emplace_back(layer.cols, stream.options());
@@ -141,9 +167,8 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                                                   std::uint64_t chunk_bytes) {
   if (paths.empty()) throw invalid_input("layers: no file given");
   check_layer_options(options);
-  const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<std::unique_ptr<NpyReader>> readers;
-  std::vector<CovarianceAccumulator> accumulators;
+  std::vector<std::int64_t> widths;
   std::uint64_t total_bytes = 0, widest_row = 0;
   for (const std::string& path : paths) {
     readers.push_back(std::make_unique<NpyReader>(path));
@@ -153,12 +178,16 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
                           paths.front() + " has " + std::to_string(readers.front()->rows()) +
                           " (layers must describe the same samples)");
     }
-    naming_file(path, [&] {
-      check_options_for_shape(options, reader.cols(), reader.rows());
-      accumulators.emplace_back(reader.cols(), stream.options());
-    });
+    naming_file(path, [&] { check_options_for_shape(options, reader.cols(), reader.rows()); });
+    widths.push_back(reader.cols());
     total_bytes += reader.data_bytes();
     widest_row = std::max<std::uint64_t>(widest_row, static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype()));
+  }
+  require_memory_for_layers(widths, options.accumulator, true);
+  const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
+  std::vector<CovarianceAccumulator> accumulators;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    naming_file(paths[i], [&] { accumulators.emplace_back(widths[i], stream.options()); });
   }
   const std::int64_t chunk_rows =
       static_cast<std::int64_t>(std::max<std::uint64_t>(1, chunk_bytes / widest_row));

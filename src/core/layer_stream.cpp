@@ -27,8 +27,14 @@ LayerStream::~LayerStream() {
 #ifdef ALPHAREQ_HAS_CUDA
   // The accumulators synchronised it when they were destroyed (before this object).
   if (owned_stream_ == nullptr) return;
-  const cuda::DeviceGuard guard(device_);
-  owned_stream_.reset();
+  // Often run while a cuda_error unwinds; DeviceGuard throws when cudaGetDevice/SetDevice
+  // report an earlier asynchronous error, and a destructor that throws then terminates.
+  try {
+    const cuda::DeviceGuard guard(device_);
+    owned_stream_.reset();
+  } catch (...) {
+    owned_stream_.reset();  // cudaStreamDestroy does not need its device to be current
+  }
 #endif
 }
 

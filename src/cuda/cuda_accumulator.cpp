@@ -35,28 +35,37 @@ std::size_t solver_element_size(SolverPrecision precision) {
   return precision == SolverPrecision::float64 ? sizeof(double) : sizeof(float);
 }
 
-// Refuses, before allocating, a width whose D × D buffers cannot fit in the free memory.
-void require_device_memory(std::int64_t dim, const AccumulatorOptions& options, int device,
-                           std::int64_t chunk_rows) {
+// The buffers' bytes; `host_batches`: with the host batches' device staging (made on first use).
+double device_bytes_needed(std::int64_t dim, const AccumulatorOptions& options, std::int64_t chunk_rows,
+                           bool host_batches) {
   const double square = static_cast<double>(dim) * static_cast<double>(dim);
   const double chunk = static_cast<double>(chunk_rows) * static_cast<double>(dim);
-  double bytes = square * sizeof(double)                           // float64 master
+  double bytes = square * sizeof(double)                            // float64 master
                  + square * solver_element_size(options.solver)     // the solver's copy
-                 + chunk * compute_element_size(options.precision)  // the batch scratch
-                 + 2 * chunk * sizeof(double);  // host batches' device staging (made on first use)
+                 + chunk * compute_element_size(options.precision);  // the batch scratch
+  if (host_batches) bytes += 2 * chunk * sizeof(double);
   if (single_precision(options.precision)) bytes += square * sizeof(float);  // batch product
   if (options.deterministic) bytes += static_cast<double>(deterministic_cublas_workspace_bytes());
+  return bytes;
+}
+
+std::string device_buffers_named(const AccumulatorOptions& options, bool host_batches) {
+  return std::string("the float64 D x D accumulator, the eigensolver's copy, the batch scratch") +
+         (host_batches ? " and the host batches' staging" : "") +
+         (options.deterministic ? ", and the deterministic cuBLAS workspace" : "");
+}
+
+// Throws out_of_memory unless `bytes` fit in the current device's free memory. `what` says
+// what needs them, `made_of` what they are made of.
+void require_free_device_bytes(double bytes, int device, const std::string& what,
+                               const std::string& made_of) {
   std::size_t free_bytes = 0, total_bytes = 0;
   ALPHAREQ_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (bytes > static_cast<double>(free_bytes)) {
-    throw out_of_memory("CUDA device " + std::to_string(device) + ": D = " + std::to_string(dim) +
-                        " needs " + detail::format_bytes(bytes) +
-                        " of device memory (the float64 D x D accumulator, the eigensolver's "
-                        "copy, the batch scratch and the host batches' staging" +
-                        std::string(options.deterministic ? ", and the deterministic cuBLAS workspace" : "") +
-                        "), but only " +
-                        detail::format_bytes(static_cast<double>(free_bytes)) + " of " +
-                        detail::format_bytes(static_cast<double>(total_bytes)) + " are free");
+    throw out_of_memory("CUDA device " + std::to_string(device) + ": " + what + " needs " +
+                        detail::format_bytes(bytes) + " of device memory (" + made_of +
+                        "), but only " + detail::format_bytes(static_cast<double>(free_bytes)) +
+                        " of " + detail::format_bytes(static_cast<double>(total_bytes)) + " are free");
   }
 }
 
@@ -87,6 +96,21 @@ ProductRoutine choose_product_routine(AccumulationPrecision precision, bool dete
   return precision == AccumulationPrecision::tf32 ? ProductRoutine::gemm : ProductRoutine::syrk;
 }
 
+void require_device_memory_for_layers(const std::vector<std::int64_t>& dims,
+                                      const AccumulatorOptions& options, bool host_batches) {
+  const int device = resolve_device(options);
+  const DeviceGuard guard(device);
+  double bytes = 0.0;
+  std::string widths;
+  for (const std::int64_t dim : dims) {
+    bytes += device_bytes_needed(checked_width(dim), options, chunk_rows_for(dim, options.precision),
+                                 host_batches);
+    widths += (widths.empty() ? "" : ", ") + std::to_string(dim);
+  }
+  require_free_device_bytes(bytes, device, std::to_string(dims.size()) + " layers (D = " + widths + ")",
+                            "for each layer " + device_buffers_named(options, host_batches));
+}
+
 int resolve_device(const AccumulatorOptions& options) {
   int count = 0;
   ALPHAREQ_CUDA_TRY(cudaGetDeviceCount(&count));
@@ -107,7 +131,8 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
       chunk_rows_(chunk_rows_for(dim, options.precision)) {
   options_.device = device_;
   const DeviceGuard guard(device_);
-  require_device_memory(dim, options_, device_, chunk_rows_);
+  require_free_device_bytes(device_bytes_needed(dim, options_, chunk_rows_, true), device_,
+                            "D = " + std::to_string(dim), device_buffers_named(options_, true));
   if (options.stream != nullptr) {
     stream_handle_ = static_cast<cudaStream_t>(options.stream);  // the caller's, not owned
   } else {
@@ -235,12 +260,14 @@ void CudaAccumulator::check_batch(const MatrixView& batch) const {
     if (attributes.type == cudaMemoryTypeDevice && attributes.device != device_) {
       throw invalid_input("batch: lives on CUDA device " + std::to_string(attributes.device) +
                           " but the accumulator is on device " + std::to_string(device_) +
-                          " (accumulate per device and merge the accumulators)");
+                          " (give the accumulator, or compute_alpha, that device in its options, "
+                          "or accumulate per device and merge the accumulators)");
     }
   } else {
     if (attributes.type == cudaMemoryTypeDevice) {
       throw invalid_input("batch: marked as host memory, but the pointer is device memory "
-                          "(set MatrixView::space = MemorySpace::device)");
+                          "(mark it as device memory: MemorySpace::device, in C "
+                          "ALPHAREQ_MEMORY_DEVICE)");
     }
     if (batch.dtype != DType::float32 && batch.dtype != DType::float64) {
       throw invalid_input("batch: host batches must be float32 or float64, got " +

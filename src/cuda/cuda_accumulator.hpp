@@ -23,6 +23,7 @@
 #include "kernels/power_law_fit.cuh"
 
 #include <memory>
+#include <vector>
 
 namespace alphareq::cuda {
 
@@ -124,5 +125,12 @@ ProductRoutine choose_product_routine(AccumulationPrecision precision, bool dete
 
 /// The device an accumulator with `options` runs on (validated).
 int resolve_device(const AccumulatorOptions& options);
+
+/// Refuses (out_of_memory, with the bytes), before any is made, accumulators of the widths
+/// `dims` (one per layer) on the device of `options` whose buffers together exceed its free
+/// memory: each accumulator checks only its own, and the layers hold theirs at once.
+/// `host_batches`: they will be given host memory, whose device staging counts too.
+void require_device_memory_for_layers(const std::vector<std::int64_t>& dims,
+                                      const AccumulatorOptions& options, bool host_batches);
 
 }  // namespace alphareq::cuda
