@@ -1,6 +1,7 @@
 /* The C API with device memory: a float32 batch in CUDA memory, read on the caller's
- * stream, gives the α of the same values read from the host, and with
- * options.deterministic the same bits twice. Exits 77 (skipped) without a CUDA device. */
+ * stream (later work on it waits for the reads), gives the α of the same values read from
+ * the host, and with options.deterministic the same bits twice. Exits 77 (skipped) without
+ * a CUDA device. */
 
 #include <alphareq/alphareq.h>
 #include <cuda_runtime_api.h>
@@ -56,6 +57,9 @@ int main(void) {
   CHECK(alphareq_accumulator_add_batch(accumulator, device + (kRows / 2) * kCols,
                                        ALPHAREQ_DTYPE_FLOAT32, kRows / 4, kCols, 2 * kCols,
                                        ALPHAREQ_MEMORY_DEVICE, stream) == ALPHAREQ_OK);
+  /* The promise the C API makes: later work on `stream` waits until the batches have been
+   * read. Overwriting them right away with NaN (all bits set) must change nothing. */
+  CHECK(cudaMemsetAsync(device, 0xFF, sizeof(float) * kRows * kCols, stream) == cudaSuccess);
   /* A device pointer marked as host memory is refused. */
   CHECK(alphareq_accumulator_add_batch(accumulator, device, ALPHAREQ_DTYPE_FLOAT32, 2, kCols, 0,
                                        ALPHAREQ_MEMORY_HOST, NULL) == ALPHAREQ_ERROR_INVALID_INPUT);
@@ -79,8 +83,8 @@ int main(void) {
         ALPHAREQ_OK);
   if (on_device != NULL && on_host != NULL) {
     alphareq_report_values d, h;
-    alphareq_report_get_values(on_device, &d);
-    alphareq_report_get_values(on_host, &h);
+    CHECK(alphareq_report_get_values(on_device, &d) == ALPHAREQ_OK);
+    CHECK(alphareq_report_get_values(on_host, &h) == ALPHAREQ_OK);
     CHECK(d.n == 3 * kRows / 4 && h.n == d.n);
     CHECK(fabs(d.alpha - h.alpha) <= 1e-9 * fmax(1.0, fabs(h.alpha)));
     const char* backend = NULL;
@@ -92,6 +96,8 @@ int main(void) {
   alphareq_report_free(on_host);
 
   /* options.deterministic = 1: the same device batch twice gives the same bits. */
+  CHECK(cudaMemcpyAsync(device, host, sizeof(float) * kRows * kCols, cudaMemcpyHostToDevice,
+                        stream) == cudaSuccess);
   alphareq_accumulator_options deterministic = cuda;
   deterministic.deterministic = 1;
   double alphas[2] = {0.0, 1.0};
@@ -102,7 +108,7 @@ int main(void) {
                                  ALPHAREQ_NORMALIZE_BY_N, &report) == ALPHAREQ_OK);
     if (report != NULL) {
       alphareq_report_values values;
-      alphareq_report_get_values(report, &values);
+      CHECK(alphareq_report_get_values(report, &values) == ALPHAREQ_OK);
       alphas[run] = values.alpha;
     }
     alphareq_report_free(report);
