@@ -1,8 +1,8 @@
 // CUDA backend stages against their ceilings, each measured in the same run:
 //   - accumulation, eigenvalues and fit of the pipeline on device-resident features;
 //   - SYRK against GEMM for each batch's product (ALPHAREQ_CUDA_PRODUCT), per precision;
-//   - the bare cuBLAS SGEMM/DGEMM rate and the bare cusolverDnXsyevd call (the targets
-//     are fractions of these);
+//   - the bare cuBLAS SGEMM rate (float32 and TF32) and the bare cusolverDnXsyevd call (the
+//     targets are fractions of these);
 //   - streaming from host memory against the bare host→device copy of the same bytes.
 // GPU work is timed with CUDA events after a warm-up (Google Benchmark manual time); run
 // with --benchmark_repetitions and read the medians. Without a device every case skips.
@@ -220,9 +220,11 @@ void BM_CudaPipelineDeviceResident(benchmark::State& state) {
   for (auto _ : state) {
     BENCH_CUDA(cudaDeviceSynchronize());
     BENCH_CUDA(cudaEventRecord(timer.start));
-    CovarianceAccumulator acc = timed_construction(d, precision, setup_ms);
-    acc.add_batch(features.view());
-    last = acc.report();  // synchronises
+    {  // destroyed inside the timed region, as compute_alpha's accumulator is before it returns
+      CovarianceAccumulator acc = timed_construction(d, precision, setup_ms);
+      acc.add_batch(features.view());
+      last = acc.report();  // synchronises
+    }
     BENCH_CUDA(cudaEventRecord(timer.stop));
     state.SetIterationTime(timer.elapsed_ms() / 1e3);
     accumulate_ms += last.timings.accumulate_ms;
@@ -405,9 +407,12 @@ void BM_CudaStreamFromHost(benchmark::State& state) {
   for (auto _ : state) {
     BENCH_CUDA(cudaDeviceSynchronize());
     BENCH_CUDA(cudaEventRecord(timer.start));
-    CovarianceAccumulator acc = timed_construction(d, AccumulationPrecision::float32, setup_ms);
-    acc.add_batch(host_matrix(host.data(), n, d));  // the first host batch makes the stager
-    const AlphaReport report = acc.report();
+    AlphaReport report;
+    {  // destroyed inside the timed region, as compute_alpha's accumulator is before it returns
+      CovarianceAccumulator acc = timed_construction(d, AccumulationPrecision::float32, setup_ms);
+      acc.add_batch(host_matrix(host.data(), n, d));  // the first host batch makes the stager
+      report = acc.report();
+    }
     BENCH_CUDA(cudaEventRecord(timer.stop));
     state.SetIterationTime(timer.elapsed_ms() / 1e3);
     state.counters["alpha"] = report.fit.alpha;

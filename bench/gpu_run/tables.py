@@ -52,13 +52,16 @@ def cuda_stage_table(cuda: BenchmarkResults) -> List[str]:
             "BM_CudaPipelineDeviceResident: float32 features already in device memory → α; the stages "
             "are the library's own CUDA-event timings (counters `accumulate_ms`, `eigenvalues_ms`, "
             "`fit_ms`, averaged over each repetition's iterations); end to end is the benchmark's manual "
-            "time, after a warm-up, and includes building the accumulator (handles, workspaces: "
-            "`setup_ms`, host clock), as `alphareq table1` and bench/torch_pipeline.py do — an "
+            "time, after a warm-up, and includes building and destroying the accumulator (handles, "
+            "workspaces: `setup_ms`, host clock, is the building), as `alphareq table1` and "
+            "bench/torch_pipeline.py do — an "
             "accumulator kept across calls does not pay it again. No copy: the features are on the "
             "device (the copy from host memory is in targets (c) and (e)). Accumulation TFLOP/s "
-            "counts 2·n·D² (target (a)). The eigensolver is float64 at every precision.", "",
+            "counts 2·n·D², what a GEMM of the full product executes (target (a)): SYRK executes half "
+            "of that, so the column may exceed the GPU's peak. The eigensolver is float64 at every "
+            "precision.", "",
             markdown_table(["n × D", "precision", "setup ms", "accumulation ms", "eigenvalues ms", "fit ms",
-                           "end to end ms", "accumulation TFLOP/s", "α"], rows), ""]
+                           "end to end ms", "accumulation TFLOP/s (GEMM-equivalent)", "α"], rows), ""]
 
 
 def cpu_stage_table(cuda: BenchmarkResults, cpu: BenchmarkResults) -> List[str]:
@@ -103,7 +106,9 @@ def copy_table(torch_pipeline: Optional[dict]) -> List[str]:
         return []
     return ["### Host → device copies (torch_pipeline.py, pinned host features)", "",
             "PyTorch copies the features with `x.to(\"cuda\", non_blocking=True)` (its transfer stage), "
-            "then computes; alphareq streams them through its pinned double buffers.", "",
+            "then computes; alphareq copies the pinned tensor to the device chunk by chunk, "
+            "straight from the caller's page-locked memory (pageable memory goes through its "
+            "pinned double buffers).", "",
             markdown_table(["n × D", "precision", "PyTorch copy ms", "PyTorch total ms, median (min–max)",
                             "alphareq total ms, median (min–max)"], rows), ""]
 

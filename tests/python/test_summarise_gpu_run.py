@@ -155,7 +155,7 @@ def test_cuda_stage_table_reads_medians_counters_and_stddev(full):
     assert r["fit ms"] == "0.500 ± 0.0050"
     assert r["end to end ms"] == "22.0 ± 0.22"
     # 2·n·D² / accumulate_ms
-    assert r["accumulation TFLOP/s"] == num(2 * 10000 * 2048 ** 2 / 12.5e-3 * 1e-12) == "6.71"
+    assert r["accumulation TFLOP/s (GEMM-equivalent)"] == num(2 * 10000 * 2048 ** 2 / 12.5e-3 * 1e-12) == "6.71"
     absent = row(rows, **{"n × D": "50,000 × 2,048", "precision": "float64"})
     assert set(list(absent.values())[2:]) == {NOT_MEASURED}
 
