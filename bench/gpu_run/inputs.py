@@ -55,8 +55,10 @@ def read_json(path: Path, salvage: bool = False) -> Tuple[Optional[dict], str]:
         if salvage:
             data, kept = salvage_benchmark_json(text)
             if data is not None:
-                return data, (f"truncated (the run was cut off): read the {kept} complete entries "
-                              "before the cut")
+                # A time limit cuts a run off, and so does Google Benchmark 1.7 aborting when a
+                # case fails in only some of its repetitions: the phase's log says which.
+                return data, (f"truncated (the run was cut off by its time limit or aborted: see "
+                              f"its log): read the {kept} complete entries before the cut")
         return None, f"unreadable: not valid JSON ({error.msg} at line {error.lineno})"
     if not isinstance(data, dict):
         return None, "unreadable: not a JSON object"
