@@ -263,7 +263,7 @@ TEST(CliProbe, TrainsAndReportsJson) {
   ASSERT_EQ(r.status, 0) << r.err;
   for (const char* key : {"\"test_accuracy\": ", "\"train_ms\": ", "\"epochs\": 5",
                           "\"optimizer\": \"adam\"", "\"classes\": 3", "\"backend\": \"cpu\"",
-                          "\"first_epoch_ms\": "}) {
+                          "\"first_epoch_ms\": ", "\"later_epoch_ms\": "}) {
     EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
   }
   const auto at = r.out.find("\"test_accuracy\": ");
