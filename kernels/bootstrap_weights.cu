@@ -126,7 +126,7 @@ __global__ void screen_replicates_kernel(const double* __restrict__ cross,
         if (verdict == kReplicateUsable && largest > 0.0 && isfinite(largest)) {
           frexp(largest, &exponent);
         }
-        scale_exponents[b] = float32_solver_scale_exponent(exponent);
+        scale_exponents[b] = exponent;  // the accumulator's rule (float32_scaling.cuh)
       }
     }
     __syncthreads();  // storage is reused for the next replicate

@@ -52,8 +52,8 @@ constexpr int kReplicateOverflowed = 2;
 /// status[b] = one of the kReplicate… values above, for every replicate, from its counts[b]
 /// and the diagonal of cross[b]. `scale_exponents` (float32 solver; may be null): for a usable
 /// replicate the power of two e_b that brings its covariance's largest |diagonal element|
-/// (divisor n_b when by_n, else n_b − 1) to [0.5, 1) (float32_solver_scale_exponent: the
-/// accumulator's rule); 0 for the others. One block per replicate; deterministic.
+/// (divisor n_b when by_n, else n_b − 1) to [0.5, 1) (the accumulator's rule,
+/// float32_scaling.cuh); 0 for the others. One block per replicate; deterministic.
 void launch_screen_replicates(const double* cross, const double* sums,
                               const unsigned long long* counts, bool by_n, std::int64_t dim,
                               std::int64_t replicates, int* status, int* scale_exponents,

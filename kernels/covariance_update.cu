@@ -112,7 +112,7 @@ __global__ void choose_float32_solver_scale_kernel(const double* __restrict__ cr
   if (threadIdx.x != 0) return;
   int exponent = 0;
   if (largest > 0.0 && isfinite(largest)) frexp(largest, &exponent);
-  *scale_exponent = float32_solver_scale_exponent(exponent);
+  *scale_exponent = exponent;  // the rule in float32_scaling.cuh
 }
 
 __global__ void export_mean_kernel(const double* __restrict__ sums,

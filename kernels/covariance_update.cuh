@@ -43,8 +43,8 @@ void launch_form_covariance(const double* cross, const double* sums, std::int64_
                             const unsigned long long* flags = nullptr, int flag_count = 0);
 
 /// *scale_exponent = the power of two that brings the covariance's largest diagonal element
-/// (which bounds every entry) to [0.5, 1) (0 for a zero or non-finite diagonal;
-/// float32_solver_scale_exponent): a float32 eigensolver then sees neither Inf nor
+/// (which bounds every entry) to [0.5, 1) (0 for a zero or non-finite diagonal; the rule
+/// in float32_scaling.cuh): a float32 eigensolver then sees neither Inf nor
 /// subnormals, and eigenvalues in float32's range, for covariances anywhere in float64's.
 /// One block; deterministic.
 void launch_choose_float32_solver_scale(const double* cross, const double* sums,

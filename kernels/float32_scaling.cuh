@@ -23,15 +23,13 @@ __host__ __device__ inline int float32_scale_exponent(int largest_exponent) {
   return (largest_exponent > 40 || largest_exponent < -39) ? largest_exponent : 0;
 }
 
-/// The float32 eigensolver's scale e (the covariance goes to it times 2^-e), given the frexp
-/// exponent of its largest |diagonal element| (0 for a zero or non-finite diagonal): always
-/// that exponent, so the largest diagonal (which bounds every entry) lies in [0.5, 1). LAPACK's
-/// ssyevd rescales a matrix whose largest entry lies outside [2^-51, 2^51] itself; cuSOLVER
-/// documents no such step, so the input is normalised here, where it costs nothing: a power
-/// of two is exact, and the eigenvalues, intercept and rank threshold are scaled back in
-/// float64. Used for the accumulator's covariance and the bootstrap's batch alike.
-__host__ __device__ inline int float32_solver_scale_exponent(int largest_diagonal_exponent) {
-  return largest_diagonal_exponent;
-}
+// The float32 eigensolver's scale (launch_choose_float32_solver_scale, and the bootstrap's
+// launch_screen_replicates for its batch of covariances): the covariance goes to the solver
+// times 2^-e, e the frexp exponent of its largest |diagonal element| (0 for a zero or
+// non-finite diagonal), so that the largest diagonal, which bounds every entry, lies in
+// [0.5, 1). LAPACK's ssyevd rescales a matrix whose largest entry lies outside
+// [2^-51, 2^51] itself; cuSOLVER documents no such step, so the input is normalised here,
+// where it costs nothing: a power of two is exact, and the eigenvalues, intercept and rank
+// threshold are scaled back in float64.
 
 }  // namespace alphareq::kernels

@@ -59,9 +59,10 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
 /// The same from .npy files, one per layer, read in lockstep chunks (one pass over the
 /// data; memory is one chunk per file plus each layer's D × D state and, on CUDA, each
 /// layer's staging for host chunks: two device and two pinned buffers of 32 MiB, 64 MiB with
-/// float32/TF32 products). On CUDA all layers' device memory is checked together before the
-/// first accumulator is made (out_of_memory with the bytes). All files must hold the same
-/// number of samples. Progress counts bytes over all files.
+/// float32/TF32 products). On CUDA all layers' buffers are checked against the free device
+/// memory together before the first accumulator is made (out_of_memory with the bytes; the
+/// libraries' own workspaces, tens of MiB a layer, are not counted). All files must hold the
+/// same number of samples. Progress counts bytes over all files.
 std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>& paths,
                                                   const AlphaOptions& options = {},
                                                   const ProgressCallback& progress = {},

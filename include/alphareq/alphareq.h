@@ -171,11 +171,11 @@ alphareq_status alphareq_accumulator_free(alphareq_accumulator* accumulator);
  *  memory is read in the order of `stream`, and later work on `stream` waits until the
  *  accumulator has read it. Fails with INVALID_INPUT (bad view, a width other than the
  *  accumulator's, dtype or memory space not accepted) and leaves the accumulator as it was.
- *  NaN/Inf, and features whose covariance would overflow float64 (beyond about 1e150): the
- *  CPU backend fails here with INVALID_INPUT (the message gives the row and column) and
- *  keeps its state; the CUDA backend finds them on the device after this call returned OK
- *  and fails the next report, state or merge with that message, after which the
- *  accumulator gives no results. */
+ *  NaN/Inf (the message gives the row and column), and features whose covariance would
+ *  overflow float64 (beyond about 1e150): the CPU backend fails here with INVALID_INPUT and
+ *  keeps its state; the CUDA backend finds them on the device after this call returned OK,
+ *  and fails the next report or state of this accumulator, and a merge from it, with that
+ *  message: it gives no results from then on. */
 alphareq_status alphareq_accumulator_add_batch(alphareq_accumulator* accumulator, const void* data,
                                                alphareq_dtype dtype, int64_t rows, int64_t cols,
                                                int64_t row_stride, alphareq_memory_space space,

@@ -45,8 +45,9 @@ class BatchView:
     row_stride: int  #: elements between the starts of consecutive rows
     dtype: str  #: "float16", "bfloat16", "float32" or "float64"
     on_device: bool  #: CUDA device (or managed) memory
-    device: int  #: CUDA ordinal; -1 for host memory, -2 for managed memory read through the
-    #: CUDA array interface, or an empty array of it
+    #: CUDA ordinal; -1 for host memory, -2 where no one device owns it (managed memory read
+    #: through the CUDA array interface, an empty array of it, or no CUDA on this machine)
+    device: int
     stream: int  #: cudaStream_t as an integer; 0 is the legacy default stream
     source: str  #: "dlpack", "cuda_array_interface" or "array_interface"
     #: For CUDA batches: to be called once an accumulator has queued its reads of the batch,
@@ -358,7 +359,16 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
         _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
     # The interface names no device: the pointer's own (a Numba array on a GPU that is not
     # current is then read there, not refused). An empty array's pointer may be NULL.
-    device = _ext.device_memory_owner(data) if rows > 0 else -2
+    device = -2
+    if rows > 0:
+        try:
+            device = _ext.device_memory_owner(data)
+        except ValueError as error:  # host memory behind a CUDA array interface
+            raise ValueError(f"{what}: {_describe(x)}.__cuda_array_interface__: {error}") from None
+        except RuntimeError:
+            # No CUDA here (a build without it, no driver or no device): device unknown; the
+            # accumulator then says it cannot read device memory.
+            pass
     return BatchView(
         data=data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype, on_device=True,
         device=device, stream=_library_stream(chosen), source="cuda_array_interface",

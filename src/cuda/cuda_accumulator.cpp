@@ -55,14 +55,14 @@ std::string device_buffers_named(const AccumulatorOptions& options, bool host_ba
          (options.deterministic ? ", and the deterministic cuBLAS workspace" : "");
 }
 
-// Throws out_of_memory unless `bytes` fit in the current device's free memory. `what` says
-// what needs them, `made_of` what they are made of.
-void require_free_device_bytes(double bytes, int device, const std::string& what,
+// Throws out_of_memory unless `bytes` fit in the current device's free memory. `who_needs`
+// says what needs them, verb included ("D = 512 needs"), `made_of` what they are made of.
+void require_free_device_bytes(double bytes, int device, const std::string& who_needs,
                                const std::string& made_of) {
   std::size_t free_bytes = 0, total_bytes = 0;
   ALPHAREQ_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (bytes > static_cast<double>(free_bytes)) {
-    throw out_of_memory("CUDA device " + std::to_string(device) + ": " + what + " needs " +
+    throw out_of_memory("CUDA device " + std::to_string(device) + ": " + who_needs + " " +
                         detail::format_bytes(bytes) + " of device memory (" + made_of +
                         "), but only " + detail::format_bytes(static_cast<double>(free_bytes)) +
                         " of " + detail::format_bytes(static_cast<double>(total_bytes)) + " are free");
@@ -107,7 +107,9 @@ void require_device_memory_for_layers(const std::vector<std::int64_t>& dims,
                                  host_batches);
     widths += (widths.empty() ? "" : ", ") + std::to_string(dim);
   }
-  require_free_device_bytes(bytes, device, std::to_string(dims.size()) + " layers (D = " + widths + ")",
+  const std::string layers = dims.size() == 1 ? "1 layer (D = " + widths + ") needs"
+                                              : std::to_string(dims.size()) + " layers (D = " + widths + ") need";
+  require_free_device_bytes(bytes, device, layers,
                             "for each layer " + device_buffers_named(options, host_batches));
 }
 
@@ -132,7 +134,7 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
   options_.device = device_;
   const DeviceGuard guard(device_);
   require_free_device_bytes(device_bytes_needed(dim, options_, chunk_rows_, true), device_,
-                            "D = " + std::to_string(dim), device_buffers_named(options_, true));
+                            "D = " + std::to_string(dim) + " needs", device_buffers_named(options_, true));
   if (options.stream != nullptr) {
     stream_handle_ = static_cast<cudaStream_t>(options.stream);  // the caller's, not owned
   } else {

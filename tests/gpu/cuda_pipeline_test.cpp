@@ -425,32 +425,36 @@ TEST(CudaComputeAlphaLayers, LayersOfDifferentWidthsOnOneStreamGiveEachLayersCpu
   }
 }
 
-// Three layers each of which fits on the device alone (its float64 D x D state and the
-// solver's copy: 45 % of the free memory) but not together: refused before the first
+// Layers of D = 16,384 (4 GiB each: the float64 state and the solver's copy), each of which
+// fits on the device alone, two more of them than fit together: refused before the first
 // accumulator is made, naming the layers and the bytes. Each accumulator checks only its
-// own memory, so without the joint check the first one would be built and the call would
-// fail part way (here at cuSOLVER's width limit, which such widths pass).
+// own memory, so without the joint check the accumulators would be built one by one until
+// one of them ran out ("D = 16384 need ...") with the others' memory held.
 TEST(CudaComputeAlphaLayers, LayersThatFitOnlyOneAtATimeAreRefusedBeforeAllocating) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   std::size_t free_before = 0, total = 0;
   ALPHAREQ_TEST_CUDA_CHECK(cudaMemGetInfo(&free_before, &total));
-  const auto d = static_cast<std::int64_t>(std::sqrt(0.45 * static_cast<double>(free_before) / 16.0));
-  constexpr std::int64_t n = 200;
+  constexpr std::int64_t d = 16384, n = 200;
+  const double layer_bytes = 16.0 * d * d;
+  if (static_cast<double>(free_before) < 1.5 * layer_bytes) {
+    GTEST_SKIP() << "needs 6 GiB of free device memory, " << free_before << " bytes are free";
+  }
+  const auto count = static_cast<std::size_t>(static_cast<double>(free_before) / layer_bytes) + 2;
   const DeviceBuffer buffer(static_cast<std::size_t>(n * d) * sizeof(float));
   ALPHAREQ_TEST_CUDA_CHECK(cudaMemset(buffer.get(), 0, buffer.bytes()));  // never read: refused first
-  const std::vector<MatrixView> layers(3, device_view(buffer, DType::float32, 0, n, d, d));
+  const std::vector<MatrixView> layers(count, device_view(buffer, DType::float32, 0, n, d, d));
   try {
     compute_alpha_layers(layers, options_for(Backend::cuda));
-    FAIL() << "no out_of_memory for three layers of D = " << d;
+    FAIL() << "no out_of_memory for " << count << " layers of D = " << d;
   } catch (const out_of_memory& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("3 layers (D = " + std::to_string(d)), std::string::npos) << message;
-    EXPECT_NE(message.find(" needs "), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(count) + " layers (D = 16384, 16384"), std::string::npos) << message;
+    EXPECT_NE(message.find(" need "), std::string::npos) << message;
   }
   std::size_t free_after = 0;
   ALPHAREQ_TEST_CUDA_CHECK(cudaMemGetInfo(&free_after, &total));
-  // Nothing was kept (a layer's state alone would be gigabytes); a little slack for the
-  // driver's own bookkeeping.
+  // Nothing was kept (one layer's state alone would be 4 GiB): the 13 MB batch buffer, and
+  // a little slack for the driver's own bookkeeping.
   EXPECT_LT(static_cast<double>(free_before) - static_cast<double>(free_after), 256.0 * (1 << 20));
 }
 

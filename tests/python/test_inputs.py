@@ -378,6 +378,32 @@ def test_a_cuda_array_interface_batch_is_read_on_the_device_that_owns_its_memory
     assert calls == [("wait", 0, x.ctypes.data)]
 
 
+def test_a_cuda_array_interface_over_host_memory_or_without_cuda_is_refused_by_name(features, monkeypatch):
+    """Host memory behind the interface is named as such; on a machine without CUDA (no
+    driver, no device, a build without it) the owner cannot be asked, and the CPU
+    accumulator says it cannot read device memory."""
+    x = features(12, 4)
+
+    class InterfaceOnly:
+        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": None}
+
+    def host_memory(pointer):
+        raise ValueError("the batch's pointer is not CUDA device memory")
+
+    monkeypatch.setattr(extension, "device_memory_owner", host_memory)
+    with pytest.raises(ValueError, match=r"x: .*__cuda_array_interface__: the batch's pointer is not CUDA"):
+        alphareq.alpha(InterfaceOnly())
+
+    def no_cuda(pointer):
+        raise RuntimeError("CUDA error cudaErrorInsufficientDriver in cudaPointerGetAttributes")
+
+    monkeypatch.setattr(extension, "device_memory_owner", no_cuda)
+    with batch_view(InterfaceOnly()) as view:
+        assert view.on_device and view.device == -2
+    with pytest.raises(ValueError, match="lives in CUDA device memory but this accumulator uses the CPU backend"):
+        alphareq.Accumulator(4, "cpu").add(InterfaceOnly())
+
+
 def test_unsupported_devices_raise(features):
     with pytest.raises(ValueError, match="rocm"):
         alphareq.alpha(DLPackOnly(features(10, 5), device=(10, 0)))
