@@ -429,7 +429,7 @@ TEST(CudaComputeAlphaLayers, LayersOfDifferentWidthsOnOneStreamGiveEachLayersCpu
 // fits on the device alone, two more of them than fit together: refused before the first
 // accumulator is made, naming the layers and the bytes. Each accumulator checks only its
 // own memory, so without the joint check the accumulators would be built one by one until
-// one of them ran out ("D = 16384 need ...") with the others' memory held.
+// one of them ran out ("D = 16384 needs ...") with the others' memory held.
 TEST(CudaComputeAlphaLayers, LayersThatFitOnlyOneAtATimeAreRefusedBeforeAllocating) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   std::size_t free_before = 0, total = 0;
