@@ -30,7 +30,8 @@ struct MatrixView {
   DType dtype = DType::float32;
   MemorySpace space = MemorySpace::host;
   /// For device views: the cudaStream_t (as void*) the data is ordered on; nullptr is the
-  /// default stream. Ignored for host views.
+  /// legacy default stream of the accumulator's device (managed memory written on another
+  /// device's default stream needs that stream named). Ignored for host views.
   void* stream = nullptr;
 };
 
