@@ -355,20 +355,20 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
     # for). Read in its order; a stream the caller chose first waits for it.
     producer = interface.get("stream")
     chosen = stream if stream is not None else (int(producer) if producer is not None else 0)
-    if producer is not None and rows > 0 and _library_stream(chosen) != _library_stream(int(producer)):
-        _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
     # The interface names no device: the pointer's own (a Numba array on a GPU that is not
     # current is then read there, not refused). An empty array's pointer may be NULL.
-    device = -2
+    device, cuda_usable = -2, rows > 0
     if rows > 0:
         try:
             device = _ext.device_memory_owner(data)
         except ValueError as error:  # host memory behind a CUDA array interface
             raise ValueError(f"{what}: {_describe(x)}.__cuda_array_interface__: {error}") from None
         except RuntimeError:
-            # No CUDA here (a build without it, no driver or no device): device unknown; the
-            # accumulator then says it cannot read device memory.
-            pass
+            # No CUDA here (a build without it, no driver or no device): device unknown, and
+            # no stream to order; the accumulator then says it cannot read device memory.
+            cuda_usable = False
+    if producer is not None and cuda_usable and _library_stream(chosen) != _library_stream(int(producer)):
+        _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
     return BatchView(
         data=data, rows=rows, cols=cols, row_stride=row_stride, dtype=dtype, on_device=True,
         device=device, stream=_library_stream(chosen), source="cuda_array_interface",

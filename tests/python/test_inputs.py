@@ -397,9 +397,14 @@ def test_a_cuda_array_interface_over_host_memory_or_without_cuda_is_refused_by_n
     def no_cuda(pointer):
         raise RuntimeError("CUDA error cudaErrorInsufficientDriver in cudaPointerGetAttributes")
 
+    calls = recording_stream_calls(monkeypatch)
     monkeypatch.setattr(extension, "device_memory_owner", no_cuda)
-    with batch_view(InterfaceOnly()) as view:
-        assert view.on_device and view.device == -2
+
+    class WithStream:
+        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": 0x55}
+
+    with batch_view(WithStream(), stream=0x66) as view:  # no stream to order without CUDA
+        assert view.on_device and view.device == -2 and calls == []
     with pytest.raises(ValueError, match="lives in CUDA device memory but this accumulator uses the CPU backend"):
         alphareq.Accumulator(4, "cpu").add(InterfaceOnly())
 
