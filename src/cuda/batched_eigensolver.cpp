@@ -100,11 +100,11 @@ BatchedEigensolver::BatchedEigensolver(std::int64_t dim, std::int64_t batch,
       }
     }
     if (route_ == EigenRoute::loop) {
-      check_syevd_workspace_query(
+      check_syevd_call(
           cusolverDnXsyevd_bufferSize(handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR,
                                       CUBLAS_FILL_MODE_UPPER, dim, type, matrices, dim, type,
                                       eigenvalues_.data(), type, &device_bytes, &host_bytes),
-          dim);
+          dim, "cusolverDnXsyevd_bufferSize");
     }
     device_work_ =
         DeviceBuffer<unsigned char>(device_bytes, std::string("the ") + to_string(route_) +
@@ -136,11 +136,13 @@ void BatchedEigensolver::solve() {
   auto* matrices = static_cast<unsigned char*>(matrices_);
   for (std::int64_t b = 0; b < batch_; ++b) {
     // One workspace for all: the calls are ordered on the handle's stream.
-    ALPHAREQ_CUSOLVER_TRY(cusolverDnXsyevd(
-        handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, dim_, type,
-        matrices + static_cast<std::size_t>(b * dim_ * dim_) * element, dim_, type,
-        eigenvalues_.data() + static_cast<std::size_t>(b * dim_) * element, type,
-        device_work_.data(), device_work_.size(), host_work, host_work_.size(), info_.data() + b));
+    check_syevd_call(
+        cusolverDnXsyevd(handle_, params_, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_UPPER, dim_,
+                         type, matrices + static_cast<std::size_t>(b * dim_ * dim_) * element, dim_,
+                         type, eigenvalues_.data() + static_cast<std::size_t>(b * dim_) * element,
+                         type, device_work_.data(), device_work_.size(), host_work,
+                         host_work_.size(), info_.data() + b),
+        dim_, "cusolverDnXsyevd");
   }
 }
 

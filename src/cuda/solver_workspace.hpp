@@ -50,10 +50,10 @@ class SolverWorkspace {
   DeviceBuffer<int> info_;
 };
 
-/// Throws unless cusolverDnXsyevd_bufferSize returned success for a dim × dim problem:
-/// numerical_error naming the limit and the CPU backend beyond the width where cuSOLVER's
-/// syevd is known to fail (about 25,000), else the call's cuda_error.
-void check_syevd_workspace_query(cusolverStatus_t status, std::int64_t dim);
+/// Throws unless `call` (cusolverDnXsyevd or its workspace query) returned success for a
+/// dim × dim problem: numerical_error naming the limit and the CPU backend beyond the width
+/// where cuSOLVER's syevd is known to fail (about 25,000), else the call's cuda_error.
+void check_syevd_call(cusolverStatus_t status, std::int64_t dim, const char* call);
 
 /// Throws numerical_error unless the solver's `info` reports success.
 void check_syevd_info(int info);

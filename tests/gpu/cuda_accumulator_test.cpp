@@ -888,20 +888,21 @@ TEST(CudaAccumulatorErrors, CovarianceTooLargeForTheDeviceIsRefusedBeforeAllocat
 
 // The host side of the eigensolver's error reporting: runs without a device.
 TEST(CudaErrorMessages, WorkspaceQueryFailuresNameTheCallTheStatusAndTheKnownLimit) {
-  EXPECT_NO_THROW(cuda::check_syevd_workspace_query(CUSOLVER_STATUS_SUCCESS, 30000));
+  EXPECT_NO_THROW(cuda::check_syevd_call(CUSOLVER_STATUS_SUCCESS, 30000, "cusolverDnXsyevd"));
   try {
-    cuda::check_syevd_workspace_query(CUSOLVER_STATUS_INVALID_VALUE, 512);
+    cuda::check_syevd_call(CUSOLVER_STATUS_INVALID_VALUE, 512, "cusolverDnXsyevd_bufferSize");
     FAIL() << "no cuda_error thrown";
   } catch (const cuda_error& e) {  // the call by name, not the variable holding its status
     EXPECT_NE(std::string(e.what()).find("CUSOLVER_STATUS_INVALID_VALUE in cusolverDnXsyevd_bufferSize"),
               std::string::npos) << e.what();
   }
   try {
-    cuda::check_syevd_workspace_query(CUSOLVER_STATUS_INTERNAL_ERROR, 26000);
+    cuda::check_syevd_call(CUSOLVER_STATUS_INTERNAL_ERROR, 26000, "cusolverDnXsyevd");
     FAIL() << "no numerical_error thrown";
   } catch (const numerical_error& e) {
     const std::string message = e.what();
-    for (const char* part : {"D = 26000", "CUSOLVER_STATUS_INTERNAL_ERROR", "25,000", "--backend cpu"}) {
+    for (const char* part : {"D = 26000", "cusolverDnXsyevd returned CUSOLVER_STATUS_INTERNAL_ERROR",
+                             "25,000", "--backend cpu"}) {
       EXPECT_NE(message.find(part), std::string::npos) << part << " not in: " << message;
     }
   }
