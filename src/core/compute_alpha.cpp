@@ -135,6 +135,8 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
                                               const AlphaOptions& options) {
   if (layers.empty()) throw invalid_input("layers: no layer given");
   check_layer_options(options);
+  std::vector<std::int64_t> widths;
+  bool host_batches = false;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
     if (layers[i].rows != layers[0].rows) {
@@ -142,12 +144,8 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
                           " samples, layer 0 has " + std::to_string(layers[0].rows));
     }
     check_options_for_shape(options, layers[i].cols, layers[i].rows);
-  }
-  std::vector<std::int64_t> widths;
-  bool host_batches = false;
-  for (const MatrixView& layer : layers) {
-    widths.push_back(layer.cols);
-    host_batches = host_batches || layer.space == MemorySpace::host;
+    widths.push_back(layers[i].cols);
+    host_batches = host_batches || layers[i].space == MemorySpace::host;
   }
   require_memory_for_layers(widths, options.accumulator, host_batches);
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
