@@ -241,6 +241,16 @@ def test_device_array_for_a_cpu_accumulator_raises_and_dlpack_gets_the_legacy_st
     assert explicit.streams == [0x1234]
 
 
+def cuda_interface_only(x: np.ndarray, stream=None):
+    """`x`'s memory described only by a version-3 CUDA array interface (as a Numba array
+    is), its producer stream `stream`: stands in for device memory where there is no GPU."""
+
+    class InterfaceOnly:
+        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": stream}
+
+    return InterfaceOnly()
+
+
 def recording_stream_calls(monkeypatch):
     """Replaces the extension's stream functions (they need a GPU) by recorders."""
     import alphareq._arrays as arrays
@@ -311,20 +321,14 @@ def test_cuda_array_interface_stream_is_ordered_before_a_chosen_stream(features,
     calls = recording_stream_calls(monkeypatch)
     x = features(12, 4)
 
-    def interface_only(stream):
-        class InterfaceOnly:
-            __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": stream}
-
-        return InterfaceOnly()
-
-    with batch_view(interface_only(0x55), stream=0x66) as view:
+    with batch_view(cuda_interface_only(x, 0x55), stream=0x66) as view:
         assert view.stream == 0x66 and calls == [("order", 0x66, 0x55, x.ctypes.data)]
         view.after_reads()
     assert calls[-1] == ("wait", 0x66, x.ctypes.data)
     calls.clear()
-    with batch_view(interface_only(1)) as view:  # 1: the legacy default stream, read in its order
+    with batch_view(cuda_interface_only(x, 1)) as view:  # 1: the legacy default stream, read in its order
         assert view.stream == 0 and calls == []
-    with batch_view(interface_only(None), stream=0x66) as view:  # nothing to wait for
+    with batch_view(cuda_interface_only(x), stream=0x66) as view:  # nothing to wait for
         assert calls == []
 
 
@@ -340,10 +344,7 @@ def test_a_cuda_array_interface_batch_is_read_on_the_device_that_owns_its_memory
     monkeypatch.setattr(extension, "device_memory_owner",
                         lambda pointer: owner["device"] if pointer == x.ctypes.data else pytest.fail("wrong pointer"))
 
-    class InterfaceOnly:
-        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": None}
-
-    with batch_view(InterfaceOnly()) as view:
+    with batch_view(cuda_interface_only(x)) as view:
         assert view.device == 1 and view.on_device
 
     class CudaImpl:  # a CUDA accumulator's extension object on GPU 0, without a GPU
@@ -355,7 +356,7 @@ def test_a_cuda_array_interface_batch_is_read_on_the_device_that_owns_its_memory
 
     on_gpu0 = alphareq.Accumulator._wrap(CudaImpl(), {})
     with pytest.raises(ValueError, match="lives on CUDA device 1 but the accumulator is on device 0"):
-        on_gpu0.add(InterfaceOnly())
+        on_gpu0.add(cuda_interface_only(x))
     assert CudaImpl.added == [] and calls == []
 
     placed = []
@@ -369,11 +370,11 @@ def test_a_cuda_array_interface_batch_is_read_on_the_device_that_owns_its_memory
 
     monkeypatch.setattr(accumulators._ext, "Accumulator", accumulator_on)
     with pytest.raises(Placed):
-        alphareq.alpha(InterfaceOnly())
+        alphareq.alpha(cuda_interface_only(x))
     assert placed == [1]
 
     owner["device"] = -2  # managed memory
-    on_gpu0.add(InterfaceOnly())
+    on_gpu0.add(cuda_interface_only(x))
     assert CudaImpl.added == [(x.ctypes.data, "float64", 12)]
     assert calls == [("wait", 0, x.ctypes.data)]
 
@@ -384,15 +385,12 @@ def test_a_cuda_array_interface_over_host_memory_or_without_cuda_is_refused_by_n
     accumulator says it cannot read device memory."""
     x = features(12, 4)
 
-    class InterfaceOnly:
-        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": None}
-
     def host_memory(pointer):
         raise ValueError("the batch's pointer is not CUDA device memory")
 
     monkeypatch.setattr(extension, "device_memory_owner", host_memory)
     with pytest.raises(ValueError, match=r"x: .*__cuda_array_interface__: the batch's pointer is not CUDA"):
-        alphareq.alpha(InterfaceOnly())
+        alphareq.alpha(cuda_interface_only(x))
 
     def no_cuda(pointer):
         raise RuntimeError("CUDA error cudaErrorInsufficientDriver in cudaPointerGetAttributes")
@@ -400,13 +398,10 @@ def test_a_cuda_array_interface_over_host_memory_or_without_cuda_is_refused_by_n
     calls = recording_stream_calls(monkeypatch)
     monkeypatch.setattr(extension, "device_memory_owner", no_cuda)
 
-    class WithStream:
-        __cuda_array_interface__ = {**x.__array_interface__, "version": 3, "stream": 0x55}
-
-    with batch_view(WithStream(), stream=0x66) as view:  # no stream to order without CUDA
+    with batch_view(cuda_interface_only(x, 0x55), stream=0x66) as view:  # no stream to order without CUDA
         assert view.on_device and view.device == -2 and calls == []
     with pytest.raises(ValueError, match="lives in CUDA device memory but this accumulator uses the CPU backend"):
-        alphareq.Accumulator(4, "cpu").add(InterfaceOnly())
+        alphareq.Accumulator(4, "cpu").add(cuda_interface_only(x))
 
 
 def test_unsupported_devices_raise(features):
