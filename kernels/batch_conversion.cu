@@ -1,5 +1,6 @@
 #include "batch_conversion.cuh"
 
+#include "core/tf32_rounding.hpp"
 #include "cuda/cuda_check.hpp"
 #include "float32_scaling.cuh"
 
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <type_traits>
 
 namespace alphareq::kernels {
 namespace {
@@ -22,6 +24,12 @@ __device__ inline double to_double(__nv_bfloat16 x) {
 __device__ inline double to_double(float x) { return static_cast<double>(x); }
 __device__ inline double to_double(double x) { return x; }
 
+// The float32 output of a centred value, rounded on to TF32 when the products will be TF32.
+__device__ inline float to_float32(double value, Float32Rounding rounding) {
+  const float single = static_cast<float>(value);
+  return rounding == Float32Rounding::to_tf32 ? detail::round_to_tf32(single) : single;
+}
+
 // One thread per feature of a row, grid-strided over rows: coalesced loads along a row
 // whatever the row stride, and no integer division per element.
 template <typename In, typename Out>
@@ -29,7 +37,7 @@ __global__ void shift_and_convert_kernel(const In* __restrict__ src, std::int64_
                                          std::int64_t cols, std::int64_t row_stride,
                                          const double* __restrict__ shift, Out* __restrict__ dst,
                                          unsigned long long* first_bad, std::int64_t first_row,
-                                         int* largest_exponent) {
+                                         int* largest_exponent, Float32Rounding rounding) {
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const double offset = shift[c];
@@ -46,7 +54,11 @@ __global__ void shift_and_convert_kernel(const In* __restrict__ src, std::int64_
       frexp(centred, &exponent);
       largest = exponent > largest ? exponent : largest;
     }
-    dst[r * cols + c] = static_cast<Out>(centred);
+    if constexpr (std::is_same_v<Out, float>) {
+      dst[r * cols + c] = to_float32(centred, rounding);
+    } else {
+      dst[r * cols + c] = centred;
+    }
   }
   // One atomic per thread at most, and none once another thread of the column has raised the
   // slot as high: the maximum does not depend on the order.
@@ -61,7 +73,7 @@ __global__ void rescale_float32_columns_kernel(const In* __restrict__ src, std::
                                                std::int64_t cols, std::int64_t row_stride,
                                                const double* __restrict__ shift,
                                                const int* __restrict__ largest_exponent,
-                                               float* __restrict__ dst) {
+                                               float* __restrict__ dst, Float32Rounding rounding) {
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const int exponent = float32_scale_exponent(largest_exponent[c]);
@@ -69,7 +81,7 @@ __global__ void rescale_float32_columns_kernel(const In* __restrict__ src, std::
   const double offset = shift[c];
   for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const double centred = to_double(src[r * row_stride + c]) - offset;
-    dst[r * cols + c] = static_cast<float>(ldexp(centred, -exponent));
+    dst[r * cols + c] = to_float32(ldexp(centred, -exponent), rounding);
   }
 }
 
@@ -119,22 +131,24 @@ dim3 batch_grid(std::int64_t rows, std::int64_t cols) {
 template <typename In, typename Out>
 void launch_typed(const void* src, std::int64_t rows, std::int64_t cols, std::int64_t row_stride,
                   const double* shift, Out* dst, unsigned long long* first_bad,
-                  std::int64_t first_row, cudaStream_t stream, int* largest_exponent) {
+                  std::int64_t first_row, cudaStream_t stream, int* largest_exponent,
+                  Float32Rounding rounding) {
   shift_and_convert_kernel<In, Out><<<batch_grid(rows, cols), kThreads, 0, stream>>>(
       static_cast<const In*>(src), rows, cols, row_stride, shift, dst, first_bad, first_row,
-      largest_exponent);
+      largest_exponent, rounding);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
 template <typename In>
 void launch_rescale_typed(const void* src, std::int64_t rows, std::int64_t cols,
                           std::int64_t row_stride, const double* shift,
-                          const int* largest_exponent, float* dst, cudaStream_t stream) {
+                          const int* largest_exponent, float* dst, cudaStream_t stream,
+                          Float32Rounding rounding) {
   // Almost always every thread returns at once (no column out of range): a small grid keeps
   // that launch cheap; the rare rescale then loops over more rows per block.
   const dim3 grid(column_blocks(cols), static_cast<unsigned int>(std::min<std::int64_t>(rows, 128)));
   rescale_float32_columns_kernel<In><<<grid, kThreads, 0, stream>>>(
-      static_cast<const In*>(src), rows, cols, row_stride, shift, largest_exponent, dst);
+      static_cast<const In*>(src), rows, cols, row_stride, shift, largest_exponent, dst, rounding);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -144,46 +158,50 @@ template <typename Out>
 void launch_shift_and_convert(const void* src, DType dtype, std::int64_t rows, std::int64_t cols,
                               std::int64_t row_stride, const double* shift, Out* dst,
                               unsigned long long* first_bad, std::int64_t first_row,
-                              cudaStream_t stream, int* largest_exponent) {
+                              cudaStream_t stream, int* largest_exponent,
+                              Float32Rounding rounding) {
   switch (dtype) {
     case DType::float16:
       return launch_typed<__half, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row,
-                                       stream, largest_exponent);
+                                       stream, largest_exponent, rounding);
     case DType::bfloat16:
       return launch_typed<__nv_bfloat16, Out>(src, rows, cols, row_stride, shift, dst, first_bad,
-                                              first_row, stream, largest_exponent);
+                                              first_row, stream, largest_exponent, rounding);
     case DType::float32:
       return launch_typed<float, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row,
-                                      stream, largest_exponent);
+                                      stream, largest_exponent, rounding);
     case DType::float64:
       return launch_typed<double, Out>(src, rows, cols, row_stride, shift, dst, first_bad, first_row,
-                                       stream, largest_exponent);
+                                       stream, largest_exponent, rounding);
   }
 }
 
 template void launch_shift_and_convert<float>(const void*, DType, std::int64_t, std::int64_t,
                                               std::int64_t, const double*, float*,
                                               unsigned long long*, std::int64_t, cudaStream_t,
-                                              int*);
+                                              int*, Float32Rounding);
 template void launch_shift_and_convert<double>(const void*, DType, std::int64_t, std::int64_t,
                                                std::int64_t, const double*, double*,
                                                unsigned long long*, std::int64_t, cudaStream_t,
-                                               int*);
+                                               int*, Float32Rounding);
 
 void launch_rescale_float32_columns(const void* src, DType dtype, std::int64_t rows,
                                     std::int64_t cols, std::int64_t row_stride,
                                     const double* shift, const int* largest_exponent, float* dst,
-                                    cudaStream_t stream) {
+                                    cudaStream_t stream, Float32Rounding rounding) {
   switch (dtype) {
     case DType::float16:
-      return launch_rescale_typed<__half>(src, rows, cols, row_stride, shift, largest_exponent, dst, stream);
+      return launch_rescale_typed<__half>(src, rows, cols, row_stride, shift, largest_exponent, dst,
+                                          stream, rounding);
     case DType::bfloat16:
       return launch_rescale_typed<__nv_bfloat16>(src, rows, cols, row_stride, shift, largest_exponent,
-                                                 dst, stream);
+                                                 dst, stream, rounding);
     case DType::float32:
-      return launch_rescale_typed<float>(src, rows, cols, row_stride, shift, largest_exponent, dst, stream);
+      return launch_rescale_typed<float>(src, rows, cols, row_stride, shift, largest_exponent, dst,
+                                         stream, rounding);
     case DType::float64:
-      return launch_rescale_typed<double>(src, rows, cols, row_stride, shift, largest_exponent, dst, stream);
+      return launch_rescale_typed<double>(src, rows, cols, row_stride, shift, largest_exponent, dst,
+                                          stream, rounding);
   }
 }
 

@@ -14,6 +14,11 @@ namespace alphareq::kernels {
 /// Sentinel of the "first bad element" flag: no NaN/Inf seen.
 constexpr unsigned long long kNoBadElement = ~0ULL;
 
+/// What a float32 output holds: the nearest float32, or that rounded on to TF32 for the
+/// TF32 products (core/tf32_rounding.hpp: the column sums must see the values the tensor
+/// cores multiply). Ignored for float64 output.
+enum class Float32Rounding { to_float32, to_tf32 };
+
 /// dst (rows × cols, contiguous row-major) = src − shift, in Out (float or double), where
 /// src is a row-major view of `dtype` with `row_stride` elements between rows. Each NaN
 /// lowers first_bad[0], each ±Inf first_bad[1], to its flat index (first_row + r) · cols + c,
@@ -26,15 +31,17 @@ template <typename Out>
 void launch_shift_and_convert(const void* src, DType dtype, std::int64_t rows, std::int64_t cols,
                               std::int64_t row_stride, const double* shift, Out* dst,
                               unsigned long long* first_bad, std::int64_t first_row,
-                              cudaStream_t stream, int* largest_exponent = nullptr);
+                              cudaStream_t stream, int* largest_exponent = nullptr,
+                              Float32Rounding rounding = Float32Rounding::to_float32);
 
 /// After launch_shift_and_convert<float> with `largest_exponent`: the columns whose extent
 /// is outside float32's safe range for products are converted again as
-/// (src − shift) · 2^-e (e = float32_scale_exponent); the others are left as they are.
+/// (src − shift) · 2^-e (e = float32_scale_exponent), rounded as the conversion was; the
+/// others are left as they are.
 void launch_rescale_float32_columns(const void* src, DType dtype, std::int64_t rows,
                                     std::int64_t cols, std::int64_t row_stride,
                                     const double* shift, const int* largest_exponent, float* dst,
-                                    cudaStream_t stream);
+                                    cudaStream_t stream, Float32Rounding rounding);
 
 /// shift[c] = the float64 mean of column c over the `rows` rows of src (a row-major view
 /// of `dtype`, `row_stride` elements between rows): the fixed offset every later sample is

@@ -2,12 +2,14 @@
 
 #include "batch_conversion.cuh"
 #include "core/bootstrap_draw.hpp"
+#include "core/tf32_rounding.hpp"
 #include "cuda/cuda_check.hpp"
 #include "float32_scaling.cuh"
 
 #include <cub/block/block_reduce.cuh>
 
 #include <algorithm>
+#include <type_traits>
 
 namespace alphareq::kernels {
 namespace {
@@ -49,12 +51,18 @@ __global__ void bootstrap_weights_kernel(std::uint64_t seed, long long first_rep
 template <typename T>
 __global__ void weighted_copies_kernel(const T* __restrict__ y, long long rows, long long cols,
                                        const T* __restrict__ weights, long long items,
-                                       T* __restrict__ copies) {
+                                       T* __restrict__ copies, Float32Rounding rounding) {
   const long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   for (long long item = blockIdx.y; item < items; item += gridDim.y) {
     const long long r = item % rows;  // item = b · rows + r
-    copies[item * cols + c] = weights[item] * y[r * cols + c];
+    const T copy = weights[item] * y[r * cols + c];
+    if constexpr (std::is_same_v<T, float>) {
+      copies[item * cols + c] =
+          rounding == Float32Rounding::to_tf32 ? detail::round_to_tf32(copy) : copy;
+    } else {
+      copies[item * cols + c] = copy;
+    }
   }
 }
 
@@ -185,12 +193,13 @@ void launch_bootstrap_weights(std::uint64_t seed, std::int64_t first_replicate,
 
 template <typename T>
 void launch_weighted_copies(const T* y, std::int64_t rows, std::int64_t cols, const T* weights,
-                            std::int64_t replicates, T* copies, cudaStream_t stream) {
+                            std::int64_t replicates, T* copies, cudaStream_t stream,
+                            Float32Rounding rounding) {
   if (rows < 1 || replicates < 1) return;
   const dim3 grid(capped((cols + kThreads - 1) / kThreads, (1LL << 31) - 1),
                   capped(replicates * rows, kMaxGridY));
-  weighted_copies_kernel<T>
-      <<<grid, kThreads, 0, stream>>>(y, rows, cols, weights, replicates * rows, copies);
+  weighted_copies_kernel<T><<<grid, kThreads, 0, stream>>>(y, rows, cols, weights,
+                                                           replicates * rows, copies, rounding);
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -235,9 +244,10 @@ template void launch_bootstrap_weights<double>(std::uint64_t, std::int64_t, std:
                                                std::int64_t, std::int64_t, double*,
                                                unsigned long long*, cudaStream_t);
 template void launch_weighted_copies<float>(const float*, std::int64_t, std::int64_t, const float*,
-                                            std::int64_t, float*, cudaStream_t);
+                                            std::int64_t, float*, cudaStream_t, Float32Rounding);
 template void launch_weighted_copies<double>(const double*, std::int64_t, std::int64_t,
-                                             const double*, std::int64_t, double*, cudaStream_t);
+                                             const double*, std::int64_t, double*, cudaStream_t,
+                                             Float32Rounding);
 template void launch_form_replicate_covariances<float>(const double*, const double*,
                                                        const unsigned long long*, bool, float*,
                                                        std::int64_t, std::int64_t, const int*,

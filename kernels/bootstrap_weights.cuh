@@ -9,6 +9,8 @@
 // is the multiplicity of row r in replicate b); replicate b's products are the D × D
 // matrix at cross + b·D², its column sums the D values at sums + b·D.
 
+#include "batch_conversion.cuh"  // Float32Rounding
+
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -24,10 +26,14 @@ void launch_bootstrap_weights(std::uint64_t seed, std::int64_t first_replicate,
                               T* weights, unsigned long long* counts, cudaStream_t stream);
 
 /// copies[b] = Y · diag(weights of replicate b): copies + b·cols·rows holds rows × cols
-/// row-major (cols × rows column-major) values weights[b·rows + r] · y[r·cols + c].
+/// row-major (cols × rows column-major) values weights[b·rows + r] · y[r·cols + c]. With
+/// Float32Rounding::to_tf32 each float copy is rounded to TF32, so the tensor cores take it
+/// as it is (a weight of 3, 5, ... needs more bits than y has): an unbiased rounding
+/// (core/tf32_rounding.hpp), where theirs might truncate.
 template <typename T>
 void launch_weighted_copies(const T* y, std::int64_t rows, std::int64_t cols, const T* weights,
-                            std::int64_t replicates, T* copies, cudaStream_t stream);
+                            std::int64_t replicates, T* copies, cudaStream_t stream,
+                            Float32Rounding rounding);
 
 /// cross[b] += product[b] (upper triangles) and sums[b] += product_sums[b] for every
 /// replicate, from float32 batched products: the float64 sum over chunks keeps the error

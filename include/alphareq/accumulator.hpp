@@ -50,12 +50,12 @@ enum class AccumulationPrecision {
   /// products' rounding noise.
   float32,
   /// CUDA only: float32 storage with TF32 tensor-core products, the fastest mode. Each
-  /// centred value is rounded to 10 mantissa bits, so covariance entries and eigenvalues
-  /// move by up to ~1e-3 of themselves (mostly a common scale, which α ignores); the product
-  /// is still the Gram matrix of the rounded data, so the noise it leaves where the data has
-  /// no variance stays near float32's (emulated: 2e-8 λ_1; bench/emulate_tf32_products.py),
-  /// and the fit counts rank with float32's ε, as for float32. The CPU backend treats it as
-  /// float32.
+  /// centred value is rounded to TF32 (10 mantissa bits, to nearest) before the product and
+  /// the column sums alike, so covariance entries and eigenvalues move by up to ~1e-3 of
+  /// themselves (mostly a common scale, which α ignores); the product is the Gram matrix of
+  /// the rounded data, so the noise it leaves where the data has no variance stays near
+  /// float32's (emulated: 2e-8 λ_1; bench/emulate_tf32_products.py), and the fit counts
+  /// rank with float32's ε, as for float32. The CPU backend treats it as float32.
   tf32,
 };
 

@@ -11,13 +11,9 @@
 // is involved, so the draw is bit-identical on every compiler and device. Beyond j = 16 the
 // CDF rounds to 1 at this resolution: the largest multiplicity is 17.
 
-#include <cstdint>
+#include "core/host_device.hpp"
 
-#if defined(__CUDACC__)
-#define ALPHAREQ_HOST_DEVICE __host__ __device__
-#else
-#define ALPHAREQ_HOST_DEVICE
-#endif
+#include <cstdint>
 
 namespace alphareq::detail {
 

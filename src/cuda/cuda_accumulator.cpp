@@ -305,12 +305,17 @@ void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64
     float* y = centred32_.data();
     // Columns whose centred values would overflow float32 products or sink into subnormals
     // are scaled by a power of two (kernels/float32_scaling.cuh); the others keep their bits.
+    // For TF32 products the values are rounded to TF32 here, so that the column sums below
+    // see what the tensor cores multiply (core/tf32_rounding.hpp).
+    const kernels::Float32Rounding rounding = options_.precision == AccumulationPrecision::tf32
+                                                  ? kernels::Float32Rounding::to_tf32
+                                                  : kernels::Float32Rounding::to_float32;
     int* exponents = largest_exponent_.data();
     ALPHAREQ_CUDA_TRY(cudaMemsetAsync(exponents, 0x80, static_cast<std::size_t>(dim_) * sizeof(int), s));
     kernels::launch_shift_and_convert<float>(data, dtype, rows, dim_, row_stride, shift_.data(), y,
-                                             first_bad_.data(), count_, s, exponents);
+                                             first_bad_.data(), count_, s, exponents, rounding);
     kernels::launch_rescale_float32_columns(data, dtype, rows, dim_, row_stride, shift_.data(),
-                                            exponents, y, s);
+                                            exponents, y, s, rounding);
     const float one = 1.0f, zero = 0.0f;
     if (product_ == ProductRoutine::syrk) {
       ALPHAREQ_CUBLAS_TRY(cublasSsyrk(cublas_->get(), CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, n, k,

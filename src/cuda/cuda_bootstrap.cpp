@@ -305,6 +305,12 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
     shift_set_ = true;
   }
   int* exponents = nullptr;
+  // TF32 products get TF32 inputs: the sums below must see what the tensor cores multiply
+  // (core/tf32_rounding.hpp).
+  const kernels::Float32Rounding rounding =
+      options_.accumulator.precision == AccumulationPrecision::tf32
+          ? kernels::Float32Rounding::to_tf32
+          : kernels::Float32Rounding::to_float32;
   if constexpr (std::is_same_v<T, double>) {
     kernels::launch_shift_and_convert<double>(data, dtype, rows, dim_, row_stride, shift_.data(),
                                               shifted, first_bad_.data(), first_sample, s);
@@ -318,9 +324,9 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
         cudaMemsetAsync(exponents, 0x80, static_cast<std::size_t>(dim_) * sizeof(int), s));
     kernels::launch_shift_and_convert<float>(data, dtype, rows, dim_, row_stride, shift_.data(),
                                              shifted, first_bad_.data(), first_sample, s,
-                                             exponents);
+                                             exponents, rounding);
     kernels::launch_rescale_float32_columns(data, dtype, rows, dim_, row_stride, shift_.data(),
-                                            exponents, shifted, s);
+                                            exponents, shifted, s, rounding);
   }
   const int n = static_cast<int>(dim_), g = static_cast<int>(replicates_);
   const long long square = static_cast<long long>(dim_) * dim_;
@@ -331,7 +337,8 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
     kernels::launch_bootstrap_weights<T>(options_.bootstrap.seed, first_replicate_, replicates_,
                                          first_sample + first, block_rows, weights, counts_.data(),
                                          s);
-    kernels::launch_weighted_copies<T>(block, block_rows, dim_, weights, replicates_, copies, s);
+    kernels::launch_weighted_copies<T>(block, block_rows, dim_, weights, replicates_, copies, s,
+                                       rounding);
     const long long copy_stride = static_cast<long long>(dim_) * block_rows;
     // Column-major, the block is Y (D × m), replicate b's copy Y diag(w_b) and the weights
     // W (m × B): P_b += (Y diag(w_b)) Yᵀ for all b in one call, Y shared (stride 0), and
