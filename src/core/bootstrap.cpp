@@ -187,9 +187,10 @@ void summarise_bootstrap(std::vector<double> alphas, const BootstrapOptions& opt
   d.bootstrap_resamples = static_cast<std::int64_t>(alphas.size());
   d.bootstrap_confidence = options.confidence;
   // The basic (reverse-percentile) interval 2α̂ − q: resamples repeat samples, which
-  // spreads a sample spectrum as fewer distinct samples would and biases the resampled α;
-  // reflecting the quantiles around α̂ removes that bias to first order, where the plain
-  // percentile interval can miss α̂ altogether. (α̂'s own finite-n bias stays.)
+  // spreads a sample spectrum as fewer distinct samples would and biases the resampled α.
+  // Mirroring the quantiles about α̂ moves the percentile interval by minus that bias, a
+  // first-order correction (the bootstrap's estimate of α̂'s own bias). It holds α̂ exactly
+  // when the percentile interval does: a bias beyond the half-width leaves α̂ outside both.
   const double estimate = report.fit.alpha;
   d.alpha_interval_low = 2.0 * estimate - quantile(alphas, (1.0 + options.confidence) / 2.0);
   d.alpha_interval_high = 2.0 * estimate - quantile(alphas, (1.0 - options.confidence) / 2.0);

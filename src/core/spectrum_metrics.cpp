@@ -96,13 +96,18 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
   }
   metrics.numerical_rank = detail::numerical_rank(lambda, rank_epsilon);
   // An n × D matrix has min(n, D) singular values; the eigenvalues past them are zero but
-  // for rounding, whose square roots (~1e-8 of σ_1 each) would otherwise count.
+  // for rounding. So are those below the numerical-zero threshold: rounding noise (float32
+  // products leave it near 1e-8 λ_1), whose square roots (~1e-4 σ_1 each over hundreds of
+  // empty directions) would raise RankMe by percents. Both count as zero singular values,
+  // which still take their ε in the entropy.
   const std::int64_t singular_count = sample_count > 0 ? std::min(sample_count, dim) : dim;
+  const std::int64_t nonzero_count = std::min(singular_count, metrics.numerical_rank);
   double singular_sum = 0.0;
-  for (std::int64_t i = 0; i < singular_count; ++i) singular_sum += std::sqrt(std::max(lambda[i], 0.0) / largest);
+  for (std::int64_t i = 0; i < nonzero_count; ++i) singular_sum += std::sqrt(lambda[i] / largest);
   double entropy = 0.0;
   for (std::int64_t i = 0; i < singular_count; ++i) {
-    const double p = std::sqrt(std::max(lambda[i], 0.0) / largest) / singular_sum + kRankMeEpsilon;
+    const double singular = i < nonzero_count ? std::sqrt(lambda[i] / largest) : 0.0;
+    const double p = singular / singular_sum + kRankMeEpsilon;
     entropy -= p * std::log(p);
   }
   metrics.effective_rank = std::exp(entropy);
