@@ -79,8 +79,8 @@ deps=/tmp/deps
 multiarch=$deps/usr/lib/x86_64-linux-gnu
 if [[ ! -d $deps/usr ]]; then
   for deb in .deps/*.deb; do dpkg -x "$deb" "$deps" || { note "dpkg -x $deb failed"; exit 1; }; done
-  # update-alternatives would link these: FindBLAS (also in the installed package's config,
-  # used by the example) looks for libopenblas in the multiarch folder itself.
+  # update-alternatives would link these: FindBLAS looks for libopenblas in the multiarch
+  # folder itself (the installed package's config, used by the example, links what it found).
   for lib in libopenblas.so libopenblas.so.0 libblas.so libblas.so.3 liblapack.so liblapack.so.3; do
     ln -sf "openblas-pthread/$lib" "$multiarch/$lib"
   done

@@ -2,8 +2,9 @@
 # downstream project (PROJECT_DIR, producing EXECUTABLE) against that prefix only.
 # C consumers get the C++ flags too: they are the sanitizer flags of the sanitised
 # builds, which a C link of the sanitised static library needs as much as a C++ one.
-# Run by CTest with -P. An exit status of 77 from the program means "skipped" (no GPU):
-# its output is printed and the test is marked skipped by its SKIP_REGULAR_EXPRESSION.
+# Run by CTest with -P. An exit status of 77 from the program means "skipped" (no GPU, or
+# no BLAS of the project's own): its output, with the reason, is printed and the test is
+# marked skipped by its SKIP_REGULAR_EXPRESSION.
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
@@ -25,7 +26,7 @@ execute_process(COMMAND "${WORK_DIR}/build/${EXECUTABLE}" RESULT_VARIABLE status
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}${err}")
 if(status EQUAL 77)
-  message("SKIPPED: ${EXECUTABLE} found no device to run on")
+  message("SKIPPED: ${EXECUTABLE} exited 77 (its reason is above)")
 elseif(NOT status EQUAL 0)
   message(FATAL_ERROR "${EXECUTABLE} failed with status ${status}")
 endif()
