@@ -11,9 +11,12 @@ apt-get download libgtest-dev googletest libbenchmark-dev libbenchmark1debian \
   liblapack-dev liblapack3 libblas-dev libblas3 libgfortran5 2>&1 | tail -n 2
 ls -la
 # Pure-Python build and test tools, in case the GPU machine's python3 lacks them (its image
-# has had nanobind, scikit-build-core and pytest; gpu_session.sh uses these only then).
+# has had nanobind, scikit-build-core and pytest; gpu_session.sh installs nanobind, pytest and
+# pytest's requirements from here only then). pytest's requirements on Python 3.10-3.13:
+# pluggy, iniconfig, packaging, pygments, and below 3.11 exceptiongroup (which needs
+# typing_extensions) and tomli.
 python3 -m pip download --quiet --no-deps -d wheels scikit-build-core nanobind pytest pluggy \
-  iniconfig packaging pathspec exceptiongroup typing_extensions 2>&1 | tail -n 2
+  iniconfig packaging pygments pathspec exceptiongroup typing_extensions 2>&1 | tail -n 2
 # tomli (Python < 3.11): the pure wheel, not this machine's compiled one.
 python3 -m pip download --quiet --no-deps --only-binary=:all: --platform any --python-version 3.10 \
   -d wheels tomli 2>&1 | tail -n 2

@@ -93,11 +93,46 @@ export PATH=$PATH:/usr/local/cuda/bin
 note "$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1)"
 
 # --- the Python side: the machine's python3 (the image's venv, with PyTorch, CuPy, JAX,
-# NumPy, pytest and nanobind); nanobind from the carried wheels if it is missing ---------
+# NumPy, pytest and nanobind); nanobind, pytest and what pytest needs from the carried wheels
+# (.deps/wheels, from fetch_gpu_deps.sh: the machine reaches no registry) where missing ------
 python_site=/tmp/alphareq-python  # the package: python/alphareq/ plus the extension built below
-if ! python3 -c "import nanobind" 2> /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site .deps/wheels/nanobind-*.whl \
-    > "$out/pip-tools.log" 2>&1 && export PYTHONPATH=/tmp/site
+tools_site=/tmp/site              # the carried wheels, installed where python3 lacks them
+# pip --target installs every dependency anew, ignoring python3's own, and whatever lies in
+# tools_site shadows python3's copy through PYTHONPATH: so one wheel per module python3
+# cannot import, with --no-deps.
+tool_wheels=()
+missing_wheels=()
+carried() {  # carried MODULE: its carried wheel (the newest), when python3 cannot import MODULE
+  python3 -c "import $1" 2> /dev/null && return
+  local wheels
+  shopt -s nocaseglob nullglob
+  wheels=(.deps/wheels/"$1"-[0-9]*.whl)
+  shopt -u nocaseglob nullglob
+  if ((${#wheels[@]})); then
+    tool_wheels+=("$(printf '%s\n' "${wheels[@]}" | sort --version-sort | tail -n 1)")
+  else
+    missing_wheels+=("$1")
+  fi
+}
+carried nanobind
+if ! python3 -c "import pytest" 2> /dev/null; then
+  # pytest's requirements on Python 3.10-3.13 (pytest 9: Requires-Dist), exceptiongroup's too.
+  for module in pytest pluggy iniconfig packaging pygments; do carried $module; done
+  if python3 -c "import sys; sys.exit(sys.version_info >= (3, 11))"; then
+    carried exceptiongroup
+    carried tomli
+    carried typing_extensions
+  fi
+fi
+((${#missing_wheels[@]})) &&
+  note "no carried wheel for ${missing_wheels[*]} in .deps/wheels (scripts/fetch_gpu_deps.sh)"
+if ((${#tool_wheels[@]})); then
+  if python3 -m pip install -q --no-index --no-deps --upgrade --target "$tools_site" "${tool_wheels[@]}" \
+    > "$out/pip-tools.log" 2>&1; then
+    export PYTHONPATH=$tools_site${PYTHONPATH:+:$PYTHONPATH}
+  else
+    note "the carried wheels did not install (pip-tools.log): the Python steps may not run"
+  fi
 fi
 python_flags=()
 if nanobind_dir=$(python3 -m nanobind --cmake_dir 2> /dev/null); then
