@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <utility>
 
 namespace alphareq::cli {
 
@@ -144,39 +145,55 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
   return parsed;
 }
 
-std::string usage_text() {
-  return R"(alphareq: eigenspectrum decay coefficient (alpha-ReQ) of neural representations
+namespace {
 
-Usage:
-  alphareq FEATURES.npy [options]   alpha of a (samples x features) float32/float64 .npy
+// The usage, one piece per command, so that `alphareq COMMAND --help` can print its own.
+constexpr const char* kFileUsage =
+    R"(  alphareq FEATURES.npy [options]   alpha of a (samples x features) float32/float64 .npy
   alphareq demo [demo options] [options]
                                     alpha of built-in synthetic features of known alpha
   alphareq                          same as 'alphareq demo'
-  alphareq probe --train X.npy --train-labels Y.npy --test X.npy --test-labels Y.npy
+)";
+
+constexpr const char* kProbeUsage =
+    R"(  alphareq probe --train X.npy --train-labels Y.npy --test X.npy --test-labels Y.npy
                  [--epochs E (100)] [--optimizer sgd|adam] [--batch-size B (256)] [--lr R]
                  [--weight-decay W] [--seed S] [--classes C] [--backend auto|cpu|cuda] [--json]
                                     train and time a linear probe (labels: int32/int64 .npy;
                                     C: 1 + the largest training label unless given)
-  alphareq layers A.npy B.npy ... [--plot F.svg] [--json] [--first R] [--last R]
+)";
+
+constexpr const char* kLayersUsage =
+    R"(  alphareq layers A.npy B.npy ... [--plot F.svg] [--json] [--first R] [--last R]
                   [--method weighted|ols] [--backend auto|cpu|cuda]
                                     alpha and R^2 of each layer (same samples) in one pass
-  alphareq table1 [--quick] [--datasets CIFAR10,STL10,ImageNet] [--repeats R (3)]
+)";
+
+constexpr const char* kTable1Usage =
+    R"(  alphareq table1 [--quick] [--datasets CIFAR10,STL10,ImageNet] [--repeats R (3)]
                   [--backend auto|cpu|cuda] [--cpu-epochs E (2)]
                                     the paper's Table 1: time to alpha vs. a linear probe
-  alphareq select CANDIDATES.json [--top-k K (3)] [--zone MIN,MAX (0.8,1.2)]
+)";
+
+constexpr const char* kSelectUsage =
+    R"(  alphareq select CANDIDATES.json [--top-k K (3)] [--zone MIN,MAX (0.8,1.2)]
                   [--interval MIN,MAX (0,inf)] [--backend auto|cpu|cuda] [--first R]
                   [--last R] [--json]
                                     rank models by alpha's distance to the Goldilocks zone;
                                     with accuracies, one round of the paper's Algorithm 1
-  alphareq synthetic [--d D (2000)] [--n N (400)] [--test-n M (2000)] [--alphas A,B,...]
+)";
+
+constexpr const char* kSyntheticUsage =
+    R"(  alphareq synthetic [--d D (2000)] [--n N (400)] [--test-n M (2000)] [--alphas A,B,...]
                      [--noise S (0.1)] [--steps T (2000)] [--lr-scale F (1)]
                      [--teacher fixed-task|isotropic] [--task-decay B (1)] [--seed S]
                      [--threshold F (0.01)] [--checkpoints T1,T2,...] [--curves]
                      [--backend auto|cpu|cuda] [--plot F.svg] [--json]
                                     the paper's Figure 2: gradient descent on power-law
                                     covariates, train and test MSE per alpha
+)";
 
-Options:
+constexpr const char* kOptionsUsage = R"(Options:
   --first R              first 1-based rank of the fit window (default 11)
   --last R               last rank of the fit window (default 100; clipped to the
                          numerical rank, and the clipping is reported)
@@ -194,13 +211,38 @@ Options:
   --bootstrap B          B resamples of the samples for a confidence interval of alpha
   --bootstrap-seed S     (0)   --confidence C   (0.95)
   --quiet                no notices and no progress bar on stderr
-  --help, --version
+  --help, --version      (--help, or -h, after a command: that command's usage)
 
 Demo options:
   --n N (20000)  --d D (512)  --alpha A (1.0)  --seed S (0)  --offset O (1000)
-
-Exit status: 0 on success, 1 on bad input or a failure, 2 on a usage error.
 )";
+
+constexpr const char* kExitStatus =
+    "Exit status: 0 on success, 1 on bad input or a failure, 2 on a usage error.\n";
+
+}  // namespace
+
+std::string usage_text() {
+  return std::string("alphareq: eigenspectrum decay coefficient (alpha-ReQ) of neural "
+                     "representations\n\nUsage:\n") +
+         kFileUsage + kProbeUsage + kLayersUsage + kTable1Usage + kSelectUsage + kSyntheticUsage +
+         "\n" + kOptionsUsage + "\n" + kExitStatus;
+}
+
+std::string command_usage_text(const std::string& command) {
+  const std::pair<const char*, const char*> sections[] = {
+      {"probe", kProbeUsage},   {"layers", kLayersUsage},       {"table1", kTable1Usage},
+      {"select", kSelectUsage}, {"synthetic", kSyntheticUsage}};
+  for (const auto& [name, section] : sections) {
+    if (command == name) {
+      // The options a command shares with a features file are described once, there.
+      return std::string("Usage:\n") + section +
+             "\nOptions named as for a features file (--first, --last, --method, --backend,\n"
+             "--plot, --json, --quiet) are described in 'alphareq --help'.\n\n" +
+             kExitStatus;
+    }
+  }
+  return usage_text();
 }
 
 }  // namespace alphareq::cli

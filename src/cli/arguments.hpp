@@ -39,4 +39,8 @@ Arguments parse_arguments(const std::vector<std::string>& args);
 /// The --help text.
 std::string usage_text();
 
+/// The usage of one command (`probe`, `layers`, `table1`, `select` or `synthetic`): its
+/// section of usage_text() and the exit status; the whole usage for any other name.
+std::string command_usage_text(const std::string& command);
+
 }  // namespace alphareq::cli

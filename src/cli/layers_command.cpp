@@ -16,6 +16,10 @@ namespace alphareq::cli {
 int run_layers_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(args, {"--first", "--last", "--method", "--backend", "--plot"},
                                             {"--json", "--quiet"});
+  if (list.help) {
+    std::cout << command_usage_text("layers");
+    return 0;
+  }
   if (list.positional.empty()) throw UsageError("layers needs one .npy file a layer");
   AlphaOptions options;
   try {

@@ -38,6 +38,10 @@ OptionList parse_option_list(const std::vector<std::string>& args,
                              const std::vector<std::string>& flags) {
   OptionList list;
   for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      list.help = true;
+      continue;
+    }
     if (args[i].rfind("--", 0) != 0) {
       list.positional.push_back(args[i]);
       continue;
@@ -140,6 +144,10 @@ int run_probe_command(const std::vector<std::string>& args) {
       args, {"--train", "--train-labels", "--test", "--test-labels", "--epochs", "--optimizer",
              "--batch-size", "--lr", "--weight-decay", "--seed", "--backend", "--classes"},
       {"--json", "--quiet"});
+  if (list.help) {
+    std::cout << command_usage_text("probe");
+    return 0;
+  }
   check_required(list, {"--train", "--train-labels", "--test", "--test-labels"});
   if (!list.positional.empty()) throw UsageError("probe takes no positional argument, got '" + list.positional[0] + "'");
   const ProbeOptions options = probe_options(list, 100);

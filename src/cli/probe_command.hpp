@@ -18,11 +18,13 @@ int run_table1_command(const std::vector<std::string>& args);
 int run_layers_command(const std::vector<std::string>& args);
 
 /// Parses `--name value` / `--name=value` pairs and flags into a map-like list; throws
-/// UsageError for an option not in `valued` or `flags`.
+/// UsageError for an option not in `valued` or `flags`. `--help` and `-h` are known to
+/// every command: they set `help`, and the command prints its usage instead of running.
 struct OptionList {
   std::vector<std::pair<std::string, std::string>> values;
   std::vector<std::string> flags;
   std::vector<std::string> positional;  // arguments that are not options
+  bool help = false;                    // --help or -h was given
   bool has_flag(const std::string& name) const;
   /// The value of `name`, or `fallback` when absent.
   std::string value(const std::string& name, const std::string& fallback = "") const;

@@ -224,6 +224,35 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_NE(version.out.find("alphareq 0."), std::string::npos);
 }
 
+// `alphareq probe --help` said "unknown option '--help'" (exit 2) although the usage lists
+// --help. Each command's --help or -h prints that command's section of the usage, and
+// nothing of the other commands, before any argument it requires is asked for.
+TEST(Cli, EverySubcommandPrintsItsOwnUsage) {
+  const CliResult whole = run_cli("--help");
+  const std::vector<std::string> commands = {"probe", "table1", "select", "synthetic", "layers"};
+  for (const std::string& command : commands) {
+    for (const std::string flag : {"--help", "-h"}) {
+      const CliResult r = run_cli(command + " " + flag);
+      const std::string context = command + " " + flag + ":\n" + r.out + r.err;
+      EXPECT_EQ(r.status, 0) << context;
+      EXPECT_TRUE(r.err.empty()) << context;
+      ASSERT_EQ(r.out.rfind("Usage:\n  alphareq " + command + " ", 0), 0u) << context;
+      EXPECT_NE(r.out.find("Exit status: 0 on success"), std::string::npos) << context;
+      for (const std::string& other : commands) {
+        if (other != command) {
+          EXPECT_EQ(r.out.find("alphareq " + other + " "), std::string::npos) << context;
+        }
+      }
+      // The section is the one the whole usage has.
+      const std::string section = r.out.substr(7, r.out.find("\n\n") - 7);
+      EXPECT_NE(whole.out.find(section), std::string::npos) << context;
+    }
+  }
+  // Help wins over what the command would otherwise ask for first.
+  EXPECT_EQ(run_cli("probe --train a.npy --help").status, 0);
+  EXPECT_EQ(run_cli("select --top-k 3 -h").status, 0);
+}
+
 
 // ---- probe and table1 -----------------------------------------------------------------
 
