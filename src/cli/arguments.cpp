@@ -89,6 +89,7 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
   parsed.demo.alpha = 1.0;
   parsed.demo.offset = 1000.0;  // a mean far above the spread: the centring must cope
   std::vector<std::string> positional;
+  std::string first_demo_option;  // with a features file it would be ignored: refused below
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string option = args[i];
     if (option.rfind("--", 0) != 0 && option != "-h") {
@@ -121,9 +122,11 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
       }
       throw UsageError(known ? option + " needs a value" : "unknown option '" + option + "'");
     }
-    if (!apply_common_option(parsed, option, value) && !apply_demo_option(parsed.demo, option, value)) {
+    if (apply_common_option(parsed, option, value)) continue;
+    if (!apply_demo_option(parsed.demo, option, value)) {
       throw UsageError("unknown option '" + option + "'");
     }
+    if (first_demo_option.empty()) first_demo_option = option;
   }
   if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
   try {
@@ -139,6 +142,10 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
   if (positional.size() > 1) {
     throw UsageError("expected one features file, got " + std::to_string(positional.size()) +
                      " arguments ('" + positional[0] + "', '" + positional[1] + "', ...)");
+  }
+  if (!first_demo_option.empty()) {
+    throw UsageError(first_demo_option + " applies to the demo only, not to a features file ('" +
+                     positional[0] + "')");
   }
   parsed.command = Command::analyze_file;
   parsed.features_path = positional[0];
@@ -213,7 +220,7 @@ constexpr const char* kOptionsUsage = R"(Options:
   --quiet                no notices and no progress bar on stderr
   --help, --version      (--help, or -h, after a command: that command's usage)
 
-Demo options:
+Demo options (the demo only; with FEATURES.npy they are a usage error):
   --n N (20000)  --d D (512)  --alpha A (1.0)  --seed S (0)  --offset O (1000)
 )";
 

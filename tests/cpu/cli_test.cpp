@@ -189,6 +189,25 @@ TEST(CliErrors, OptionValuesThatWouldBeIgnoredAreUsageErrors) {
   expect_error(run_cli("demo --offset inf --quiet"), 2, "offset finite");
 }
 
+// `alphareq f64.npy --n 100 --alpha 3` ran on the file and ignored both. The demo's own
+// options with a features file are a usage error naming the first one, before the file is
+// read (a missing file gets the same answer).
+TEST(CliErrors, DemoOptionsWithAFeaturesFileAreUsageErrors) {
+  const std::string path = write_features("demo_options.npy", 300, 20, 7);
+  expect_error(run_cli(path + " --n 100 --alpha 3 --quiet"), 2,
+               "--n applies to the demo only, not to a features file ('" + path + "')");
+  for (const std::string option : {"--d", "--alpha", "--seed", "--offset"}) {
+    expect_error(run_cli(path + " --quiet " + option + "=4"), 2,
+                 option + " applies to the demo only");
+  }
+  expect_error(run_cli("--alpha 3 /nonexistent/feats.npy"), 2, "--alpha applies to the demo only");
+  // --bootstrap-seed is no demo option.
+  const CliResult bootstrap =
+      run_cli(path + " --quiet --first 2 --last 10 --bootstrap 2 --bootstrap-seed 4");
+  EXPECT_EQ(bootstrap.status, 0) << bootstrap.err;
+  std::remove(path.c_str());
+}
+
 TEST(CliErrors, AWidthTooLargeForMemoryNamesTheFile) {
   // A header alone: D = 10^6 would need a 7.3 TiB covariance, refused before reading data.
   const std::string path = temp_path("huge_d.npy");
