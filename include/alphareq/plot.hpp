@@ -24,8 +24,11 @@ struct LayerPoint {
 /// order (the paper's Fig. 3/4 style). Throws invalid_input for an empty list.
 std::string layer_profile_svg(const std::vector<LayerPoint>& layers, const std::string& title = "");
 
-/// Writes an SVG to `path`, or a PNG when `path` ends in .png (converted with rsvg-convert,
-/// which must be installed: Debian's librsvg2-bin). Throws file_error naming the path.
+/// Writes an SVG to `path` when it ends in .svg, or a PNG when it ends in .png (either case;
+/// converted with rsvg-convert, which must be installed: Debian's librsvg2-bin). Throws
+/// invalid_input naming the path, before writing anything, when it ends in neither (an SVG
+/// under another name, x.pdf say, would be that format in name only); file_error naming the
+/// path when it cannot be written.
 void save_picture(const std::string& path, const std::string& svg);
 
 }  // namespace alphareq

@@ -1,6 +1,7 @@
 #include "cli/arguments.hpp"
 
 #include "core/bootstrap.hpp"
+#include "core/picture_format.hpp"
 
 #include <alphareq/error.hpp>
 
@@ -30,6 +31,14 @@ double parse_real(const std::string& option, const std::string& text) {
   return value;
 }
 
+void check_picture_option(const std::string& option, const std::string& path) {
+  try {
+    detail::picture_format(path);
+  } catch (const invalid_input& e) {
+    throw UsageError(option + ": " + e.what());
+  }
+}
+
 namespace {
 
 // Options that apply to any command; returns false when `option` is not one of them.
@@ -43,6 +52,7 @@ bool apply_common_option(Arguments& parsed, const std::string& option, const std
     else if (option == "--eigenvalues-out" || option == "--plot") {
       // An empty name would silently write nothing (empty means "not asked for").
       if (value.empty()) throw UsageError(option + " needs a file name, got an empty one");
+      if (option == "--plot") check_picture_option(option, value);
       (option == "--plot" ? parsed.plot : parsed.eigenvalues_out) = value;
     }
     else if (option == "--bootstrap") o.bootstrap.resamples = parse_integer(option, value);
@@ -171,7 +181,7 @@ constexpr const char* kProbeUsage =
 )";
 
 constexpr const char* kLayersUsage =
-    R"(  alphareq layers A.npy B.npy ... [--plot F.svg] [--json] [--first R] [--last R]
+    R"(  alphareq layers A.npy B.npy ... [--plot F.svg|F.png] [--json] [--first R] [--last R]
                   [--method weighted|ols] [--backend auto|cpu|cuda]
                                     alpha and R^2 of each layer (same samples) in one pass
 )";
@@ -195,7 +205,7 @@ constexpr const char* kSyntheticUsage =
                      [--noise S (0.1)] [--steps T (2000)] [--lr-scale F (1)]
                      [--teacher fixed-task|isotropic] [--task-decay B (1)] [--seed S]
                      [--threshold F (0.01)] [--checkpoints T1,T2,...] [--curves]
-                     [--backend auto|cpu|cuda] [--plot F.svg] [--json]
+                     [--backend auto|cpu|cuda] [--plot F.svg|F.png] [--json]
                                     the paper's Figure 2: gradient descent on power-law
                                     covariates, train and test MSE per alpha
 )";
@@ -214,7 +224,8 @@ constexpr const char* kOptionsUsage = R"(Options:
                          GPU work; costs a 32 MiB cuBLAS workspace. The CPU backend always is.
   --json                 print one JSON object instead of text
   --eigenvalues-out F    write all eigenvalues (descending, float64) to the .npy file F
-  --plot F.svg|F.png     draw the spectrum, log-log, with the fitted line (PNG: rsvg-convert)
+  --plot F.svg|F.png     draw the spectrum, log-log, with the fitted line (PNG: rsvg-convert;
+                         another extension is a usage error)
   --bootstrap B          B resamples of the samples for a confidence interval of alpha
   --bootstrap-seed S     (0)   --confidence C   (0.95)
   --quiet                no notices and no progress bar on stderr

@@ -33,6 +33,10 @@ struct Arguments {
 std::int64_t parse_integer(const std::string& option, const std::string& text);
 double parse_real(const std::string& option, const std::string& text);
 
+/// Throws UsageError naming `option` and `path` unless `path` ends in .svg or .png (either
+/// case), the pictures save_picture writes; checked before any data is read.
+void check_picture_option(const std::string& option, const std::string& path);
+
 /// Parses argv[1..]. Throws UsageError with a message naming the offending argument.
 Arguments parse_arguments(const std::vector<std::string>& args);
 

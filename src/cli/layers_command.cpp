@@ -21,6 +21,7 @@ int run_layers_command(const std::vector<std::string>& args) {
     return 0;
   }
   if (list.positional.empty()) throw UsageError("layers needs one .npy file a layer");
+  if (!list.value("--plot").empty()) check_picture_option("--plot", list.value("--plot"));
   AlphaOptions options;
   try {
     options.accumulator.backend = parse_backend(list.value("--backend", "auto"));

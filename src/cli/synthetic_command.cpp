@@ -1,6 +1,6 @@
 // `alphareq synthetic`: the paper's Figure 2 — gradient descent on overparameterised linear
 // regression with power-law covariates, train and test MSE per α — as a table, JSON, and
-// a self-contained SVG plot.
+// a self-contained SVG (or PNG) plot.
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <type_traits>
@@ -280,6 +279,8 @@ int run_synthetic_command(const std::vector<std::string>& args) {
   } catch (const invalid_input& e) {
     throw UsageError(e.what());
   }
+  const std::string plot = list.value("--plot");
+  if (!plot.empty()) check_picture_option("--plot", plot);  // before the experiment runs
   const bool quiet = list.has_flag("--quiet");
   std::string notice;
   resolve_backend(o.backend, &notice);
@@ -289,12 +290,7 @@ int run_synthetic_command(const std::vector<std::string>& args) {
   }
 
   const RegressionExperiment experiment = run_regression_experiment(o);
-  const std::string plot = list.value("--plot");
-  if (!plot.empty() && !experiment.rows.empty()) {
-    std::ofstream file(plot, std::ios::binary);
-    file << svg_plot(o, experiment);
-    if (!file) throw file_error(plot + ": cannot write the plot");
-  }
+  if (!plot.empty() && !experiment.rows.empty()) save_picture(plot, svg_plot(o, experiment));
   if (list.has_flag("--json")) print_json(o, experiment);
   else print_text(o, experiment, list.has_flag("--curves"));
   return 0;

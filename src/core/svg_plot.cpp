@@ -1,9 +1,12 @@
 // SVG pictures written as text: log-log spectrum plots and per-layer profiles.
 
+#include "core/picture_format.hpp"
+
 #include <alphareq/error.hpp>
 #include <alphareq/plot.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -190,8 +193,21 @@ std::string layer_profile_svg(const std::vector<LayerPoint>& layers, const std::
   return svg.str();
 }
 
+namespace detail {
+
+PictureFormat picture_format(const std::string& path) {
+  std::string extension = path.size() >= 4 ? path.substr(path.size() - 4) : std::string();
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (extension == ".svg") return PictureFormat::svg;
+  if (extension == ".png") return PictureFormat::png;
+  throw invalid_input(path + ": a picture's file name must end in .svg or .png (the extension "
+                      "chooses SVG or PNG)");
+}
+
+}  // namespace detail
+
 void save_picture(const std::string& path, const std::string& svg) {
-  const bool png = path.size() > 4 && path.compare(path.size() - 4, 4, ".png") == 0;
+  const bool png = detail::picture_format(path) == detail::PictureFormat::png;
   const std::string svg_path = png ? path + ".svg" : path;
   {
     std::ofstream file(svg_path, std::ios::binary);

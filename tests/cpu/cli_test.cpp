@@ -208,6 +208,26 @@ TEST(CliErrors, DemoOptionsWithAFeaturesFileAreUsageErrors) {
   std::remove(path.c_str());
 }
 
+// `--plot x.pdf` wrote SVG text into x.pdf and exited 0. A picture's name must end in .svg
+// or .png (either case): any other is a usage error naming the path, given before any data
+// is read (so a missing features file is not reached) and before anything is written.
+TEST(CliErrors, PlotNeitherSvgNorPngIsAUsageError) {
+  const std::string pdf = temp_path("plot.pdf");
+  for (const std::string command :
+       {"demo --n 500 --d 20", "/nonexistent/feats.npy", "layers /nonexistent/a.npy",
+        "synthetic --d 50 --n 10 --test-n 50 --steps 10 --alphas 1"}) {
+    expect_error(run_cli(command + " --quiet --plot " + pdf), 2,
+                 "--plot: " + pdf + ": a picture's file name must end in .svg or .png");
+    EXPECT_FALSE(std::filesystem::exists(pdf)) << command;
+    std::remove(pdf.c_str());
+  }
+  const std::string upper = temp_path("plot.SVG");
+  const CliResult r = run_cli("demo --n 500 --d 20 --quiet --plot " + upper);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(slurp(upper).rfind("<?xml", 0), 0u);
+  std::remove(upper.c_str());
+}
+
 TEST(CliErrors, AWidthTooLargeForMemoryNamesTheFile) {
   // A header alone: D = 10^6 would need a 7.3 TiB covariance, refused before reading data.
   const std::string path = temp_path("huge_d.npy");

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,28 @@ TEST(SavePicture, WritesSvgAndPngOrSaysWhatIsMissing) {
   } catch (const file_error& e) {
     EXPECT_NE(std::string(e.what()).find("rsvg-convert"), std::string::npos) << e.what();
   }
+}
+
+// Any other extension was written as SVG text (x.pdf held an SVG). The extension chooses
+// the format, in either case; any other is refused naming the path, and nothing is written.
+TEST(SavePicture, RefusesAnExtensionThatIsNeitherSvgNorPng) {
+  const std::string svg = layer_profile_svg({{"a", 1.0, 0.9}, {"b", 1.2, 0.8}});
+  for (const std::string name : {"alphareq_plot.pdf", "alphareq_plot", "alphareq_plot.svg.txt"}) {
+    const std::string path = ::testing::TempDir() + name;
+    try {
+      save_picture(path, svg);
+      ADD_FAILURE() << path << " was accepted";
+    } catch (const invalid_input& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(".svg or .png"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(path)) << path;
+    std::remove(path.c_str());
+  }
+  const std::string upper = ::testing::TempDir() + "alphareq_plot_upper.SVG";
+  save_picture(upper, svg);
+  EXPECT_EQ(test::slurp(upper), svg);
+  std::remove(upper.c_str());
 }
 
 TEST(Layers, EachLayerEqualsItsOwnComputation) {
