@@ -31,6 +31,22 @@ double parse_real(const std::string& option, const std::string& text) {
   return value;
 }
 
+void check_fit_window_options(const FitOptions& fit) {
+  const std::string first = std::to_string(fit.first_rank), last = std::to_string(fit.last_rank);
+  if (fit.first_rank < 1) {
+    throw UsageError("--first must be at least 1 (ranks are 1-based), got " + first);
+  }
+  if (fit.last_rank < fit.first_rank) {
+    throw UsageError("--last " + last + " is below --first " + first);
+  }
+  // The fit's own minimum (clip_window in core/power_law_fit.cpp): two points fit any line.
+  const std::int64_t ranks = fit.last_rank - fit.first_rank + 1;
+  if (ranks < 3) {
+    throw UsageError("the fit window --first " + first + " .. --last " + last + " holds " +
+                     std::to_string(ranks) + " ranks; a power-law fit needs at least 3");
+  }
+}
+
 void check_picture_option(const std::string& option, const std::string& path) {
   try {
     detail::picture_format(path);
@@ -144,6 +160,7 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
   } catch (const invalid_input& e) {
     throw UsageError(e.what());
   }
+  check_fit_window_options(parsed.options.fit);
   if (positional.empty() || positional[0] == "demo") {
     parsed.command = Command::demo;
     if (positional.size() > 1) throw UsageError("demo takes no file, got '" + positional[1] + "'");
@@ -212,8 +229,8 @@ constexpr const char* kSyntheticUsage =
 
 constexpr const char* kOptionsUsage = R"(Options:
   --first R              first 1-based rank of the fit window (default 11)
-  --last R               last rank of the fit window (default 100; clipped to the
-                         numerical rank, and the clipping is reported)
+  --last R               last rank of the fit window (default 100; at least --first + 2;
+                         clipped to the numerical rank, and the clipping is reported)
   --method weighted|ols  weighted: least squares with weight 1/rank (default); ols: unweighted
   --backend auto|cpu|cuda
   --normalization n|n-1  covariance divided by n (default, the paper's) or n - 1

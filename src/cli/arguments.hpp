@@ -33,6 +33,12 @@ struct Arguments {
 std::int64_t parse_integer(const std::string& option, const std::string& text);
 double parse_real(const std::string& option, const std::string& text);
 
+/// Throws UsageError naming --first and --last when their window cannot be fitted whatever
+/// the data: first below 1, last below first, or fewer than 3 ranks. (The library refuses
+/// these too, but as bad input; on the command line they are usage errors, found before any
+/// file is read.) A window that only the data's D clips is left to the fit.
+void check_fit_window_options(const FitOptions& fit);
+
 /// Throws UsageError naming `option` and `path` unless `path` ends in .svg or .png (either
 /// case), the pictures save_picture writes; checked before any data is read.
 void check_picture_option(const std::string& option, const std::string& path);

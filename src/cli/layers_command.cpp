@@ -31,6 +31,7 @@ int run_layers_command(const std::vector<std::string>& args) {
   }
   options.fit.first_rank = list.integer("--first", options.fit.first_rank);
   options.fit.last_rank = list.integer("--last", options.fit.last_rank);
+  check_fit_window_options(options.fit);
   const bool quiet = list.has_flag("--quiet");
   std::string notice;
   resolve_backend(options.accumulator.backend, &notice);

@@ -231,6 +231,7 @@ int run_select_command(const std::vector<std::string>& args) {
   }
   alpha_options.fit.first_rank = list.integer("--first", alpha_options.fit.first_rank);
   alpha_options.fit.last_rank = list.integer("--last", alpha_options.fit.last_rank);
+  check_fit_window_options(alpha_options.fit);
 
   const std::string& path = list.positional[0];
   std::vector<Entry> entries = read_candidates(path);

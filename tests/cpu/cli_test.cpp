@@ -228,6 +228,28 @@ TEST(CliErrors, PlotNeitherSvgNorPngIsAUsageError) {
   std::remove(upper.c_str());
 }
 
+// `--first 0` and `--first 50 --last 20` exited 1 with "power-law fit: ..." naming neither
+// the options nor the file, where other bad option values (--bootstrap -1) are usage errors.
+// A window that no data can fill is now a usage error naming the options, given before any
+// file is read, by every command that takes --first and --last. A window that only the
+// data's D clips below 3 ranks stays an input error (WindowWithTooFewRanks).
+TEST(CliErrors, FitWindowsThatNoDataCanFillAreUsageErrors) {
+  for (const std::string command : {"/nonexistent/feats.npy", "demo", "layers /nonexistent/a.npy",
+                                    "select /nonexistent/candidates.json"}) {
+    expect_error(run_cli(command + " --quiet --first 0"), 2,
+                 "--first must be at least 1 (ranks are 1-based), got 0");
+    expect_error(run_cli(command + " --quiet --first 50 --last 20"), 2,
+                 "--last 20 is below --first 50");
+    // Against the default --first 11.
+    expect_error(run_cli(command + " --quiet --last 5"), 2, "--last 5 is below --first 11");
+    expect_error(run_cli(command + " --quiet --first 11 --last 12"), 2,
+                 "the fit window --first 11 .. --last 12 holds 2 ranks; a power-law fit needs at "
+                 "least 3");
+  }
+  // The smallest window there is still runs.
+  EXPECT_EQ(run_cli("demo --n 500 --d 20 --quiet --first 1 --last 3").status, 0);
+}
+
 TEST(CliErrors, AWidthTooLargeForMemoryNamesTheFile) {
   // A header alone: D = 10^6 would need a 7.3 TiB covariance, refused before reading data.
   const std::string path = temp_path("huge_d.npy");
