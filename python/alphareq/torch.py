@@ -18,6 +18,7 @@ copied to the host (unless ``backend="cpu"`` asks for the CPU backend on a CUDA 
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 import os
@@ -37,10 +38,14 @@ __all__ = ["LayerMonitor"]
 _HOST_DTYPES = (torch.float32, torch.float64)
 
 
-def _first_tensor(output: Any) -> Optional[torch.Tensor]:
+_PackedSequence = torch.nn.utils.rnn.PackedSequence
+
+
+def _first_tensor(output: Any) -> Optional[Union[torch.Tensor, _PackedSequence]]:
     """The output tensor of a layer: itself, or the first tensor in a tuple, list or dict
-    (e.g. a transformer block's (hidden_states, attention) or a ModelOutput)."""
-    if isinstance(output, torch.Tensor):
+    (e.g. a transformer block's (hidden_states, attention) or a ModelOutput). A
+    PackedSequence (a tuple too) is returned whole: its first tensor is not per sample."""
+    if isinstance(output, (torch.Tensor, _PackedSequence)):
         return output
     if isinstance(output, (tuple, list)):
         items: Iterable[Any] = output
@@ -53,6 +58,29 @@ def _first_tensor(output: Any) -> Optional[torch.Tensor]:
         if tensor is not None:
             return tensor
     return None
+
+
+def _sequence_first(module: torch.nn.Module) -> bool:
+    """Whether the module's output is (sequence, batch, ...): PyTorch's RNNs, multi-head
+    attention and transformers are, unless built with ``batch_first=True``. A transformer
+    layer keeps the flag in its attention, a stack of them in its layers."""
+    batch_first = getattr(module, "batch_first", None)
+    if isinstance(batch_first, bool):
+        return not batch_first
+    attention = getattr(module, "self_attn", None)
+    if isinstance(attention, torch.nn.Module):
+        return _sequence_first(attention)
+    layers = getattr(module, "layers", None)
+    if isinstance(layers, torch.nn.ModuleList) and len(layers) > 0:
+        return _sequence_first(layers[0])
+    return False
+
+
+def _readable_rows(x: torch.Tensor) -> bool:
+    """Whether the (n, D) view has rows the readers take in place: unit column stride and
+    rows that neither overlap nor run backwards (a broadcast or unfolded output may not)."""
+    n, d = x.shape
+    return (d <= 1 or x.stride(1) == 1) and (n <= 1 or x.stride(0) >= d)
 
 
 def _inert_hook(*hook_arguments: Any) -> None:
@@ -147,11 +175,21 @@ class LayerMonitor:
             flattened, e.g. ``lambda y: y.mean(dim=(2, 3))`` to pool a convolution's
             spatial dimensions (the D × D covariance of a flattened feature map can be
             large: D = C·H·W).
+        batch_dim: the dimension of the (transformed) output that indexes samples; 0 by
+            default. Sequence-first modules (``nn.LSTM``/``GRU``/``RNN``,
+            ``nn.MultiheadAttention``, ``nn.Transformer*`` without ``batch_first=True``)
+            return (sequence, batch, ...): naming one without ``batch_dim`` is refused,
+            since dimension 0 would count time steps as samples. ``batch_dim=1`` reads
+            them per sample (each sample's whole sequence flattened: D = L·E, so the
+            length must stay fixed), or pool the sequence with ``transform`` (e.g.
+            ``lambda y: y.mean(0)``, then ``batch_dim=0``).
         first, last, method, normalization: defaults for :meth:`report`.
 
-    Outputs whose layout ``reshape(n, -1)`` cannot view (e.g. channels-last feature maps)
-    are flattened into a contiguous copy on the same device. CPU float16/bfloat16 outputs
-    are converted to float32 (the CPU backend reads float32/float64). The hooks run in
+    Outputs whose layout ``reshape(n, -1)`` cannot view (e.g. channels-last feature maps),
+    or views whose rows overlap (broadcast outputs), are flattened into a contiguous copy on
+    the same device. CPU float16/bfloat16 outputs are converted to float32 (the CPU backend
+    reads float32/float64); outputs on other devices than CUDA and the CPU (MPS, XPU) are
+    copied to the host for the CPU backend. The hooks run in
     every forward pass while ``enabled`` is true; call :meth:`remove` (or use the monitor
     as a context manager) to take them out. A deep copy or a pickle of the model carries
     inert hooks: its forward passes are not counted. Bad options raise at construction.
@@ -165,12 +203,19 @@ class LayerMonitor:
     during training steps. Activations from several devices (``nn.DataParallel``
     replicas, a model moved between devices) feed one accumulator per device, merged when
     reported (:attr:`accumulators`).
+
+    An output the monitor cannot take raises from the forward pass that produced it (the
+    layer named): no tensor, an integer dtype, a 1-D or scalar output, a ``PackedSequence``,
+    a feature count other than the layer's first batch had (variable-length sequences or
+    image sizes: pool that dimension with ``transform``), or, on the CPU, NaN/Inf. On CUDA,
+    NaN/Inf are found later and reported by :meth:`report`. Needs PyTorch 2.1 or newer.
     """
 
     def __init__(self, model: torch.nn.Module, layers: Union[str, Iterable[str]], *,
                  backend: str = "auto", precision: str = "float64", solver: str = "float64",
                  deterministic: bool = False,
                  transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                 batch_dim: Optional[int] = None,
                  first: int = 11, last: int = 100, method: str = "weighted",
                  normalization: str = "n") -> None:
         if not isinstance(model, torch.nn.Module):
@@ -180,7 +225,9 @@ class LayerMonitor:
             raise ValueError("LayerMonitor: give at least one layer name")
         if len(set(names)) != len(names):
             raise ValueError(f"LayerMonitor: a layer is named twice in {names}")
-        modules = dict(model.named_modules())
+        # Every name a module is reachable by: an attribute alias of a module
+        # (self.act_b = self.act_a) is a name of it too.
+        modules = dict(model.named_modules(remove_duplicate=False))
         missing = [name for name in names if name not in modules]
         if missing:
             available = [name for name in modules if name]
@@ -190,6 +237,29 @@ class LayerMonitor:
                 f"LayerMonitor: the model has no module named {missing[0]!r}; names are as in "
                 f"model.named_modules(): {shown}{more}"
             )
+        aliases = {}
+        for name in names:
+            other = aliases.setdefault(id(modules[name]), name)
+            if other != name:
+                raise ValueError(f"LayerMonitor: {other!r} and {name!r} are the same module; "
+                                 "name it once (its hook would see each call twice)")
+        if batch_dim is None:
+            sequence_first = [name for name in names if _sequence_first(modules[name])]
+            if sequence_first:
+                raise ValueError(
+                    f"LayerMonitor: layer {sequence_first[0]!r} is sequence-first (batch_first="
+                    "False): its output is (sequence, batch, ...), and reading dimension 0 as "
+                    "samples would count time steps; pass batch_dim=1 (each sample's sequence "
+                    "flattened), or batch_dim=0 with a transform that pools the sequence "
+                    "(transform=lambda y: y.mean(0)), or build it with batch_first=True")
+            batch_dim = 0
+        batch_dim = operator.index(batch_dim)
+        if batch_dim < 0:
+            raise ValueError(f"LayerMonitor: batch_dim must be >= 0, got {batch_dim}")
+        if "always_call" not in inspect.signature(model.register_forward_hook).parameters:
+            # PyTorch < 2.1: a forward pass that raised would never end for the monitor, and
+            # every later layer call would be taken for a repeated one.
+            raise RuntimeError(f"LayerMonitor needs PyTorch 2.1 or newer (this is {torch.__version__})")
         if backend not in ("auto", "cpu", "cuda"):
             raise ValueError(f"LayerMonitor: unknown backend {backend!r} (expected auto, cpu or cuda)")
         try:  # what the first forward pass or report() would refuse, refused now
@@ -207,6 +277,7 @@ class LayerMonitor:
         self.solver = solver
         self.deterministic = deterministic
         self.transform = transform
+        self.batch_dim = batch_dim
         self.first, self.last, self.method, self.normalization = first, last, method, normalization
         # Each layer's accumulators by the device that reads its batches (None: the host):
         # one, unless its activations come from several devices (DataParallel replicas, a
@@ -223,28 +294,47 @@ class LayerMonitor:
         self._warned_repeated: set = set()
         self._handles = [modules[name].register_forward_hook(_LayerHook(self, name)) for name in names]
         self._handles.append(model.register_forward_pre_hook(_PassStartHook(self)))
-        try:  # always_call (PyTorch >= 2.1): the pass also ends when the forward raises
-            self._handles.append(model.register_forward_hook(_PassEndHook(self), always_call=True))
-        except TypeError:
-            self._handles.append(model.register_forward_hook(_PassEndHook(self)))
+        # always_call: the pass also ends when the forward raises.
+        self._handles.append(model.register_forward_hook(_PassEndHook(self), always_call=True))
 
     def _observe(self, name: str, output: Any) -> None:
         self._note_call(name)
-        tensor = _first_tensor(output)
-        if tensor is None:
+        first = _first_tensor(output)
+        if first is None:
             raise TypeError(f"LayerMonitor: layer {name!r} returned {type(output).__name__}, which holds no tensor")
+        if isinstance(first, _PackedSequence) and self.transform is None:
+            raise TypeError(
+                f"LayerMonitor: layer {name!r} returned a PackedSequence, whose data stacks the "
+                "time steps of all sequences; give a transform that makes it (batch, ...) "
+                "of a fixed size, e.g. transform=lambda y: torch.nn.utils.rnn.pad_packed_sequence("
+                "y, batch_first=True, total_length=L)[0]")
         with torch.no_grad():
-            x = tensor.detach()
-            if self.transform is not None:
-                x = self.transform(x).detach()
-            if x.dim() == 0:
-                raise ValueError(f"LayerMonitor: layer {name!r} returned a scalar; expected (n, ...) activations")
+            what = f"layer {name!r} returned"
+            if self.transform is None:
+                x = first.detach()
+            else:
+                x = self.transform(first.detach() if isinstance(first, torch.Tensor) else first)
+                if not isinstance(x, torch.Tensor):
+                    raise TypeError(f"LayerMonitor: the transform of layer {name!r} returned "
+                                    f"{type(x).__name__}; expected a tensor")
+                x = x.detach()
+                what = f"the transform of layer {name!r} returned"
+            if x.dim() <= self.batch_dim or x.dim() < 2:
+                raise ValueError(f"LayerMonitor: {what} a {x.dim()}-D tensor {tuple(x.shape)}; expected "
+                                 f"(n, ...) activations with the samples along dimension {self.batch_dim} "
+                                 "and at least one feature dimension")
             if not x.is_floating_point():
-                raise TypeError(f"LayerMonitor: layer {name!r} returned {x.dtype} activations; expected floating point")
+                raise TypeError(f"LayerMonitor: {what} {x.dtype} activations; expected floating point")
+            if self.batch_dim != 0:
+                x = x.movedim(self.batch_dim, 0)
             # A view whenever the layout allows (-1 cannot be inferred for a batch of none).
             x = x.reshape(x.shape[0], math.prod(x.shape[1:]))
-            if x.is_cuda and self.backend == "cpu":
-                x = x.to("cpu")  # asked for: the CPU backend reads host memory only
+            if not _readable_rows(x):
+                x = x.contiguous()
+            if x.device.type != "cpu" and not (x.is_cuda and self.backend != "cpu"):
+                # The CPU backend reads host memory only: asked for (backend="cpu"), or the
+                # only backend for a device that is not CUDA (MPS, XPU).
+                x = x.to("cpu")
             if not x.is_cuda and x.dtype not in _HOST_DTYPES:
                 x = x.float()
             device = self._reading_device(x)
@@ -257,7 +347,7 @@ class LayerMonitor:
                     if accumulator is None:
                         # Kept once it holds samples: a first batch refused (NaN, say) leaves
                         # the layer as if it had not run, not with an empty accumulator.
-                        accumulator = self._new_accumulator(x)
+                        accumulator = self._new_accumulator(name, x)
                         self._add(name, accumulator, x)
                         # A new dict, not an update: readers iterate the old one unlocked.
                         self._by_device[name] = {**self._by_device.get(name, {}), device: accumulator}
@@ -305,30 +395,44 @@ class LayerMonitor:
                 "(a module used at several places?): the outputs of every call are added to its "
                 "accumulator as samples of one layer")
 
-    @staticmethod
-    def _add(name: str, accumulator: Accumulator, x: torch.Tensor) -> None:
+    def _add(self, name: str, accumulator: Accumulator, x: torch.Tensor) -> None:
         try:
             accumulator.add(x)
-        except ValueError as error:
-            raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
+        except (ValueError, TypeError) as error:
+            hint = ""
+            if accumulator.d != x.shape[1] and x.ndim == 2:
+                hint = ("; the layer's output size changed between forward passes (variable "
+                        "sequence lengths or image sizes?): pool that dimension with transform")
+            raise type(error)(f"LayerMonitor: layer {name!r}: {error}{hint}") from None
 
-    def _new_accumulator(self, x: torch.Tensor) -> Accumulator:
+    def _new_accumulator(self, name: str, x: torch.Tensor) -> Accumulator:
         backend = self.backend
         if backend == "auto":
             backend = "cuda" if x.is_cuda else "cpu"
         device = x.device.index if (x.is_cuda and backend == "cuda") else None
-        return Accumulator(x.shape[1], backend, precision=self.precision, solver=self.solver, device=device,
-                           deterministic=self.deterministic)
+        try:
+            return Accumulator(x.shape[1], backend, precision=self.precision, solver=self.solver,
+                               device=device, deterministic=self.deterministic)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"LayerMonitor: layer {name!r}: {error}") from None
 
     def report(self, first: Optional[int] = None, last: Optional[int] = None,
-               method: Optional[str] = None, *, normalization: Optional[str] = None) -> Dict[str, Report]:
+               method: Optional[str] = None, *, normalization: Optional[str] = None,
+               errors: str = "raise") -> Dict[str, Report]:
         """α, R², eigenvalues and the rest per layer, in the order of ``layers``. Layers that
-        saw no forward pass yet are left out with a warning; ValueError when none has."""
-        return self._report(first, last, method, normalization, warning_level=3)
+        saw no forward pass yet are left out with a warning; ValueError when none has.
+
+        ``errors``: what a layer that cannot be reported does (too few usable eigenvalues
+        for the window, NaN/Inf found on the device): ``"raise"`` (default) raises its
+        ValueError, naming it; ``"warn"`` leaves it out with a RuntimeWarning and reports
+        the others (ValueError if none is left)."""
+        return self._report(first, last, method, normalization, errors, warning_level=3)
 
     def _report(self, first: Optional[int], last: Optional[int], method: Optional[str],
-                normalization: Optional[str], warning_level: int) -> Dict[str, Report]:
+                normalization: Optional[str], errors: str, warning_level: int) -> Dict[str, Report]:
         # warning_level: the stack level of the caller of the public method, for the warning.
+        if errors not in ("raise", "warn"):
+            raise ValueError(f"LayerMonitor: errors must be 'raise' or 'warn', got {errors!r}")
         first = self.first if first is None else first
         last = self.last if last is None else last
         method = self.method if method is None else method
@@ -340,23 +444,33 @@ class LayerMonitor:
             warnings.warn(f"LayerMonitor: no activations from {silent} (not run in any forward pass)",
                           RuntimeWarning, stacklevel=warning_level)
         reports: Dict[str, Report] = {}
+        failures: List[str] = []
         for name in self.layers:
             if name not in self._by_device:
                 continue
-            accumulator = self._merged(name)
             try:
-                reports[name] = accumulator.report(first, last, method, normalization=normalization)
+                reports[name] = self._merged(name).report(first, last, method, normalization=normalization)
             except ValueError as error:
-                raise ValueError(f"LayerMonitor: layer {name!r}: {error}") from None
+                message = str(error)  # a merge of several devices' accumulators names the layer
+                if not message.startswith("LayerMonitor:"):
+                    message = f"LayerMonitor: layer {name!r}: {message}"
+                if errors == "raise":
+                    raise ValueError(message) from None
+                failures.append(message)
+        if failures and not reports:
+            raise ValueError("; ".join(failures))
+        for message in failures:
+            warnings.warn(f"{message} (left out of the report)", RuntimeWarning, stacklevel=warning_level)
         return reports
 
     def alphas(self, **options: Any) -> Dict[str, float]:
         """α per layer (see :meth:`report` for the options)."""
-        unknown = sorted(set(options) - {"first", "last", "method", "normalization"})
+        unknown = sorted(set(options) - {"first", "last", "method", "normalization", "errors"})
         if unknown:
-            raise TypeError(f"alphas: unexpected options {unknown} (first, last, method, normalization)")
+            raise TypeError(f"alphas: unexpected options {unknown} (first, last, method, normalization, errors)")
         reports = self._report(options.get("first"), options.get("last"), options.get("method"),
-                               options.get("normalization"), warning_level=3)
+                               options.get("normalization"), options.get("errors", "raise"),
+                               warning_level=3)
         return {name: report.alpha for name, report in reports.items()}
 
     def counts(self) -> Dict[str, int]:

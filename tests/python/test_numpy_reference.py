@@ -93,3 +93,10 @@ def test_alpha_recovers_the_population_exponent(features):
     report = alphareq.alpha(features(20000, 256, alpha=1.0, seed=6))
     assert report.alpha == pytest.approx(1.0, abs=0.05)
     assert report.r2 > 0.99
+
+
+def test_package_docstring_example_gives_what_it_shows():
+    import doctest
+
+    failures, attempted = doctest.testmod(alphareq, verbose=False)
+    assert attempted > 0 and failures == 0

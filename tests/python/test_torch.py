@@ -116,17 +116,21 @@ def test_layer_monitor_passes_deterministic_to_its_accumulators():
 
 
 def test_layer_monitor_keeps_no_graph_and_no_activation():
+    from torch.multiprocessing.reductions import StorageWeakRef
+
     model = small_cnn()
-    outputs = []
+    storages = []
     monitor = LayerMonitor(model, layers=["7"])
-    # Registered after the monitor's hook: sees the same output tensor.
+    # Registered after the monitor's hook: sees the same output. The weak reference is to
+    # the memory, not the tensor object: the monitor reads detached views, new objects over
+    # the same storage, which a reference to the output object would not see kept.
     dict(model.named_modules())["7"].register_forward_hook(
-        lambda module, inputs, output: outputs.append(weakref.ref(output)))
+        lambda module, inputs, output: storages.append(StorageWeakRef(output.untyped_storage())))
     loss = model(torch.randn(64, 3, 6, 6)).square().mean()
     loss.backward()  # a training step: the graph is built and freed as usual
     del loss
     gc.collect()
-    assert outputs and outputs[0]() is None  # the monitor did not keep the activation alive
+    assert storages and storages[0].expired()  # the monitor did not keep the activation alive
     assert monitor.counts() == {"7": 64}
 
 
@@ -301,6 +305,136 @@ def test_layer_monitor_channels_last_and_tuple_outputs():
     expected = stored_activations(model, [x], ["0"])["0"]
     assert reports["0"].alpha == pytest.approx(reference_report(expected, 2, 50)["alpha"], abs=1e-9)
     assert reports["1"].d == 100
+
+
+def test_layer_monitor_refuses_sequence_first_modules_without_batch_dim():
+    """PyTorch's RNNs, attention and transformers return (sequence, batch, ...) unless built
+    batch_first: read along dimension 0 they counted time steps as samples (10 "samples" of
+    D = 32·16 for a batch of 32 sequences of 10 steps)."""
+    torch.manual_seed(0)
+    lstm = torch.nn.Sequential()
+    lstm.add_module("rnn", torch.nn.LSTM(16, 16))
+    encoder = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(16, 2), 1,
+                                          enable_nested_tensor=False)
+    for model, name in [(lstm, "rnn"), (encoder, "layers.0"), (encoder, "layers.0.self_attn"),
+                        (encoder, "")]:
+        with pytest.raises(ValueError, match=f"layer '{name}' is sequence-first.*batch_dim=1"):
+            LayerMonitor(model, layers=[name])
+    sequences = torch.randn(10, 32, 16)  # L = 10, N = 32, E = 16
+    with LayerMonitor(lstm, layers=["rnn"], batch_dim=1, first=2, last=20) as monitor:
+        with torch.no_grad():
+            output, _ = lstm(sequences)
+        assert monitor.counts() == {"rnn": 32}
+        per_sample = output.transpose(0, 1).reshape(32, -1)
+        assert monitor.report()["rnn"].alpha == pytest.approx(
+            reference_report(per_sample, 2, 20)["alpha"], abs=1e-9)
+    # A transform that pools the sequence away leaves the batch first.
+    with LayerMonitor(lstm, layers=["rnn"], batch_dim=0, transform=lambda y: y.mean(0)) as monitor:
+        with torch.no_grad():
+            lstm(sequences)
+        assert monitor.counts() == {"rnn": 32}
+    batch_first = torch.nn.Sequential(torch.nn.LSTM(16, 16, batch_first=True))
+    LayerMonitor(batch_first, layers=["0"]).remove()  # accepted as it is
+    with pytest.raises(ValueError, match="batch_dim must be >= 0"):
+        LayerMonitor(lstm, layers=["rnn"], batch_dim=-1)
+
+
+def test_layer_monitor_refuses_packed_sequences_unless_transformed():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential()
+    model.add_module("rnn", torch.nn.LSTM(8, 8, batch_first=True))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.randn(20, 6, 8), lengths=[6] * 10 + [3] * 10, batch_first=True)
+    with LayerMonitor(model, layers=["rnn"]) as monitor:
+        with pytest.raises(TypeError, match="PackedSequence.*time steps of all sequences"):
+            model(packed)
+    unpack = lambda y: torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=6)[0]  # noqa: E731
+    with LayerMonitor(model, layers=["rnn"], transform=unpack) as monitor:
+        model(packed)
+        assert monitor.counts() == {"rnn": 20}
+        assert monitor.accumulators["rnn"].d == 48
+
+
+def test_layer_monitor_reads_overlapping_outputs_through_a_copy():
+    """reshape() keeps an unfolded output's overlapping rows (sliding windows over a signal,
+    row stride 1 < D) as a view, which the readers refuse: the monitor's forward pass failed
+    with advice (make a contiguous copy) its user could not act on."""
+    class Windows(torch.nn.Module):
+        def forward(self, x):
+            return x.flatten().unfold(0, 12, 1)  # (len − 11, 12), each row one step on
+
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), Windows())
+    with LayerMonitor(model, layers=["1"], first=2, last=10) as monitor:
+        with torch.no_grad():
+            output = model(torch.randn(60, 4))
+        assert output.stride() == (1, 1)  # the view the monitor got
+        assert monitor.counts() == {"1": 229}
+        expected = output.contiguous()
+        assert monitor.report()["1"].alpha == pytest.approx(reference_report(expected, 2, 10)["alpha"], abs=1e-9)
+
+
+def test_layer_monitor_errors_name_the_layer_and_what_went_wrong():
+    class Alias(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(6, 6)
+            self.act_a = torch.nn.ReLU()
+            self.act_b = self.act_a  # the same module under a second name
+
+        def forward(self, x):
+            return self.act_b(self.linear(x))
+
+    model = Alias()
+    with LayerMonitor(model, layers=["act_b"]) as monitor:  # every name of a module is one
+        with torch.no_grad():
+            model(torch.randn(30, 6))
+        assert monitor.counts() == {"act_b": 30}
+    with pytest.raises(ValueError, match="'act_a' and 'act_b' are the same module"):
+        LayerMonitor(model, layers=["act_a", "act_b"])
+    # A 1-D output: its features would have been read as samples of one feature.
+    with LayerMonitor(model, layers=["linear"]) as monitor:
+        with pytest.raises(ValueError, match=r"layer 'linear' returned a 1-D tensor \(6,\)"):
+            model(torch.randn(6))
+    with LayerMonitor(model, layers=["linear"], transform=lambda y: y.long()) as monitor:
+        with pytest.raises(TypeError, match="the transform of layer 'linear' returned torch.int64"):
+            model(torch.randn(4, 6))
+    with LayerMonitor(model, layers=["linear"], transform=lambda y: y[:, :0]) as monitor:
+        with pytest.raises(ValueError, match="layer 'linear': .*number of features"):
+            model(torch.randn(4, 6))
+    # A feature count that changes between passes (variable lengths) says what to do.
+    model = torch.nn.Sequential(torch.nn.Identity())
+    with LayerMonitor(model, layers=["0"]) as monitor:
+        model(torch.randn(5, 4, 3))
+        with pytest.raises(ValueError, match="layer '0': .*12.*output size changed.*transform"):
+            model(torch.randn(5, 5, 3))
+        assert monitor.counts() == {"0": 5}
+
+
+def test_layer_monitor_report_can_leave_out_a_layer_it_cannot_fit():
+    """A 2-class head has 2 eigenvalues: no window fits it, and that used to make report()
+    fail for every layer."""
+    model = small_cnn()
+    model[-1] = torch.nn.Linear(64, 2)
+    monitor = LayerMonitor(model, layers=["7", "8"], first=2, last=30)
+    with torch.no_grad():
+        model(torch.randn(200, 3, 6, 6))
+    with pytest.raises(ValueError, match="layer '8'"):
+        monitor.report()
+    with pytest.warns(RuntimeWarning, match="layer '8'.*left out of the report") as caught:
+        reports = monitor.report(errors="warn")
+    assert list(reports) == ["7"] and caught[0].filename == __file__
+    with pytest.warns(RuntimeWarning, match="left out"):
+        assert list(monitor.alphas(errors="warn")) == ["7"]
+    with pytest.raises(ValueError, match="errors must be 'raise' or 'warn'"):
+        monitor.report(errors="ignore")
+    only_head = LayerMonitor(model, layers=["8"], first=2, last=30)
+    with torch.no_grad():
+        model(torch.randn(50, 3, 6, 6))
+    with pytest.raises(ValueError, match="layer '8'"):
+        only_head.report(errors="warn")  # nothing left to report
+    monitor.remove()
+    only_head.remove()
 
 
 def test_layer_monitor_argument_errors():
