@@ -72,8 +72,10 @@ struct AccumulatorOptions {
   /// CUDA device ordinal; -1 means the device current on the calling thread.
   int device = -1;
   /// CUDA: the cudaStream_t (as void*) to queue all work on, e.g. to run several layers'
-  /// accumulators on one stream; it must outlive the accumulator. nullptr: the accumulator
-  /// creates its own non-blocking stream. Ignored by the CPU backend.
+  /// accumulators on one stream; it must belong to the accumulator's device (a stream of
+  /// another is refused with invalid_input; CUDA 12.8+ toolkits can tell) and outlive the
+  /// accumulator. nullptr: the accumulator creates its own non-blocking stream. Ignored by
+  /// the CPU backend.
   void* stream = nullptr;
   /// Bit-identical results run to run. With the same input (the same batches, in the same
   /// order and sizes), the same options, the same GPU model and SM count (a MIG slice has
@@ -165,7 +167,9 @@ class CovarianceAccumulator {
   /// added here. Throws invalid_input when the widths differ. `other` is unchanged.
   void merge(const CovarianceAccumulator& other);
 
-  /// The state summed so far (the CUDA backend copies it to the host).
+  /// The state summed so far (the CUDA backend copies it to the host; it forms it in the
+  /// float64 eigensolver's matrix, or, with SolverPrecision::float32, in a further D × D
+  /// float64 buffer on the device, as merges into a CUDA accumulator do).
   AccumulatorState state() const;
   /// Adds the samples `state` summarises, as merge() does. Throws invalid_input when its
   /// width differs from dim(), its sizes do not match its width, its count is negative, or

@@ -168,9 +168,9 @@ alphareq_status alphareq_accumulator_free(alphareq_accumulator* accumulator);
 
 /** Adds `rows` samples of `cols` features, row-major, row i at element i·row_stride
  *  (row_stride 0 means cols). Host memory may be reused when the call returns. Device
- *  memory is read in the order of `stream` (a cudaStream_t; NULL is the legacy default
- *  stream of the accumulator's device, so managed memory written on another device's
- *  default stream needs that stream named), and later work on `stream` waits until the
+ *  memory is read in the order of `stream` (a cudaStream_t, of any device; NULL is the
+ *  legacy default stream of the accumulator's device, so managed memory written by another
+ *  device's default stream must be synchronised first), and later work on `stream` waits until the
  *  accumulator has read it. Fails with INVALID_INPUT (bad view, a width other than the
  *  accumulator's, dtype or memory space not accepted) and leaves the accumulator as it was.
  *  NaN/Inf (the message gives the row and column), and features whose covariance would

@@ -30,8 +30,10 @@ struct MatrixView {
   DType dtype = DType::float32;
   MemorySpace space = MemorySpace::host;
   /// For device views: the cudaStream_t (as void*) the data is ordered on; nullptr is the
-  /// legacy default stream of the accumulator's device (managed memory written on another
-  /// device's default stream needs that stream named). Ignored for host views.
+  /// legacy default stream of the accumulator's device. It may be a stream of another
+  /// device (managed memory written by another GPU's work); that device's legacy default
+  /// stream cannot be named (nullptr is this device's), so synchronise such work first.
+  /// Ignored for host views.
   void* stream = nullptr;
 };
 

@@ -137,6 +137,7 @@ CudaAccumulator::CudaAccumulator(std::int64_t dim, const AccumulatorOptions& opt
                             "D = " + std::to_string(dim) + " needs", device_buffers_named(options_, true));
   if (options.stream != nullptr) {
     stream_handle_ = static_cast<cudaStream_t>(options.stream);  // the caller's, not owned
+    require_stream_on_device(stream_handle_, device_, "AccumulatorOptions::stream");
   } else {
     stream_ = std::make_unique<Stream>();
     stream_handle_ = stream_->get();
@@ -405,24 +406,33 @@ void CudaAccumulator::check_merge_fits(const detail::Moments& other) const {
   }
 }
 
+double* CudaAccumulator::moments_scratch(DeviceBuffer<double>& fallback,
+                                         const std::string& what) const {
+  if (solver_->precision() == SolverPrecision::float64) return static_cast<double*>(solver_->matrix());
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  fallback = DeviceBuffer<double>(d * d, what);
+  return fallback.data();
+}
+
 void CudaAccumulator::merge_moments(const detail::Moments& other) {
   if (other.count == 0) return;
   const DeviceGuard guard(device_);
   check_merge_fits(other);
   const std::size_t d = static_cast<std::size_t>(dim_);
   DeviceBuffer<double> mean(d, "the merged mean");
-  DeviceBuffer<double> m2(d * d, "the merged D x D second moment");
+  DeviceBuffer<double> m2_buffer;
+  double* m2 = moments_scratch(m2_buffer, "the merged D x D second moment");
   accumulate_timer_->begin(stream());
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(mean.data(), other.mean.data(), d * sizeof(double),
                                     cudaMemcpyHostToDevice, stream()));
-  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(m2.data(), other.m2_upper.data(), d * d * sizeof(double),
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(m2, other.m2_upper.data(), d * d * sizeof(double),
                                     cudaMemcpyHostToDevice, stream()));
   if (!shift_set_) {
     ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(shift_.data(), mean.data(), d * sizeof(double),
                                       cudaMemcpyDeviceToDevice, stream()));
     shift_set_ = true;
   }
-  kernels::launch_merge_moments(mean.data(), m2.data(), other.count, shift_.data(), cross_.data(),
+  kernels::launch_merge_moments(mean.data(), m2, other.count, shift_.data(), cross_.data(),
                                 sums_.data(), dim_, stream());
   accumulate_timer_->end(stream());
   count_ += other.count;
@@ -465,14 +475,15 @@ detail::Moments CudaAccumulator::moments() const {
   if (count_ == 0) return result;
   const DeviceGuard guard(device_);
   DeviceBuffer<double> mean(d, "the exported mean");
-  DeviceBuffer<double> m2(d * d, "the exported D x D second moment");
+  DeviceBuffer<double> m2_buffer;
+  double* m2 = moments_scratch(m2_buffer, "the exported D x D second moment");
   // Only the upper triangle is formed; the rest goes to the host too, so it must be defined.
-  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(m2.data(), 0, d * d * sizeof(double), stream()));
+  ALPHAREQ_CUDA_TRY(cudaMemsetAsync(m2, 0, d * d * sizeof(double), stream()));
   kernels::launch_export_moments(cross_.data(), sums_.data(), shift_.data(), count_, mean.data(),
-                                 m2.data(), dim_, stream());
+                                 m2, dim_, stream());
   ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.mean.data(), mean.data(), d * sizeof(double),
                                     cudaMemcpyDeviceToHost, stream()));
-  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.m2_upper.data(), m2.data(), d * d * sizeof(double),
+  ALPHAREQ_CUDA_TRY(cudaMemcpyAsync(result.m2_upper.data(), m2, d * d * sizeof(double),
                                     cudaMemcpyDeviceToHost, stream()));
   ALPHAREQ_CUDA_TRY(cudaStreamSynchronize(stream()));
   return result;

@@ -54,6 +54,10 @@ class CudaAccumulator final : public detail::AccumulatorBackend {
   void check_batch(const MatrixView& batch) const;
   void accumulate_chunk(const void* data, DType dtype, std::int64_t rows, std::int64_t row_stride);
   cudaStream_t stream() const { return stream_handle_; }
+  // A D x D float64 scratch for exporting or merging moments: the float64 solver's matrix,
+  // which the memory check counted and no result outlives; with a float32 solver (half its
+  // size) a new buffer, kept in `fallback`, named by `what`.
+  double* moments_scratch(DeviceBuffer<double>& fallback, const std::string& what) const;
   // Throws the deferred NaN/Inf or overflow error if a batch had one (the kFlagCount flags
   // copied to the host).
   void throw_if_bad(const unsigned long long* first_bad_host) const;

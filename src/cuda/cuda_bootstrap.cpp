@@ -144,6 +144,7 @@ CudaBootstrap::CudaBootstrap(std::int64_t dim, const AlphaOptions& options,
   try {
     if (options.accumulator.stream != nullptr) {
       stream_handle_ = static_cast<cudaStream_t>(options.accumulator.stream);
+      require_stream_on_device(stream_handle_, device_, "AccumulatorOptions::stream");
     } else {
       stream_ = std::make_unique<Stream>();
       stream_handle_ = stream_->get();

@@ -571,6 +571,44 @@ TEST(CudaMerge, CpuAccumulatorMergesIntoCuda) {
   EXPECT_EQ(cpu.count(), 600);
 }
 
+// state() and merges form the moments in the float64 solver's matrix (no further D × D
+// buffer), or in a buffer of their own beside a float32 solver: a report before, between and
+// after them gives the same bits, and the exported state is the data's.
+TEST(CudaMerge, StateAndMergesLeaveLaterReportsAlone) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  constexpr std::int64_t n = 1500, d = 40;
+  const auto x = random_matrix(n, d, 113, 2.0, 1.5);
+  const DeviceBuffer buffer = upload(x, DType::float64);
+  for (const SolverPrecision solver : {SolverPrecision::float64, SolverPrecision::float32}) {
+    SCOPED_TRACE(solver == SolverPrecision::float64 ? "float64 solver" : "float32 solver");
+    AccumulatorOptions options{Backend::cuda, AccumulationPrecision::float64, solver};
+    CovarianceAccumulator acc(d, options);
+    acc.add_batch(device_view(buffer, DType::float64, 0, 1000, d, d));
+    const FitOptions window{FitMethod::weighted, 2, 30};
+    const AlphaReport before = acc.report(window);
+    const AccumulatorState state = acc.state();
+    EXPECT_EQ(acc.report(window).eigenvalues, before.eigenvalues);
+    EXPECT_EQ(state.count, 1000);
+    auto cpu = cpu_accumulator(d);
+    cpu.add_batch(host_matrix(x.data(), 1000, d));
+    const AccumulatorState reference = cpu.state();
+    const auto upper_triangle = [&](std::vector<double> m2) {  // column-major: (r, c) at c·d + r
+      for (std::int64_t c = 0; c < d; ++c)
+        for (std::int64_t r = c + 1; r < d; ++r) m2[c * d + r] = 0.0;
+      return m2;
+    };
+    EXPECT_LT(relative_error(upper_triangle(state.m2_upper), upper_triangle(reference.m2_upper)), 1e-12);
+    EXPECT_LT(relative_error(state.mean, reference.mean), 1e-13);
+    auto rest = cpu_accumulator(d);
+    rest.add_batch(host_matrix(x.data() + 1000 * d, n - 1000, d));
+    acc.merge(rest);
+    EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-12);
+    const AlphaReport merged = acc.report(window);
+    acc.state();
+    EXPECT_EQ(acc.report(window).eigenvalues, merged.eigenvalues);
+  }
+}
+
 TEST(CudaMerge, CudaAccumulatorMergesIntoCpu) {
   ALPHAREQ_REQUIRE_CUDA_DEVICE();
   constexpr std::int64_t n = 1000, d = 23;
@@ -774,6 +812,51 @@ TEST(CudaStreams, DefaultStreamBatchesFollowWorkQueuedBeforeThem) {
   ALPHAREQ_TEST_CUDA_CHECK(cudaMemsetAsync(buffer.get(), 0xFF, bytes, nullptr));
   EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-12);
   ALPHAREQ_TEST_CUDA_CHECK(cudaStreamSynchronize(nullptr));
+}
+
+// Two GPUs: managed memory written by device 1's work, on a stream of device 1, is read by an
+// accumulator of device 0 in that stream's order. An event must be recorded on a stream of
+// its own device, so the order goes through an event of device 1 (caller_stream_order.hpp);
+// with the accumulator's event it failed with cudaErrorInvalidResourceHandle. As above, a
+// host function holds the stream, the batch is copied in after it, and overwritten with
+// NaN right after add_batch. And a stream of device 1 as AccumulatorOptions::stream of an
+// accumulator of device 0 is refused, naming both devices, where the first launch on it
+// failed with an opaque CUDA error.
+TEST(CudaStreams, AStreamOfAnotherDeviceOrdersTheReadsOrIsRefused) {
+  ALPHAREQ_REQUIRE_CUDA_DEVICE();
+  const int count = test::cuda_device_count();
+  if (count < 2) GTEST_SKIP() << "needs 2 CUDA devices, this machine has " << count;
+  constexpr std::int64_t n = 1200, d = 36;
+  const auto x = random_matrix(n, d, 107, 1.5, 2.0);
+  const std::size_t bytes = static_cast<std::size_t>(n * d) * sizeof(double);
+  test::PinnedBuffer pinned(bytes);
+  std::memcpy(pinned.get(), x.data(), bytes);
+  void* managed = nullptr;
+  ALPHAREQ_TEST_CUDA_CHECK(cudaMallocManaged(&managed, bytes));
+  const test::ScopedDevice on_device_0(0);
+  auto acc = cuda_accumulator(d, AccumulationPrecision::float64, 0);
+  {
+    const test::ScopedDevice on_device_1(1);
+    test::CudaStream stream;  // of device 1
+    ALPHAREQ_TEST_CUDA_CHECK(cudaLaunchHostFunc(stream.get(), sleep_100_ms, nullptr));
+    ALPHAREQ_TEST_CUDA_CHECK(cudaMemcpyAsync(managed, pinned.get(), bytes, cudaMemcpyHostToDevice, stream.get()));
+    MatrixView view{managed, n, d, d, DType::float64, MemorySpace::device, stream.handle()};
+    {
+      const test::ScopedDevice back_on_device_0(0);  // the caller's current device is irrelevant
+      acc.add_batch(view);
+    }
+    ALPHAREQ_TEST_CUDA_CHECK(cudaMemsetAsync(managed, 0xFF, bytes, stream.get()));
+    EXPECT_LT(relative_error(acc.covariance(), two_pass_covariance(x, n, d, n)), 1e-12);
+    stream.synchronize();
+
+    AccumulatorOptions options{Backend::cuda};
+    options.device = 0;
+    options.stream = stream.handle();
+    const std::string message = invalid_input_of([&] { CovarianceAccumulator refused(d, options); });
+    EXPECT_NE(message.find("AccumulatorOptions::stream is a stream of device 1, but the work runs "
+                           "on device 0"), std::string::npos) << message;
+  }
+  ALPHAREQ_TEST_CUDA_CHECK(cudaFree(managed));
 }
 
 // ---- NaN / Inf -------------------------------------------------------------------------
