@@ -4,14 +4,18 @@
 #include "cuda/cuda_check.hpp"
 #include "float32_scaling.cuh"
 
+#include <alphareq/error.hpp>
+
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cub/block/block_reduce.cuh>
 #include <thrust/execution_policy.h>
 #include <thrust/fill.h>
+#include <thrust/system_error.h>
 
 #include <algorithm>
 #include <cfloat>
+#include <string>
 #include <type_traits>
 
 namespace alphareq::kernels {
@@ -232,7 +236,13 @@ void launch_shift_from_column_means(const void* src, DType dtype, std::int64_t r
 
 template <typename T>
 void launch_fill(T* data, std::int64_t count, T value, cudaStream_t stream) {
-  thrust::fill_n(thrust::cuda::par_nosync.on(stream), data, count, value);
+  try {
+    thrust::fill_n(thrust::cuda::par_nosync.on(stream), data, count, value);
+  } catch (const thrust::system_error& failure) {
+    // Thrust reports a failed launch with its own exception: every CUDA failure of the
+    // library is a cuda_error naming the call.
+    throw ::alphareq::cuda_error(std::string("thrust::fill_n: ") + failure.what());
+  }
   ALPHAREQ_CUDA_CHECK_LAUNCH();
 }
 
