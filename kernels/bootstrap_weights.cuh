@@ -29,7 +29,8 @@ void launch_bootstrap_weights(std::uint64_t seed, std::int64_t first_replicate,
 /// row-major (cols × rows column-major) values weights[b·rows + r] · y[r·cols + c]. With
 /// Float32Rounding::to_tf32 each float copy is rounded to TF32, so the tensor cores take it
 /// as it is (a weight of 3, 5, ... needs more bits than y has): an unbiased rounding
-/// (core/tf32_rounding.hpp), where theirs might truncate.
+/// (core/tf32_rounding.hpp), where theirs might truncate. The column sums (Y·W) keep the
+/// exact w·y: the mismatch left is zero-mean (see CudaBootstrap::accumulate_rows).
 template <typename T>
 void launch_weighted_copies(const T* y, std::int64_t rows, std::int64_t cols, const T* weights,
                             std::int64_t replicates, T* copies, cudaStream_t stream,

@@ -87,8 +87,9 @@ PowerLawFit fit_power_law(const std::vector<double>& eigenvalues_descending,
 struct SpectrumMetrics {
   /// RankMe (Garrido et al., 2023): exp of the entropy of p_k = σ_k / Σσ + ε over the
   /// min(n, D) singular values σ_k = √(n λ_k) of the *centred* n × D feature matrix, with
-  /// ε = 1e-7 (RankMe's); those whose λ_k is below the numerical-zero threshold (see
-  /// numerical_rank) are rounding noise and count as zero. RankMe itself takes the raw embeddings: for features with a
+  /// ε = 1e-7 (RankMe's); those whose λ_k is below λ_1 times the precision's ε (float64's,
+  /// or float32's as for numerical_rank, but without its factor D) are rounding noise and
+  /// count as zero. RankMe itself takes the raw embeddings: for features with a
   /// large mean (post-ReLU) that adds one dominant direction and gives a much smaller
   /// value. (The α-ReQ authors' code applies the formula to λ_k rather than √λ_k.)
   double effective_rank = 0.0;
@@ -136,10 +137,11 @@ struct FitDiagnostics {
   double stability = 0.0;
   /// Bootstrap over samples (0 resamples: not computed, and the interval is 0, 0): the
   /// basic bootstrap interval [2α̂ − q_high, 2α̂ − q_low] from the quantiles q of the
-  /// resampled α at the given confidence: the percentile interval mirrored about α̂, i.e.
-  /// moved by −bootstrap_bias (a first-order bias correction). It holds α̂ exactly when the
-  /// percentile interval does, so a bias beyond its half-width leaves α̂ outside; the
-  /// finite-n bias of α̂ against the population α is not fully covered.
+  /// resampled α at the given confidence: the percentile interval mirrored about α̂, so
+  /// centred near α̂ − bootstrap_bias where that one is centred near α̂ + bootstrap_bias
+  /// (a first-order bias correction). It holds α̂ exactly when the percentile interval
+  /// does, so a bias beyond its half-width leaves α̂ outside; the finite-n bias of α̂
+  /// against the population α is not fully covered.
   std::int64_t bootstrap_resamples = 0;
   double bootstrap_confidence = 0.0;
   double alpha_interval_low = 0.0;

@@ -61,18 +61,18 @@ def _first_tensor(output: Any) -> Optional[Union[torch.Tensor, _PackedSequence]]
 
 
 def _sequence_first(module: torch.nn.Module) -> bool:
-    """Whether the module's output is (sequence, batch, ...): PyTorch's RNNs, multi-head
-    attention and transformers are, unless built with ``batch_first=True``. A transformer
-    layer keeps the flag in its attention, a stack of them in its layers."""
-    batch_first = getattr(module, "batch_first", None)
-    if isinstance(batch_first, bool):
-        return not batch_first
-    attention = getattr(module, "self_attn", None)
-    if isinstance(attention, torch.nn.Module):
-        return _sequence_first(attention)
-    layers = getattr(module, "layers", None)
-    if isinstance(layers, torch.nn.ModuleList) and len(layers) > 0:
-        return _sequence_first(layers[0])
+    """Whether the module is one of PyTorch's own whose output is (sequence, batch, ...):
+    RNNs, multi-head attention and transformers, unless built with ``batch_first=True``.
+    A transformer layer keeps the flag in its attention, a stack of them in its layers.
+    Other modules (a model's own encoder holding such layers, say) say nothing of their
+    output's layout: they are not judged."""
+    nn = torch.nn
+    if isinstance(module, (nn.RNNBase, nn.MultiheadAttention, nn.Transformer)):
+        return module.batch_first is False
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+        return _sequence_first(module.self_attn)
+    if isinstance(module, (nn.TransformerEncoder, nn.TransformerDecoder)) and len(module.layers) > 0:
+        return _sequence_first(module.layers[0])
     return False
 
 
@@ -250,8 +250,9 @@ class LayerMonitor:
                     f"LayerMonitor: layer {sequence_first[0]!r} is sequence-first (batch_first="
                     "False): its output is (sequence, batch, ...), and reading dimension 0 as "
                     "samples would count time steps; pass batch_dim=1 (each sample's sequence "
-                    "flattened), or batch_dim=0 with a transform that pools the sequence "
-                    "(transform=lambda y: y.mean(0)), or build it with batch_first=True")
+                    "flattened), or batch_dim=0 where a transform makes the output (batch, ...) "
+                    "(transform=lambda y: y.mean(0) pools the sequence), or build it with "
+                    "batch_first=True")
             batch_dim = 0
         batch_dim = operator.index(batch_dim)
         if batch_dim < 0:

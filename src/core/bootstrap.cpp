@@ -188,9 +188,10 @@ void summarise_bootstrap(std::vector<double> alphas, const BootstrapOptions& opt
   d.bootstrap_confidence = options.confidence;
   // The basic (reverse-percentile) interval 2α̂ − q: resamples repeat samples, which
   // spreads a sample spectrum as fewer distinct samples would and biases the resampled α.
-  // Mirroring the quantiles about α̂ moves the percentile interval by minus that bias, a
-  // first-order correction (the bootstrap's estimate of α̂'s own bias). It holds α̂ exactly
-  // when the percentile interval does: a bias beyond the half-width leaves α̂ outside both.
+  // Mirroring the quantiles about α̂ centres the interval near α̂ − bias, where the
+  // percentile interval is centred near α̂ + bias: a first-order correction (the resamples'
+  // bias taken for α̂'s own). It holds α̂ exactly when the percentile interval does: a bias
+  // beyond the half-width leaves α̂ outside both.
   const double estimate = report.fit.alpha;
   d.alpha_interval_low = 2.0 * estimate - quantile(alphas, (1.0 + options.confidence) / 2.0);
   d.alpha_interval_high = 2.0 * estimate - quantile(alphas, (1.0 - options.confidence) / 2.0);

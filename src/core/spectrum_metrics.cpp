@@ -96,12 +96,16 @@ SpectrumMetrics spectrum_metrics(const std::vector<double>& eigenvalues_descendi
   }
   metrics.numerical_rank = detail::numerical_rank(lambda, rank_epsilon);
   // An n × D matrix has min(n, D) singular values; the eigenvalues past them are zero but
-  // for rounding. So are those below the numerical-zero threshold: rounding noise (float32
-  // products leave it near 1e-8 λ_1), whose square roots (~1e-4 σ_1 each over hundreds of
-  // empty directions) would raise RankMe by percents. Both count as zero singular values,
-  // which still take their ε in the entropy.
+  // for rounding. So are those below λ_1 · ε (float64's ε, or float32's where the state
+  // carries float32 rounding), which a symmetric eigensolver in that precision does not
+  // resolve (its error is about ε · λ_1): rounding noise (float32 products leave it near
+  // 1e-8 λ_1), whose square roots (~1e-4 σ_1 each over hundreds of empty directions) would
+  // raise RankMe by percents. Both count as zero singular values, which still take their ε
+  // in the entropy. Not the fit's threshold λ_1 · D · ε: with float32's ε that is 1e-4 λ_1
+  // at D = 1024, above the real tail of a power law (RankMe 475 fell to 214).
   const std::int64_t singular_count = sample_count > 0 ? std::min(sample_count, dim) : dim;
-  const std::int64_t nonzero_count = std::min(singular_count, metrics.numerical_rank);
+  std::int64_t nonzero_count = 1;  // λ_1 > 0 was checked, and ε < 1
+  while (nonzero_count < singular_count && lambda[nonzero_count] / largest > rank_epsilon) ++nonzero_count;
   double singular_sum = 0.0;
   for (std::int64_t i = 0; i < nonzero_count; ++i) singular_sum += std::sqrt(lambda[i] / largest);
   double entropy = 0.0;

@@ -306,8 +306,13 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
     shift_set_ = true;
   }
   int* exponents = nullptr;
-  // TF32 products get TF32 inputs: the sums below must see what the tensor cores multiply
-  // (core/tf32_rounding.hpp).
+  // TF32 products get TF32 inputs: the block's values reach the sums below as the tensor
+  // cores multiply them (core/tf32_rounding.hpp). The weighted copies w·y are rounded once
+  // more (a weight of 3 needs two more bits), to nearest even: unbiased, but the sums,
+  // Y·W, keep w·y exact. Emulated with a first chunk of one sample 20 spreads out (the
+  // worst shift), that leaves the replicates' covariances up to ~3e-3 of their largest
+  // variance off, far inside the interval's own spread; with the first chunk's mean as
+  // the shift, as usual, little of it.
   const kernels::Float32Rounding rounding =
       options_.accumulator.precision == AccumulationPrecision::tf32
           ? kernels::Float32Rounding::to_tf32

@@ -1,6 +1,8 @@
-// Calls BLAS itself (ddot_, from the library the project's find_package(BLAS) chose) and
-// alphareq (OpenBLAS's dsyevd_ inside), in one program: both must link and give their
-// known results. Exit status: 0 when both do, 1 otherwise, 77 when the project found no BLAS
+// Calls BLAS itself (ddot_) and alphareq (OpenBLAS's dsyevd_ inside), in one program: both
+// must link and give their known results. Which library answers ddot_ at run time is the
+// link order's choice (OpenBLAS, first here, exports it too): what this project checks is
+// at configure time (CMakeLists.txt: its BLAS::BLAS and BLAS_LIBRARIES are its own) and at
+// link time (alphareq's LAPACK calls resolve). Exit status: 0 when both do, 1 otherwise, 77 when the project found no BLAS
 // of its own (nothing to collide with; CONSUMER_WITHOUT_OWN_BLAS).
 #include <alphareq/alphareq.hpp>
 

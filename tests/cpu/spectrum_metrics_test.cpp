@@ -108,9 +108,9 @@ TEST(SpectrumMetrics, ReportEffectiveRankIsRankMeOfTheCentredFeatures) {
 
 // Features of rank 32 in D = 384: float32 products leave the 352 empty directions
 // eigenvalues of rounding noise near 1e-8 λ_1, whose square roots (~1e-4 σ_1 each) summed to
-// a few percent of Σσ and raised RankMe by 1.2 % here before the noise below the fit's
-// numerical-zero threshold counted as zero (found by a review: 56.35 against 55.15 on
-// other data). Reference: RankMe of the 32 singular values from LAPACK's float64
+// a few percent of Σσ and raised RankMe by 1.2 % here before eigenvalues below float32's
+// resolution, λ_1 · ε32, counted as zero (found by a review: 56.35 against 55.15 on other
+// data). Reference: RankMe of the 32 singular values from LAPACK's float64
 // eigenvalues of the two-pass covariance, the other 352 of the min(n, D) counted as zero.
 TEST(SpectrumMetrics, EffectiveRankIgnoresRoundingNoiseBelowTheRankThreshold) {
   constexpr std::int64_t n = 2000, rank = 32, d = 384;
@@ -138,6 +138,25 @@ TEST(SpectrumMetrics, EffectiveRankIgnoresRoundingNoiseBelowTheRankThreshold) {
   const double reference = rankme_of_singular_values(singular);
   EXPECT_NEAR(effective_rank_with(AccumulationPrecision::float64) / reference, 1.0, 1e-6);
   EXPECT_NEAR(effective_rank_with(AccumulationPrecision::float32) / reference, 1.0, 1e-5);
+}
+
+// What counts as zero is what the precision cannot resolve, λ_i ≤ λ_1 · ε, not the fit's
+// threshold λ_1 · D · ε: with float32's ε that is 1.2e-4 λ_1 at D = 1024, and it cut RankMe
+// of this i^-1.5 spectrum (smallest eigenvalue 3e-5 λ_1) from 475 to 214 (found by a review
+// of the change above). And an ε up to 1 still leaves λ_1: no 0/0.
+TEST(SpectrumMetrics, EffectiveRankKeepsARealTailThatFloat32Resolves) {
+  constexpr int d = 1024;
+  std::vector<double> spectrum(d), singular(d);
+  for (int i = 0; i < d; ++i) {
+    spectrum[i] = std::pow(i + 1.0, -1.5);
+    singular[i] = std::sqrt(spectrum[i]);
+  }
+  const double float32_epsilon = 1.1920928955078125e-07;
+  const SpectrumMetrics m = spectrum_metrics(spectrum, 1, 20000, float32_epsilon);
+  EXPECT_LT(m.numerical_rank, d);  // the fit's threshold does cut into this tail
+  EXPECT_NEAR(m.effective_rank / rankme_of_singular_values(singular), 1.0, 1e-12);
+  const SpectrumMetrics coarse = spectrum_metrics({1.0, 0.5, 0.25}, 1, 0, 0.5);
+  EXPECT_TRUE(std::isfinite(coarse.effective_rank));
 }
 
 TEST(SpectrumMetrics, NegativeRoundingNoiseCountsAsZero) {

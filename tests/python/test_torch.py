@@ -335,6 +335,23 @@ def test_layer_monitor_refuses_sequence_first_modules_without_batch_dim():
         assert monitor.counts() == {"rnn": 32}
     batch_first = torch.nn.Sequential(torch.nn.LSTM(16, 16, batch_first=True))
     LayerMonitor(batch_first, layers=["0"]).remove()  # accepted as it is
+
+    # A model's own module is not judged by what it holds or by an attribute's name: this
+    # encoder runs sequence-first layers but returns (batch, features).
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.batch_first = False  # its own meaning, not PyTorch's
+            self.layers = torch.nn.ModuleList([torch.nn.TransformerEncoderLayer(16, 2)])
+
+        def forward(self, x):  # x: (batch, sequence, features)
+            return self.layers[0](x.transpose(0, 1)).mean(0)
+
+    encoder = torch.nn.Sequential(Encoder())
+    with LayerMonitor(encoder, layers=["0"]) as monitor:
+        with torch.no_grad():
+            encoder(torch.randn(40, 10, 16))
+        assert monitor.counts() == {"0": 40}
     with pytest.raises(ValueError, match="batch_dim must be >= 0"):
         LayerMonitor(lstm, layers=["rnn"], batch_dim=-1)
 
