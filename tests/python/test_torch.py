@@ -178,6 +178,14 @@ def test_layer_monitor_first_batches_from_several_threads_are_all_kept():
     import threading
 
     model = torch.nn.Sequential(torch.nn.Linear(64, 64))
+    # All four enter the layer together, so that their hooks race for the first batch every
+    # time, not only when the scheduler happens to let them.
+    together = threading.Barrier(4)
+
+    def enter_together(module, inputs):
+        together.wait(timeout=10)  # returns None: the inputs stay as they are
+
+    model[0].register_forward_pre_hook(enter_together)
     for _ in range(3):
         monitor = LayerMonitor(model, ["0"], backend="cpu", first=1, last=20)
         batches = [torch.randn(4000, 64) for _ in range(4)]
