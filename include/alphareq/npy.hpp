@@ -80,8 +80,10 @@ class NpyReader {
 NpyHeader read_npy_header(const std::string& path);
 
 /// Writes a C-order little-endian .npy file (format 1.0, or 2.0 when the header needs it)
-/// of the given shape. Throws file_error when the file cannot be written and invalid_input
-/// when the shape does not match the element count.
+/// of the given shape, reading the product of the shape's dimensions from `data`: the caller
+/// must provide that many elements (the function cannot see how many there are). Throws
+/// file_error when the file cannot be written, and invalid_input for a negative dimension,
+/// a shape whose element count overflows, or null data for a nonzero count.
 void save_npy(const std::string& path, const double* data, const std::vector<std::int64_t>& shape);
 void save_npy(const std::string& path, const float* data, const std::vector<std::int64_t>& shape);
 void save_npy(const std::string& path, const std::int32_t* data,

@@ -46,7 +46,9 @@ struct LabelledSyntheticSpec {
 /// n × d row-major float32 features x = √λ ⊙ (z + separation · c_y) with λ_j = j^(−alpha),
 /// z ~ N(0, I), class centres c_k ~ N(0, I), and labels y uniform over the classes. Made
 /// in blocks of rows on all hardware threads, each block from its own seed, so the result
-/// does not depend on the thread count.
+/// does not depend on the thread count. Throws invalid_input for n or d < 1, classes < 2,
+/// alpha not finite or < 0, or a separation that is not finite, and out_of_memory (before
+/// allocating) for features larger than the machine's memory.
 void synthetic_labelled_features(const LabelledSyntheticSpec& spec, std::vector<float>& features,
                                  std::vector<std::int32_t>& labels);
 

@@ -3,6 +3,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/commands.hpp"
+#include "cli/formatted_line.hpp"
 #include "cli/json_text.hpp"
 #include "cli/probe_command.hpp"
 #include "core/json_reader.hpp"
@@ -158,13 +159,11 @@ void print_text(const std::string& path, const std::vector<Entry>& entries, cons
   for (std::size_t i = 0; i < result.ranking.size(); ++i) {
     const RankedCandidate& r = result.ranking[i];
     const Entry& entry = entries[r.input_index];
-    char line[512];
-    std::snprintf(line, sizeof line, "  %5zu  %-22s  %7.4f  %9s  %9.4f  %-7s  %s\n", i + 1,
-                  r.candidate.name.c_str(), r.candidate.alpha,
-                  r.candidate.accuracy ? text_number(*r.candidate.accuracy, "%.4g").c_str() : "-",
-                  r.distance, r.distance == 0.0 ? "yes" : "no",
-                  entry.features.empty() ? "given" : entry.features.c_str());
-    out << line;
+    out << formatted_line("  %5zu  %-22s  %7.4f  %9s  %9.4f  %-7s  %s\n", i + 1,
+                          r.candidate.name.c_str(), r.candidate.alpha,
+                          r.candidate.accuracy ? text_number(*r.candidate.accuracy, "%.4g").c_str() : "-",
+                          r.distance, r.distance == 0.0 ? "yes" : "no",
+                          entry.features.empty() ? "given" : entry.features.c_str());
   }
   out << "\n  chosen";
   out << (result.zone_from_accuracies ? " (Algorithm 1: the top K measured models, most accurate first):\n"

@@ -3,6 +3,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/device_features.hpp"
+#include "cli/formatted_line.hpp"
 #include "cli/probe_command.hpp"
 #include "core/stopwatch.hpp"
 
@@ -121,12 +122,15 @@ int run_table1_command(const std::vector<std::string>& args) {
   } catch (const invalid_input& e) {
     throw UsageError(e.what());
   }
+  const std::int64_t repeats_given = list.integer("--repeats", 3);
+  const std::int64_t cpu_epochs = list.integer("--cpu-epochs", 2);
+  if (repeats_given < 1 || cpu_epochs < 1) throw UsageError("--repeats and --cpu-epochs must be >= 1");
+  // Checked before the narrowing, which would wrap 2^32 + 1 to 1.
+  if (repeats_given > 1000) throw UsageError("--repeats must be at most 1000, got " + std::to_string(repeats_given));
+  const int repeats = static_cast<int>(repeats_given);
   std::string notice;
   backend = resolve_backend(backend, &notice);
   if (!notice.empty() && !list.has_flag("--quiet")) std::cerr << "alphareq: notice: " << notice << "\n";
-  const int repeats = static_cast<int>(list.integer("--repeats", 3));
-  const std::int64_t cpu_epochs = list.integer("--cpu-epochs", 2);
-  if (repeats < 1 || cpu_epochs < 1) throw UsageError("--repeats and --cpu-epochs must be >= 1");
   const bool is_quick = list.has_flag("--quick");
 
   std::printf("alphareq table1 on %s%s (synthetic features of the real shapes; median ± half-range "
@@ -196,13 +200,12 @@ int run_table1_command(const std::vector<std::string>& args) {
                           std::to_string(row.epochs) + " (extrapolated, not measured); its test "
                           "accuracy is after those " + std::to_string(cpu_epochs) + " epochs.");
     }
-    char line[512];
-    std::snprintf(line, sizeof line, "| %s (%s) | %s | %s | %s | ~%.3gx | %.1f %% | %s / %s / %s |\n",
-                  row.name, row.unit, format(alpha_memory, unit_ms).c_str(),
-                  format(alpha_host, unit_ms).c_str(), probe_text.c_str(),
-                  probe_time.median / alpha_memory.median, 100.0 * accuracy, paper.paper_alpha,
-                  paper.paper_probe, paper.paper_gain);
-    std::fputs(line, stdout);
+    const std::string line = formatted_line(
+        "| %s (%s) | %s | %s | %s | ~%.3gx | %.1f %% | %s / %s / %s |\n", row.name, row.unit,
+        format(alpha_memory, unit_ms).c_str(), format(alpha_host, unit_ms).c_str(),
+        probe_text.c_str(), probe_time.median / alpha_memory.median, 100.0 * accuracy,
+        paper.paper_alpha, paper.paper_probe, paper.paper_gain);
+    std::fputs(line.c_str(), stdout);
     std::fflush(stdout);
   }
   std::printf("\nalpha: features in memory (%s) -> alpha, and host memory -> alpha including the "

@@ -212,17 +212,20 @@ std::vector<double> CovarianceAccumulator::mean() const {
 
 std::vector<double> CovarianceAccumulator::covariance(Normalization normalization) const {
   const double divisor = divisor_for(count(), normalization, 1, "covariance");
-  const detail::Moments state = backend_impl().moments();
+  detail::Moments state = backend_impl().moments();
+  // In place: the state's copy is the one D x D buffer the memory check allowed for a
+  // result. Each upper element (i <= j, at j·d + i) is read before any write reaches it:
+  // the mirror writes land at i·d + j, in the lower triangle, which is never read.
   const std::int64_t d = state.dim;
-  std::vector<double> full(state.m2_upper.size());
+  std::vector<double>& full = state.m2_upper;
   for (std::int64_t j = 0; j < d; ++j) {
     for (std::int64_t i = 0; i <= j; ++i) {
-      const double value = state.m2_upper[j * d + i] / divisor;
-      full[i * d + j] = value;
+      const double value = full[j * d + i] / divisor;
       full[j * d + i] = value;
+      full[i * d + j] = value;
     }
   }
-  return full;
+  return std::move(full);
 }
 
 std::vector<double> CovarianceAccumulator::eigenvalues(Normalization normalization) const {

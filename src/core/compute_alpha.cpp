@@ -1,6 +1,7 @@
 #include "core/bootstrap.hpp"
 #include "core/enum_check.hpp"
 #include "core/fit_window.hpp"
+#include "core/host_memory.hpp"
 #include "core/layer_stream.hpp"
 #ifdef ALPHAREQ_HAS_CUDA
 #include "cuda/cuda_accumulator.hpp"
@@ -19,8 +20,8 @@ namespace alphareq {
 
 namespace {
 
-// Runs `work` and prefixes the file's path to its input and memory errors (a D in the
-// header too wide for memory is the file's). A file_error names the file already; NaN/Inf
+// Runs `work` and prefixes the file's path (or the layer's name) to its input and memory
+// errors (a D in the header too wide for memory is the file's). A file_error names the file already; NaN/Inf
 // rows count from the start of the file, since the accumulator numbers them over
 // everything added, which is exactly the rows read before.
 template <typename Work>
@@ -60,19 +61,31 @@ void check_layer_options(const AlphaOptions& options) {
   check_options(options);
 }
 
-// Each layer's accumulator checks that its own buffers fit; on a GPU all of them must fit
-// together, which is checked before the first is made.
+// Each layer's accumulator checks that its own buffers fit; all of them must fit together,
+// which is checked before the first is made: on a GPU its buffers, on the CPU every
+// layer's D x D state plus one eigensolver copy (the reports run one after another). N
+// layers could each pass alone and need N times the memory together, found only after a
+// pass over the data (by the OOM killer, on the CPU).
 void require_memory_for_layers(const std::vector<std::int64_t>& widths,
                                const AccumulatorOptions& options, bool host_batches) {
 #ifdef ALPHAREQ_HAS_CUDA
   if (resolve_backend(options.backend) == Backend::cuda) {
     cuda::require_device_memory_for_layers(widths, options, host_batches);
+    return;
   }
 #else
-  (void)widths;
-  (void)options;
   (void)host_batches;
+  (void)options;
 #endif
+  double squares = 0.0, largest = 0.0;
+  for (const std::int64_t width : widths) {
+    const double square = static_cast<double>(width) * static_cast<double>(width);
+    squares += square;
+    largest = std::max(largest, square);
+  }
+  detail::require_host_memory((squares + largest) * sizeof(double),
+                              "the D x D float64 states of " + std::to_string(widths.size()) +
+                                  " layers and the eigensolver's copy of the widest");
 }
 
 }  // namespace
@@ -138,12 +151,17 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
   std::vector<std::int64_t> widths;
   bool host_batches = false;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    check_view_shape(layers[i], ("layer " + std::to_string(i)).c_str());
+    const std::string name = "layer " + std::to_string(i);
+    check_view_shape(layers[i], name.c_str());
     if (layers[i].rows != layers[0].rows) {
       throw invalid_input("layers: layer " + std::to_string(i) + " has " + std::to_string(layers[i].rows) +
                           " samples, layer 0 has " + std::to_string(layers[0].rows));
     }
-    check_options_for_shape(options, layers[i].cols, layers[i].rows);
+    if (layers[i].rows < 2) {
+      throw invalid_input("layers: needs at least 2 samples (rows) for a covariance, got " +
+                          std::to_string(layers[i].rows));
+    }
+    naming_file(name, [&] { check_options_for_shape(options, layers[i].cols, layers[i].rows); });
     widths.push_back(layers[i].cols);
     host_batches = host_batches || layers[i].space == MemorySpace::host;
   }
@@ -151,10 +169,15 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<CovarianceAccumulator> accumulators;
   for (const MatrixView& layer : layers) accumulators.emplace_back(layer.cols, stream.options());
-  for (std::size_t i = 0; i < layers.size(); ++i) accumulators[i].add_batch(layers[i]);
+  // Errors name the layer, as the files' functions name the file (naming_file's prefix).
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    naming_file("layer " + std::to_string(i), [&] { accumulators[i].add_batch(layers[i]); });
+  }
   std::vector<AlphaReport> reports;
-  for (const CovarianceAccumulator& accumulator : accumulators) {
-    reports.push_back(accumulator.report(options.fit, options.normalization));
+  for (std::size_t i = 0; i < accumulators.size(); ++i) {
+    reports.push_back(naming_file("layer " + std::to_string(i), [&] {
+      return accumulators[i].report(options.fit, options.normalization);
+    }));
   }
   return reports;
 }

@@ -7,8 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 namespace alphareq::detail {
 
@@ -335,12 +334,19 @@ JsonValue parse_json(const std::string& text, const std::string& source) {
 }
 
 JsonValue read_json_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw file_error(path + ": cannot open the file");
-  std::stringstream text;
-  text << file.rdbuf();
-  if (file.bad()) throw file_error(path + ": cannot read the file");
-  return parse_json(text.str(), path);
+  // stdio, not a stream: `text << file.rdbuf()` records a failed read (a directory, EIO) on
+  // the string stream, and the file then read as empty ("unexpected end of file").
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) throw file_error(path + ": cannot open the file: " + std::strerror(errno));
+  std::string text;
+  char block[65536];
+  std::size_t got;
+  while ((got = std::fread(block, 1, sizeof block, file)) > 0) text.append(block, got);
+  const bool failed = std::ferror(file) != 0;
+  const int error = errno;
+  std::fclose(file);
+  if (failed) throw file_error(path + ": cannot read the file: " + std::strerror(error));
+  return parse_json(text, path);
 }
 
 }  // namespace alphareq::detail

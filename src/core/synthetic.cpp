@@ -102,14 +102,32 @@ void synthetic_labelled_features(const LabelledSyntheticSpec& spec, std::vector<
   if (spec.n < 1 || spec.d < 1 || spec.classes < 2) {
     throw invalid_input("synthetic labelled features: need n >= 1, d >= 1 and classes >= 2");
   }
+  // As for synthetic_power_law_features: NaN or Inf would only surface later, as "NaN in
+  // the features" of the probe.
+  if (!(std::isfinite(spec.alpha) && spec.alpha >= 0.0) || !std::isfinite(spec.separation)) {
+    throw invalid_input("synthetic labelled features: alpha must be a finite number >= 0 and "
+                        "the separation finite, got alpha " + detail::number_text(spec.alpha) +
+                        ", separation " + detail::number_text(spec.separation));
+  }
   const std::int64_t n = spec.n, d = spec.d;
+  // In double: n · d (or classes · d) beyond 2^63 wraps in integers.
+  const double elements = static_cast<double>(n) * static_cast<double>(d);
+  const double centre_elements = static_cast<double>(spec.classes) * static_cast<double>(d);
+  detail::require_host_memory(elements * sizeof(float) + centre_elements * sizeof(double) +
+                                  static_cast<double>(n) * sizeof(std::int32_t),
+                              "synthetic labelled features of n = " + std::to_string(n) +
+                                  " samples, D = " + std::to_string(d) + " and " +
+                                  std::to_string(spec.classes) + " classes");
   std::vector<double> scale = power_law_spectrum(d, spec.alpha);
   for (double& s : scale) s = std::sqrt(s);
-  std::vector<double> centres(static_cast<std::size_t>(spec.classes * d));
+  std::vector<double> centres;
+  detail::allocate_or_throw(centres, static_cast<std::uint64_t>(spec.classes) * static_cast<std::uint64_t>(d),
+                            "the class centres");
   NormalGenerator centre_random(spec.seed ^ 0xC1A55ULL);
   for (double& c : centres) c = spec.separation * centre_random.next();
-  features.resize(static_cast<std::size_t>(n * d));
-  labels.resize(static_cast<std::size_t>(n));
+  detail::allocate_or_throw(features, static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(d),
+                            "the synthetic labelled features");
+  detail::allocate_or_throw(labels, static_cast<std::uint64_t>(n), "the synthetic labels");
 
   constexpr std::int64_t kBlockRows = 4096;
   const std::int64_t blocks = (n + kBlockRows - 1) / kBlockRows;

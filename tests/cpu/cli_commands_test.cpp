@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -118,6 +119,27 @@ TEST(CliSelect, BadCandidatesFileNamesTheLineAndColumn) {
             std::string::npos)
       << r.err;
   for (const std::string& p : {trailing, typo, both}) std::remove(p.c_str());
+}
+
+// A row was formatted into a 512-byte buffer: a long name cut it, newline included, and the
+// next row ran on. And a candidates "file" that cannot be read (a directory) said
+// "unexpected end of file", as if it were empty.
+TEST(CliSelect, LongNamesKeepTheirRowAndUnreadableFilesSaySo) {
+  const std::string long_name(500, 'y');
+  const std::string path = write_text("long.json", "[{\"name\": \"" + long_name +
+                                                       "\", \"alpha\": 1.0}, {\"name\": \"far\", \"alpha\": 3.0}]");
+  const CliResult r = run_cli("select " + path + " --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(long_name + "   1.0000          -     0.0000  yes      given\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n      2  far "), std::string::npos) << r.out;
+  std::remove(path.c_str());
+  const std::string folder = temp_file("a_folder.json");
+  std::filesystem::create_directories(folder);
+  const CliResult unreadable = run_cli("select " + folder);
+  EXPECT_EQ(unreadable.status, 1);
+  EXPECT_NE(unreadable.err.find(folder + ": cannot read the file: Is a directory"), std::string::npos)
+      << unreadable.err;
+  std::filesystem::remove(folder);
 }
 
 TEST(CliSelect, UsageErrors) {

@@ -435,6 +435,23 @@ TEST(CliTable1, DatasetNamesInAnyCase) {
   EXPECT_NE(r.out.find("| STL10 (s) |"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("| CIFAR10"), std::string::npos) << r.out;
   expect_error(run_cli("table1 --datasets mnist"), 2, "--datasets takes CIFAR10, STL10 and ImageNet");
+  // Narrowed to int before its check, 2^32 + 1 ran once (a review).
+  expect_error(run_cli("table1 --quick --repeats 4294967297"), 2, "--repeats must be at most 1000");
+}
+
+TEST(SyntheticLabelledFeatures, RefusesNonFiniteParametersAndSizesBeyondMemory) {
+  LabelledSyntheticSpec spec;
+  spec.alpha = std::nan("");
+  std::vector<float> x;
+  std::vector<std::int32_t> y;
+  EXPECT_THROW(synthetic_labelled_features(spec, x, y), invalid_input);
+  spec.alpha = 1.0;
+  spec.separation = INFINITY;
+  EXPECT_THROW(synthetic_labelled_features(spec, x, y), invalid_input);
+  spec.separation = 1.0;
+  spec.n = 1000000;
+  spec.d = 100000000;  // 4e14 bytes of float32: refused before a bare bad_alloc
+  EXPECT_THROW(synthetic_labelled_features(spec, x, y), out_of_memory);
 }
 
 }  // namespace

@@ -11,10 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace alphareq {
 namespace {
@@ -157,6 +160,53 @@ TEST(Layers, EachLayerEqualsItsOwnComputation) {
   EXPECT_LT(reports[1].fit.alpha, reports[2].fit.alpha);
   views[1].rows = n - 1;
   EXPECT_THROW(compute_alpha_layers(views, options), invalid_input);
+}
+
+// On the CPU, N layers hold N D x D states at once, and the reports one eigensolver copy:
+// each layer alone checked only its own two, so layers that fit one at a time passed and
+// met the OOM killer together after the pass. Widths are chosen from this machine's memory
+// M: one layer needs 0.8 M (fits), three need 1.6 M, refused before anything is allocated
+// (the views share one small buffer of 200 rows).
+TEST(Layers, LayersThatFitOnlyOneAtATimeAreRefusedBeforeAllocating) {
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  ASSERT_GT(memory, 0.0);
+  const auto width = static_cast<std::int64_t>(std::sqrt(memory / (2.5 * sizeof(double))));
+  constexpr std::int64_t n = 200;
+  const std::vector<double> data = test::random_matrix(n, width, 5);
+  const MatrixView layer = host_matrix(data.data(), n, width);
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  try {
+    compute_alpha_layers({layer, layer, layer}, options);
+    FAIL() << "no out_of_memory thrown";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("states of 3 layers"), std::string::npos) << e.what();
+  }
+}
+
+// The in-memory layers name the layer in their errors, as the files' functions name the file.
+TEST(Layers, ErrorsNameTheLayer) {
+  constexpr std::int64_t n = 300;
+  std::vector<double> first = test::random_matrix(n, 30, 6), second = test::random_matrix(n, 20, 7);
+  second[50 * 20 + 3] = std::nan("");
+  AlphaOptions options;
+  options.accumulator.backend = Backend::cpu;
+  options.fit.first_rank = 2;
+  options.fit.last_rank = 15;
+  const std::string nan = test::invalid_input_of([&] {
+    compute_alpha_layers({host_matrix(first.data(), n, 30), host_matrix(second.data(), n, 20)}, options);
+  });
+  EXPECT_EQ(nan.rfind("layer 1: NaN in the features at row 50, column 3", 0), 0u) << nan;
+  options.fit.tail_rank = 25;
+  second[50 * 20 + 3] = 0.0;
+  const std::string tail = test::invalid_input_of([&] {
+    compute_alpha_layers({host_matrix(first.data(), n, 30), host_matrix(second.data(), n, 20)}, options);
+  });
+  EXPECT_EQ(tail.rfind("layer 1: ", 0), 0u) << tail;
+  const std::string one_row = test::invalid_input_of([&] {
+    compute_alpha_layers({host_matrix(first.data(), 1, 30)}, AlphaOptions{});
+  });
+  EXPECT_NE(one_row.find("needs at least 2 samples"), std::string::npos) << one_row;
 }
 
 TEST(Layers, FilesReadInLockstepEqualTheInMemoryResult) {
