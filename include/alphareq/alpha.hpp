@@ -61,7 +61,8 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
 /// layer's staging for host chunks: two device and two pinned buffers of 32 MiB, 64 MiB with
 /// float32/TF32 products). On CUDA all layers' buffers are checked against the free device
 /// memory together before the first accumulator is made (out_of_memory with the bytes; the
-/// libraries' own workspaces, tens of MiB a layer, are not counted). All files must hold the
+/// libraries' own workspaces, tens of MiB a layer, are not counted); on the CPU all layers'
+/// states and one eigensolver copy against the machine's memory. All files must hold the
 /// same number of samples. Progress counts bytes over all files.
 std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>& paths,
                                                   const AlphaOptions& options = {},
