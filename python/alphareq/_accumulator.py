@@ -220,9 +220,14 @@ class Accumulator:
 
 def _restore_accumulator(d: int, backend: str, options: Dict[str, Any], count: int, mean: np.ndarray,
                          m2: np.ndarray, float32_rounded: bool = False) -> Accumulator:
+    mean = np.ascontiguousarray(mean, dtype=np.float64)
+    m2 = np.ascontiguousarray(m2, dtype=np.float64)
+    # Before the D x D state is allocated: a small pickle claiming a large d is refused cheaply.
+    if mean.shape != (d,) or m2.shape != (d, d):
+        raise ValueError(f"Accumulator state: d = {d} but the mean has shape {mean.shape} and the "
+                         f"second moment {m2.shape}")
     accumulator = Accumulator(d, backend, **options)
-    accumulator._impl.merge_state(count, np.ascontiguousarray(mean, dtype=np.float64),
-                                  np.ascontiguousarray(m2, dtype=np.float64), bool(float32_rounded))
+    accumulator._impl.merge_state(count, mean, m2, bool(float32_rounded))
     return accumulator
 
 
@@ -280,7 +285,7 @@ def alpha_npy(path: PathLike, first: int = 11, last: int = 100, method: str = "w
     for an unreadable or invalid file."""
     resamples, seed, confidence = _bootstrap_arguments(bootstrap, seed, confidence)
     return Report._from_dict(
-        _ext.compute_alpha_npy(os.fspath(path), str(backend), str(precision), str(solver),
+        _ext.compute_alpha_npy(os.fsencode(path), str(backend), str(precision), str(solver),
                                _device_ordinal(device), _integer(first, "first", "a 1-based rank"),
                                _integer(last, "last", "a 1-based rank"),
                                str(method), str(normalization), bool(deterministic),

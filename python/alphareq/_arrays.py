@@ -357,16 +357,16 @@ def _from_cuda_array_interface(x: Any, stream: Optional[int], what: str) -> Batc
     chosen = stream if stream is not None else (int(producer) if producer is not None else 0)
     # The interface names no device: the pointer's own (a Numba array on a GPU that is not
     # current is then read there, not refused). An empty array's pointer may be NULL.
-    device, cuda_usable = -2, rows > 0
-    if rows > 0:
+    # No CUDA here (a build without it, no driver or no device): device unknown, and no
+    # stream to order; the accumulator then says it cannot read device memory. Asked first,
+    # so that a CUDA error where CUDA works is raised, not taken for its absence.
+    cuda_usable = rows > 0 and bool(_ext.cuda_available()[0])
+    device = -2
+    if cuda_usable:
         try:
             device = _ext.device_memory_owner(data)
         except ValueError as error:  # host memory behind a CUDA array interface
             raise ValueError(f"{what}: {_describe(x)}.__cuda_array_interface__: {error}") from None
-        except RuntimeError:
-            # No CUDA here (a build without it, no driver or no device): device unknown, and
-            # no stream to order; the accumulator then says it cannot read device memory.
-            cuda_usable = False
     if producer is not None and cuda_usable and _library_stream(chosen) != _library_stream(int(producer)):
         _ext.make_stream_wait(_library_stream(chosen), _library_stream(int(producer)), data)
     return BatchView(

@@ -63,16 +63,28 @@ int resolve_cuda_device(int requested) {
 }
 
 // One accumulator, serialised: the GIL is released during the numerical work, so two
-// Python threads could otherwise use the same C++ object at once.
+// Python threads could otherwise use the same C++ object at once. The GIL is released
+// around every call that can wait long (allocating and zeroing D x D, waiting for the GPU
+// or for another thread's call on the same accumulator), or every Python thread waits too
+// (a LayerMonitor's counts() stalled the others for a whole report).
 class Accumulator {
  public:
   Accumulator(std::int64_t dim, const std::string& backend, const std::string& precision,
               const std::string& solver, int device, bool deterministic)
-      : impl_(dim, make_options(backend, precision, solver, device, deterministic)) {
+      : impl_(make_impl(dim, make_options(backend, precision, solver, device, deterministic))) {
     device_ = impl_.backend() == Backend::cuda ? resolve_cuda_device(device) : -1;
   }
 
   Accumulator(const Accumulator& other) : impl_(other.locked_copy()), device_(other.device_) {}
+
+  // A CUDA accumulator waits for its queued work before freeing its memory. Not while the
+  // interpreter finalizes: a thread other than the finalizing one that gives up the GIL
+  // then is ended on taking it back, inside this noexcept destructor.
+  ~Accumulator() {
+    if (interpreter_finalizing()) return;
+    nb::gil_scoped_release unlocked;
+    const CovarianceAccumulator released = std::move(impl_);
+  }
 
   void add(std::uintptr_t data, const std::string& dtype, std::int64_t rows, std::int64_t cols,
            std::int64_t row_stride, bool on_device, std::uintptr_t stream) {
@@ -167,19 +179,22 @@ class Accumulator {
                    bool float32_rounded) {
     const std::int64_t d = impl_.dim();
     if (m2.shape(0) != m2.shape(1)) throw invalid_input("merge_state: the second moment is not square");
+    // The arguments keep their buffers alive until the call returns: copying D x D of them
+    // needs no GIL.
+    nb::gil_scoped_release unlocked;
     AccumulatorState state;
     state.dim = d;
     state.count = count;
     state.mean.assign(mean.data(), mean.data() + mean.size());
     state.m2_upper.assign(m2.data(), m2.data() + m2.size());
     state.float32_rounded = float32_rounded;
-    nb::gil_scoped_release unlocked;
     const std::lock_guard<std::mutex> lock(mutex_);
     impl_.merge_state(state);
   }
 
   std::int64_t dim() const { return impl_.dim(); }
   std::int64_t count() const {
+    nb::gil_scoped_release unlocked;  // another thread's report may hold the mutex for seconds
     const std::lock_guard<std::mutex> lock(mutex_);
     return impl_.count();
   }
@@ -196,6 +211,19 @@ class Accumulator {
     options.device = device;
     options.deterministic = deterministic;
     return options;
+  }
+
+  static CovarianceAccumulator make_impl(std::int64_t dim, const AccumulatorOptions& options) {
+    nb::gil_scoped_release unlocked;
+    return CovarianceAccumulator(dim, options);
+  }
+
+  static bool interpreter_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing() != 0;
+#else
+    return _Py_IsFinalizing() != 0;
+#endif
   }
 
   CovarianceAccumulator locked_copy() const {

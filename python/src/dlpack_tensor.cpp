@@ -86,7 +86,12 @@ nb::tuple DLPackTensor::strides() const {
   if (t.strides != nullptr) {
     for (std::int32_t i = 0; i < t.ndim; ++i) strides[i] = t.strides[i];
   } else {
-    for (std::int32_t i = t.ndim - 2; i >= 0; --i) strides[i] = strides[i + 1] * t.shape[i + 1];
+    // C order; a product beyond int64 (a producer's lying shape) is refused, not wrapped.
+    for (std::int32_t i = t.ndim - 2; i >= 0; --i) {
+      if (__builtin_mul_overflow(strides[i + 1], t.shape[i + 1], &strides[i])) {
+        throw nb::value_error("DLPack: the shape's element count overflows a 64-bit stride");
+      }
+    }
   }
   nb::list values;
   for (const std::int64_t stride : strides) values.append(stride);

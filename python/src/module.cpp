@@ -167,12 +167,15 @@ nb::dict one_call(const AlphaOptions& options, Compute&& compute) {
   return report_to_dict(std::move(report), options.normalization);
 }
 
-nb::dict compute_alpha_npy_binding(const std::string& path, const std::string& backend,
+// The path as the file system's bytes (os.fsencode): a str path with undecodable bytes
+// (os.fsdecode's surrogates) or a bytes path is a file name as good as any.
+nb::dict compute_alpha_npy_binding(const nb::bytes& path_bytes, const std::string& backend,
                                    const std::string& precision, const std::string& solver,
                                    int device, std::int64_t first_rank, std::int64_t last_rank,
                                    const std::string& method, const std::string& normalization,
                                    bool deterministic, std::int64_t resamples, std::uint64_t seed,
                                    double confidence) {
+  const std::string path(path_bytes.c_str(), path_bytes.size());
   const AlphaOptions options =
       make_alpha_options(backend, precision, solver, device, first_rank, last_rank, method,
                          normalization, deterministic, resamples, seed, confidence);

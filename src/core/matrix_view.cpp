@@ -1,7 +1,9 @@
 #include <alphareq/error.hpp>
 #include <alphareq/matrix_view.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace alphareq {
@@ -63,6 +65,18 @@ void check_view_shape(const MatrixView& view, const char* what) {
   if (reinterpret_cast<std::uintptr_t>(view.data) % element != 0) {
     throw invalid_input(name + ": the data pointer is not aligned to its " + std::to_string(element) +
                         "-byte elements; make an aligned copy first");
+  }
+  // The bytes the view spans, ((rows − 1) · row_stride + cols) · element, must fit a
+  // pointer difference: beyond it the offsets wrap and rows are read from elsewhere
+  // (a lying producer's stride of 2^61 read row 1 as row 0). In long double, exact enough
+  // here, where an int64 product would itself overflow.
+  const long double extent =
+      (static_cast<long double>(view.rows - 1) * static_cast<long double>(view.row_stride) +
+       static_cast<long double>(view.cols)) * static_cast<long double>(element);
+  if (extent > static_cast<long double>(std::numeric_limits<std::ptrdiff_t>::max())) {
+    throw invalid_input(name + ": " + std::to_string(view.rows) + " rows of stride " +
+                        std::to_string(view.row_stride) + " span more bytes than an address "
+                        "space holds");
   }
 }
 

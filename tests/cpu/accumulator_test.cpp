@@ -388,6 +388,11 @@ TEST(AccumulatorErrors, MalformedViewsAreRefused) {
   misaligned.data = reinterpret_cast<const unsigned char*>(x.data()) + 1;  // the C API's caller can
   EXPECT_NE(invalid_input_of([&] { acc.add_batch(misaligned); }).find("not aligned to its 8-byte elements"),
             std::string::npos);
+  // A producer's stride of 2^61 elements: the byte offset of row 1 wrapped around to row 0's,
+  // and the batch was read as two copies of it (found through a lying DLPack producer).
+  const MatrixView wrapping = host_matrix(x.data(), 2, 6, std::int64_t{1} << 61);
+  EXPECT_NE(invalid_input_of([&] { acc.add_batch(wrapping); }).find("span more bytes than an address space holds"),
+            std::string::npos);
   EXPECT_EQ(acc.count(), 0);
 }
 

@@ -80,6 +80,22 @@ def test_pickled_accumulators_from_other_processes_merge_as_the_originals(featur
     assert local.n == 300 and restored.n == 900
 
 
+def test_an_unpickled_state_whose_arrays_disagree_with_its_width_is_refused_before_allocating(monkeypatch):
+    """A small pickle claiming d = 10**6 asked for a 8 TB state before its arrays were
+    compared with d."""
+    import pickle
+
+    import alphareq._accumulator as accumulators
+
+    state = pickle.dumps(alphareq.Accumulator(3, backend="cpu").add(np.eye(3) + 1.0))
+    function, arguments = alphareq.Accumulator(3, backend="cpu").__reduce__()
+    assert pickle.loads(state).n == 3
+    monkeypatch.setattr(accumulators, "Accumulator",
+                        lambda *a, **k: pytest.fail("allocated before the sizes were checked"))
+    with pytest.raises(ValueError, match=r"d = 1000000 but the mean has shape \(3,\)"):
+        function(10**6, *arguments[1:])
+
+
 def test_a_float32_state_merged_into_a_float64_accumulator_keeps_float32s_threshold():
     """A float32 worker merged into a default root (directly, or pickled) must not be fitted
     with float64's rank threshold: its rounding noise near 1e-7 of lambda_1 read as rank gave

@@ -90,3 +90,17 @@ def test_bad_file_is_an_error_in_both(cli, tmp_path):
     assert isinstance(caught.value, OSError) and isinstance(caught.value, ValueError)
     with pytest.raises(alphareq.FileError, match="missing.npy"):
         alphareq.alpha_npy(tmp_path / "missing.npy")
+
+
+def test_alpha_npy_takes_bytes_paths_and_names_that_are_not_utf8(tmp_path):
+    """Any file name the file system allows: a bytes path, and a str from os.fsdecode of
+    undecodable bytes, which the extension's str argument refused with its signature."""
+    import os
+
+    x = np.random.default_rng(3).standard_normal((300, 30))
+    raw = os.fsencode(tmp_path) + b"/features-\xff.npy"
+    with open(raw, "wb") as file:
+        np.save(file, x)
+    expected = alphareq.alpha(x, first=2, last=20, backend="cpu").alpha
+    for path in (raw, os.fsdecode(raw)):
+        assert alphareq.alpha_npy(path, first=2, last=20, backend="cpu").alpha == expected

@@ -260,6 +260,7 @@ def recording_stream_calls(monkeypatch):
     monkeypatch.setattr(arrays._ext, "make_stream_wait",
                         lambda waiting, producer, pointer: calls.append(("order", waiting, producer, pointer)))
     monkeypatch.setattr(arrays._ext, "device_memory_owner", lambda pointer: 0)  # GPU 0's memory
+    monkeypatch.setattr(arrays._ext, "cuda_available", lambda: (True, ""))
     return calls
 
 
@@ -388,15 +389,24 @@ def test_a_cuda_array_interface_over_host_memory_or_without_cuda_is_refused_by_n
     def host_memory(pointer):
         raise ValueError("the batch's pointer is not CUDA device memory")
 
+    monkeypatch.setattr(extension, "cuda_available", lambda: (True, ""))
     monkeypatch.setattr(extension, "device_memory_owner", host_memory)
     with pytest.raises(ValueError, match=r"x: .*__cuda_array_interface__: the batch's pointer is not CUDA"):
         alphareq.alpha(cuda_interface_only(x))
 
-    def no_cuda(pointer):
-        raise RuntimeError("CUDA error cudaErrorInsufficientDriver in cudaPointerGetAttributes")
+    # Where CUDA works, its errors are raised, not taken for its absence (which skipped the
+    # stream ordering silently).
+    def sticky_error(pointer):
+        raise RuntimeError("CUDA error cudaErrorIllegalAddress in cudaPointerGetAttributes")
+
+    monkeypatch.setattr(extension, "device_memory_owner", sticky_error)
+    with pytest.raises(RuntimeError, match="cudaErrorIllegalAddress"):
+        with batch_view(cuda_interface_only(x, 0x55), stream=0x66):
+            pass
 
     calls = recording_stream_calls(monkeypatch)
-    monkeypatch.setattr(extension, "device_memory_owner", no_cuda)
+    monkeypatch.setattr(extension, "cuda_available", lambda: (False, "no usable CUDA device"))
+    monkeypatch.setattr(extension, "device_memory_owner", lambda pointer: pytest.fail("asked without CUDA"))
 
     with batch_view(cuda_interface_only(x, 0x55), stream=0x66) as view:  # no stream to order without CUDA
         assert view.on_device and view.device == -2 and calls == []
