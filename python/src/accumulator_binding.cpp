@@ -66,7 +66,10 @@ int resolve_cuda_device(int requested) {
 // Python threads could otherwise use the same C++ object at once. The GIL is released
 // around every call that can wait long (allocating and zeroing D x D, waiting for the GPU
 // or for another thread's call on the same accumulator), or every Python thread waits too
-// (a LayerMonitor's counts() stalled the others for a whole report).
+// (a LayerMonitor's counts() stalled the others for a whole report). Not in the destructor,
+// though a CUDA one waits for its queued work there: a daemon thread that gives up the GIL
+// while the interpreter exits is ended on taking it back (a forced unwind, which a
+// destructor turns into std::terminate), and a destructor runs wherever an object goes.
 class Accumulator {
  public:
   Accumulator(std::int64_t dim, const std::string& backend, const std::string& precision,
@@ -77,14 +80,6 @@ class Accumulator {
 
   Accumulator(const Accumulator& other) : impl_(other.locked_copy()), device_(other.device_) {}
 
-  // A CUDA accumulator waits for its queued work before freeing its memory. Not while the
-  // interpreter finalizes: a thread other than the finalizing one that gives up the GIL
-  // then is ended on taking it back, inside this noexcept destructor.
-  ~Accumulator() {
-    if (interpreter_finalizing()) return;
-    nb::gil_scoped_release unlocked;
-    const CovarianceAccumulator released = std::move(impl_);
-  }
 
   void add(std::uintptr_t data, const std::string& dtype, std::int64_t rows, std::int64_t cols,
            std::int64_t row_stride, bool on_device, std::uintptr_t stream) {
@@ -216,14 +211,6 @@ class Accumulator {
   static CovarianceAccumulator make_impl(std::int64_t dim, const AccumulatorOptions& options) {
     nb::gil_scoped_release unlocked;
     return CovarianceAccumulator(dim, options);
-  }
-
-  static bool interpreter_finalizing() {
-#if PY_VERSION_HEX >= 0x030D0000
-    return Py_IsFinalizing() != 0;
-#else
-    return _Py_IsFinalizing() != 0;
-#endif
   }
 
   CovarianceAccumulator locked_copy() const {

@@ -7,6 +7,7 @@
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
 #include <alphareq/version.hpp>
+#include <cstring>
 #include <exception>
 #include <utility>
 
@@ -120,19 +121,29 @@ namespace {
 PyObject* file_error_type = nullptr;
 PyObject* backend_unavailable_type = nullptr;
 
+// Messages may hold a file name's bytes, which need not be UTF-8 (PyErr_SetString would
+// raise UnicodeDecodeError in place of the error): undecodable bytes are shown as \xff.
+void set_error(PyObject* type, const char* what) {
+  PyObject* message = PyUnicode_DecodeUTF8(what, static_cast<Py_ssize_t>(std::strlen(what)),
+                                           "backslashreplace");
+  if (message == nullptr) return;  // the decoding's own error (memory) stays set
+  PyErr_SetObject(type, message);
+  Py_DECREF(message);
+}
+
 void translate_exception(const std::exception_ptr& pointer, void*) {
   try {
     std::rethrow_exception(pointer);
   } catch (const file_error& e) {
-    PyErr_SetString(file_error_type, e.what());
+    set_error(file_error_type, e.what());
   } catch (const invalid_input& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
+    set_error(PyExc_ValueError, e.what());
   } catch (const backend_unavailable& e) {
-    PyErr_SetString(backend_unavailable_type, e.what());
+    set_error(backend_unavailable_type, e.what());
   } catch (const out_of_memory& e) {
-    PyErr_SetString(PyExc_MemoryError, e.what());
+    set_error(PyExc_MemoryError, e.what());
   } catch (const error& e) {  // cuda_error, numerical_error
-    PyErr_SetString(PyExc_RuntimeError, e.what());
+    set_error(PyExc_RuntimeError, e.what());
   }
 }
 

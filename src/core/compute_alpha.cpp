@@ -21,9 +21,9 @@ namespace alphareq {
 namespace {
 
 // Runs `work` and prefixes the file's path (or the layer's name) to its input and memory
-// errors (a D in the header too wide for memory is the file's). A file_error names the file already; NaN/Inf
-// rows count from the start of the file, since the accumulator numbers them over
-// everything added, which is exactly the rows read before.
+// errors (a D in the header too wide for memory is the file's). A file_error names the
+// file already; NaN/Inf rows count from the start of the file, since the accumulator
+// numbers them over everything added, which is exactly the rows read before.
 template <typename Work>
 auto naming_file(const std::string& path, Work&& work) -> decltype(work()) {
   try {
@@ -66,7 +66,9 @@ void check_layer_options(const AlphaOptions& options) {
 // layer's D x D state plus one eigensolver copy (the reports run one after another). N
 // layers could each pass alone and need N times the memory together, found only after a
 // pass over the data (by the OOM killer, on the CPU).
+// `names`: each layer's file or "layer i", which a layer too wide on its own is refused by.
 void require_memory_for_layers(const std::vector<std::int64_t>& widths,
+                               const std::vector<std::string>& names,
                                const AccumulatorOptions& options, bool host_batches) {
 #ifdef ALPHAREQ_HAS_CUDA
   if (resolve_backend(options.backend) == Backend::cuda) {
@@ -78,8 +80,13 @@ void require_memory_for_layers(const std::vector<std::int64_t>& widths,
   (void)options;
 #endif
   double squares = 0.0, largest = 0.0;
-  for (const std::int64_t width : widths) {
-    const double square = static_cast<double>(width) * static_cast<double>(width);
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    const double square = static_cast<double>(widths[i]) * static_cast<double>(widths[i]);
+    naming_file(names[i], [&] {  // as its own accumulator would say it
+      detail::require_host_memory(2.0 * square * sizeof(double),
+                                  "the D x D float64 covariance for D = " + std::to_string(widths[i]) +
+                                      " and the copy of it that its eigenvalues need");
+    });
     squares += square;
     largest = std::max(largest, square);
   }
@@ -149,9 +156,10 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
   if (layers.empty()) throw invalid_input("layers: no layer given");
   check_layer_options(options);
   std::vector<std::int64_t> widths;
+  std::vector<std::string> names;
   bool host_batches = false;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    const std::string name = "layer " + std::to_string(i);
+    const std::string& name = names.emplace_back("layer " + std::to_string(i));
     check_view_shape(layers[i], name.c_str());
     if (layers[i].rows != layers[0].rows) {
       throw invalid_input("layers: layer " + std::to_string(i) + " has " + std::to_string(layers[i].rows) +
@@ -165,7 +173,7 @@ std::vector<AlphaReport> compute_alpha_layers(const std::vector<MatrixView>& lay
     widths.push_back(layers[i].cols);
     host_batches = host_batches || layers[i].space == MemorySpace::host;
   }
-  require_memory_for_layers(widths, options.accumulator, host_batches);
+  require_memory_for_layers(widths, names, options.accumulator, host_batches);
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<CovarianceAccumulator> accumulators;
   for (const MatrixView& layer : layers) accumulators.emplace_back(layer.cols, stream.options());
@@ -204,7 +212,7 @@ std::vector<AlphaReport> compute_alpha_layers_npy(const std::vector<std::string>
     total_bytes += reader.data_bytes();
     widest_row = std::max<std::uint64_t>(widest_row, static_cast<std::uint64_t>(reader.cols()) * size_of(reader.dtype()));
   }
-  require_memory_for_layers(widths, options.accumulator, true);
+  require_memory_for_layers(widths, paths, options.accumulator, true);
   const detail::LayerStream stream(options.accumulator);  // outlives the accumulators
   std::vector<CovarianceAccumulator> accumulators;
   for (std::size_t i = 0; i < paths.size(); ++i) {

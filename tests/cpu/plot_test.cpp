@@ -182,6 +182,16 @@ TEST(Layers, LayersThatFitOnlyOneAtATimeAreRefusedBeforeAllocating) {
   } catch (const out_of_memory& e) {
     EXPECT_NE(std::string(e.what()).find("states of 3 layers"), std::string::npos) << e.what();
   }
+  // A layer too wide on its own is named, as its own accumulator would be (the view is
+  // refused before a byte of it is read).
+  const MatrixView too_wide = host_matrix(data.data(), 150, 1000000);
+  try {
+    compute_alpha_layers({host_matrix(data.data(), 150, 30), too_wide}, options);
+    FAIL() << "no out_of_memory thrown";
+  } catch (const out_of_memory& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("layer 1: the D x D float64 covariance for D = 1000000", 0), 0u)
+        << e.what();
+  }
 }
 
 // The in-memory layers name the layer in their errors, as the files' functions name the file.

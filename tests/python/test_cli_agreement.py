@@ -104,3 +104,8 @@ def test_alpha_npy_takes_bytes_paths_and_names_that_are_not_utf8(tmp_path):
     expected = alphareq.alpha(x, first=2, last=20, backend="cpu").alpha
     for path in (raw, os.fsdecode(raw)):
         assert alphareq.alpha_npy(path, first=2, last=20, backend="cpu").alpha == expected
+    # Its errors name it with the undecodable byte shown, not a UnicodeDecodeError instead.
+    missing = os.fsencode(tmp_path) + b"/missing-\xff.npy"
+    for path in (missing, os.fsdecode(missing)):
+        with pytest.raises(alphareq.FileError, match=r"missing-\\xff\.npy"):
+            alphareq.alpha_npy(path)
