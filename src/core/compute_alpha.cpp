@@ -1,8 +1,8 @@
 #include "core/bootstrap.hpp"
 #include "core/enum_check.hpp"
 #include "core/fit_window.hpp"
-#include "core/host_memory.hpp"
 #include "core/layer_stream.hpp"
+#include "cpu/cpu_accumulator.hpp"
 #ifdef ALPHAREQ_HAS_CUDA
 #include "cuda/cuda_accumulator.hpp"
 #endif
@@ -79,20 +79,10 @@ void require_memory_for_layers(const std::vector<std::int64_t>& widths,
   (void)host_batches;
   (void)options;
 #endif
-  double squares = 0.0, largest = 0.0;
-  for (std::size_t i = 0; i < widths.size(); ++i) {
-    const double square = static_cast<double>(widths[i]) * static_cast<double>(widths[i]);
-    naming_file(names[i], [&] {  // as its own accumulator would say it
-      detail::require_host_memory(2.0 * square * sizeof(double),
-                                  "the D x D float64 covariance for D = " + std::to_string(widths[i]) +
-                                      " and the copy of it that its eigenvalues need");
-    });
-    squares += square;
-    largest = std::max(largest, square);
+  for (std::size_t i = 0; i < widths.size(); ++i) {  // as its own accumulator would say it
+    naming_file(names[i], [&] { cpu::require_host_memory_for_accumulator(widths[i]); });
   }
-  detail::require_host_memory((squares + largest) * sizeof(double),
-                              "the D x D float64 states of " + std::to_string(widths.size()) +
-                                  " layers and the eigensolver's copy of the widest");
+  cpu::require_host_memory_for_layers(widths);
 }
 
 }  // namespace

@@ -77,17 +77,30 @@ double merged_trace(std::int64_t dim, std::int64_t count, const std::vector<doub
 
 }  // namespace
 
+void require_host_memory_for_accumulator(std::int64_t dim) {
+  detail::require_host_memory(2.0 * static_cast<double>(dim) * static_cast<double>(dim) * sizeof(double),
+                              "the D x D float64 covariance for D = " + std::to_string(dim) +
+                                  " and the copy of it that its eigenvalues need");
+}
+
+void require_host_memory_for_layers(const std::vector<std::int64_t>& dims) {
+  double squares = 0.0, largest = 0.0;
+  for (const std::int64_t dim : dims) {
+    const double square = static_cast<double>(dim) * static_cast<double>(dim);
+    squares += square;
+    largest = std::max(largest, square);
+  }
+  detail::require_host_memory((squares + largest) * sizeof(double),
+                              "the D x D float64 states of " + std::to_string(dims.size()) +
+                                  " layers and the eigensolver's copy of the widest");
+}
+
 CpuAccumulator::CpuAccumulator(std::int64_t dim, AccumulationPrecision precision)
     : dim_(dim), precision_(precision) {
   if (dim < 1) throw invalid_input("accumulator: the number of features must be >= 1, got " +
                                    std::to_string(dim));
   const std::uint64_t d = static_cast<std::uint64_t>(dim);
-  // Every result (eigenvalues, covariance, state) needs a second D × D copy beside the
-  // state: both are checked now, before a pass over the data, rather than the second
-  // ending in the OOM killer after it.
-  detail::require_host_memory(2.0 * static_cast<double>(dim) * static_cast<double>(dim) * sizeof(double),
-                              "the D x D float64 covariance for D = " + std::to_string(dim) +
-                                  " and the copy of it that its eigenvalues need");
+  require_host_memory_for_accumulator(dim);
   detail::allocate_or_throw(mean_, d, "the feature mean");
   detail::allocate_or_throw(m2_, d * d, "the D x D float64 covariance for D = " +
                                             std::to_string(dim));

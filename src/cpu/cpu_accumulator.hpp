@@ -51,4 +51,13 @@ class CpuAccumulator final : public detail::AccumulatorBackend {
   std::vector<float> product_single_;
 };
 
+/// Throws out_of_memory unless an accumulator of width `dim` fits the machine's memory: its
+/// D × D state and the second copy every result (eigenvalues, covariance, state) needs,
+/// checked before a pass over the data rather than the second ending in the OOM killer.
+void require_host_memory_for_accumulator(std::int64_t dim);
+
+/// The same for accumulators of the widths `dims` (one per layer) held at once, with one
+/// result's copy of the widest (their reports run one after another).
+void require_host_memory_for_layers(const std::vector<std::int64_t>& dims);
+
 }  // namespace alphareq::cpu
