@@ -1,6 +1,5 @@
 #include "batch_conversion.cuh"
 
-#include "core/tf32_rounding.hpp"
 #include "cuda/cuda_check.hpp"
 #include "float32_scaling.cuh"
 
@@ -28,12 +27,6 @@ __device__ inline double to_double(__nv_bfloat16 x) {
 __device__ inline double to_double(float x) { return static_cast<double>(x); }
 __device__ inline double to_double(double x) { return x; }
 
-// The float32 output of a centred value, rounded on to TF32 when the products will be TF32.
-__device__ inline float to_float32(double value, Float32Rounding rounding) {
-  const float single = static_cast<float>(value);
-  return rounding == Float32Rounding::to_tf32 ? detail::round_to_tf32(single) : single;
-}
-
 // One thread per feature of a row, grid-strided over rows: coalesced loads along a row
 // whatever the row stride, and no integer division per element.
 template <typename In, typename Out>
@@ -59,7 +52,7 @@ __global__ void shift_and_convert_kernel(const In* __restrict__ src, std::int64_
       largest = exponent > largest ? exponent : largest;
     }
     if constexpr (std::is_same_v<Out, float>) {
-      dst[r * cols + c] = to_float32(centred, rounding);
+      dst[r * cols + c] = rounded_for_products(static_cast<float>(centred), rounding);
     } else {
       dst[r * cols + c] = centred;
     }
@@ -85,7 +78,7 @@ __global__ void rescale_float32_columns_kernel(const In* __restrict__ src, std::
   const double offset = shift[c];
   for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const double centred = to_double(src[r * row_stride + c]) - offset;
-    dst[r * cols + c] = to_float32(ldexp(centred, -exponent), rounding);
+    dst[r * cols + c] = rounded_for_products(static_cast<float>(ldexp(centred, -exponent)), rounding);
   }
 }
 

@@ -3,6 +3,9 @@
 // shift by the per-feature offset, convert, and flag the first NaN/Inf. Host-callable
 // launchers; all work is queued on `stream`.
 
+#include "core/tf32_rounding.hpp"
+
+#include <alphareq/accumulator.hpp>
 #include <alphareq/matrix_view.hpp>
 
 #include <cuda_runtime.h>
@@ -18,6 +21,17 @@ constexpr unsigned long long kNoBadElement = ~0ULL;
 /// TF32 products (core/tf32_rounding.hpp: the column sums must see the values the tensor
 /// cores multiply). Ignored for float64 output.
 enum class Float32Rounding { to_float32, to_tf32 };
+
+/// The rounding the float32 products of `precision` take their inputs in.
+inline Float32Rounding float32_rounding_for(AccumulationPrecision precision) {
+  return precision == AccumulationPrecision::tf32 ? Float32Rounding::to_tf32
+                                                  : Float32Rounding::to_float32;
+}
+
+/// `value` as the products take it: unchanged, or rounded on to TF32.
+ALPHAREQ_HOST_DEVICE inline float rounded_for_products(float value, Float32Rounding rounding) {
+  return rounding == Float32Rounding::to_tf32 ? detail::round_to_tf32(value) : value;
+}
 
 /// dst (rows × cols, contiguous row-major) = src − shift, in Out (float or double), where
 /// src is a row-major view of `dtype` with `row_stride` elements between rows. Each NaN

@@ -2,7 +2,6 @@
 
 #include "batch_conversion.cuh"
 #include "core/bootstrap_draw.hpp"
-#include "core/tf32_rounding.hpp"
 #include "cuda/cuda_check.hpp"
 #include "float32_scaling.cuh"
 
@@ -58,8 +57,7 @@ __global__ void weighted_copies_kernel(const T* __restrict__ y, long long rows, 
     const long long r = item % rows;  // item = b · rows + r
     const T copy = weights[item] * y[r * cols + c];
     if constexpr (std::is_same_v<T, float>) {
-      copies[item * cols + c] =
-          rounding == Float32Rounding::to_tf32 ? detail::round_to_tf32(copy) : copy;
+      copies[item * cols + c] = rounded_for_products(copy, rounding);
     } else {
       copies[item * cols + c] = copy;
     }

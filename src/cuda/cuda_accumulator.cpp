@@ -308,9 +308,7 @@ void CudaAccumulator::accumulate_chunk(const void* data, DType dtype, std::int64
     // are scaled by a power of two (kernels/float32_scaling.cuh); the others keep their bits.
     // For TF32 products the values are rounded to TF32 here, so that the column sums below
     // see what the tensor cores multiply (core/tf32_rounding.hpp).
-    const kernels::Float32Rounding rounding = options_.precision == AccumulationPrecision::tf32
-                                                  ? kernels::Float32Rounding::to_tf32
-                                                  : kernels::Float32Rounding::to_float32;
+    const kernels::Float32Rounding rounding = kernels::float32_rounding_for(options_.precision);
     int* exponents = largest_exponent_.data();
     ALPHAREQ_CUDA_TRY(cudaMemsetAsync(exponents, 0x80, static_cast<std::size_t>(dim_) * sizeof(int), s));
     kernels::launch_shift_and_convert<float>(data, dtype, rows, dim_, row_stride, shift_.data(), y,

@@ -314,9 +314,7 @@ void CudaBootstrap::accumulate_rows(const void* data, DType dtype, std::int64_t 
   // variance off, far inside the interval's own spread; with the first chunk's mean as
   // the shift, as usual, little of it.
   const kernels::Float32Rounding rounding =
-      options_.accumulator.precision == AccumulationPrecision::tf32
-          ? kernels::Float32Rounding::to_tf32
-          : kernels::Float32Rounding::to_float32;
+      kernels::float32_rounding_for(options_.accumulator.precision);
   if constexpr (std::is_same_v<T, double>) {
     kernels::launch_shift_and_convert<double>(data, dtype, rows, dim_, row_stride, shift_.data(),
                                               shifted, first_bad_.data(), first_sample, s);
