@@ -16,10 +16,7 @@ namespace alphareq::cli {
 int run_layers_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(args, {"--first", "--last", "--method", "--backend", "--plot"},
                                             {"--json", "--quiet"});
-  if (list.help) {
-    std::cout << command_usage_text("layers");
-    return 0;
-  }
+  if (printed_usage(list, "layers")) return 0;
   if (list.positional.empty()) throw UsageError("layers needs one .npy file a layer");
   if (!list.value("--plot").empty()) check_picture_option("--plot", list.value("--plot"));
   AlphaOptions options;

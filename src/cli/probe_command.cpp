@@ -33,6 +33,11 @@ double OptionList::real(const std::string& name, double fallback) const {
   return text.empty() ? fallback : parse_real(name, text);
 }
 
+bool printed_usage(const OptionList& list, const std::string& command) {
+  if (list.help) std::cout << command_usage_text(command);
+  return list.help;
+}
+
 OptionList parse_option_list(const std::vector<std::string>& args,
                              const std::vector<std::string>& valued,
                              const std::vector<std::string>& flags) {
@@ -144,10 +149,7 @@ int run_probe_command(const std::vector<std::string>& args) {
       args, {"--train", "--train-labels", "--test", "--test-labels", "--epochs", "--optimizer",
              "--batch-size", "--lr", "--weight-decay", "--seed", "--backend", "--classes"},
       {"--json", "--quiet"});
-  if (list.help) {
-    std::cout << command_usage_text("probe");
-    return 0;
-  }
+  if (printed_usage(list, "probe")) return 0;
   check_required(list, {"--train", "--train-labels", "--test", "--test-labels"});
   if (!list.positional.empty()) throw UsageError("probe takes no positional argument, got '" + list.positional[0] + "'");
   const ProbeOptions options = probe_options(list, 100);

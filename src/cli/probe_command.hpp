@@ -35,4 +35,8 @@ OptionList parse_option_list(const std::vector<std::string>& args,
                              const std::vector<std::string>& valued,
                              const std::vector<std::string>& flags);
 
+/// When `list` asked for help: prints `command`'s usage (command_usage_text) to stdout and
+/// returns true, and the command returns 0 without running.
+bool printed_usage(const OptionList& list, const std::string& command);
+
 }  // namespace alphareq::cli

@@ -207,10 +207,7 @@ void print_json(const std::vector<Entry>& entries, const SelectionOptions& optio
 int run_select_command(const std::vector<std::string>& args) {
   // The one positional argument is the candidates file; the rest are options.
   const OptionList list = parse_option_list(args, kValued, kFlags);
-  if (list.help) {
-    std::cout << command_usage_text("select");
-    return 0;
-  }
+  if (printed_usage(list, "select")) return 0;
   if (list.positional.size() != 1) {
     throw UsageError("select expects one candidates file (select CANDIDATES.json [options]), got " +
                      std::to_string(list.positional.size()));

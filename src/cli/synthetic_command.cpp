@@ -255,10 +255,7 @@ int run_synthetic_command(const std::vector<std::string>& args) {
       args, {"--d", "--n", "--test-n", "--alphas", "--noise", "--steps", "--lr-scale", "--threshold",
              "--teacher", "--task-decay", "--checkpoints", "--seed", "--backend", "--plot"},
       {"--json", "--quiet", "--curves"});
-  if (list.help) {
-    std::cout << command_usage_text("synthetic");
-    return 0;
-  }
+  if (printed_usage(list, "synthetic")) return 0;
   RegressionExperimentOptions o;
   o.features = list.integer("--d", o.features);
   o.train_samples = list.integer("--n", o.train_samples);

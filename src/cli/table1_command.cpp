@@ -101,10 +101,7 @@ Summary time_repeats(int repeats, Work&& work) {
 int run_table1_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(
       args, {"--backend", "--repeats", "--seed", "--cpu-epochs", "--datasets"}, {"--quick", "--quiet"});
-  if (list.help) {
-    std::cout << command_usage_text("table1");
-    return 0;
-  }
+  if (printed_usage(list, "table1")) return 0;
   if (!list.positional.empty()) throw UsageError("table1 takes no positional argument, got '" + list.positional[0] + "'");
   // Names in any case (cifar10 is CIFAR10).
   const std::string datasets = lower_case("," + list.value("--datasets", "CIFAR10,STL10,ImageNet") + ",");
