@@ -401,7 +401,7 @@ class LayerMonitor:
             accumulator.add(x)
         except (ValueError, TypeError) as error:
             hint = ""
-            if accumulator.d != x.shape[1] and x.ndim == 2:
+            if accumulator.d != x.shape[1]:  # x is (n, D) here
                 hint = ("; the layer's output size changed between forward passes (variable "
                         "sequence lengths or image sizes?): pool that dimension with transform")
             raise type(error)(f"LayerMonitor: layer {name!r}: {error}{hint}") from None
