@@ -2,9 +2,10 @@
 // must link and give their known results. Which library answers ddot_ at run time is the
 // link order's choice (OpenBLAS, first here, exports it too): what this project checks is
 // at configure time (CMakeLists.txt: its BLAS::BLAS and BLAS_LIBRARIES are its own) and at
-// link time (alphareq's LAPACK calls resolve). Exit status: 0 when both do, 1 otherwise, 77 when the project found no BLAS
-// of its own (nothing to collide with; CONSUMER_WITHOUT_OWN_BLAS).
-#include <alphareq/alphareq.hpp>
+// link time (alphareq's LAPACK calls resolve). Exit status: 0 when both do, 1 otherwise,
+// 77 when the project found no BLAS of its own (nothing to collide with;
+// CONSUMER_WITHOUT_OWN_BLAS).
+#include "../consumer/known_alpha.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -25,14 +26,7 @@ int main() {
   const int n = 3;
   const int stride = 1;
   const double dot = ddot_(&n, x, &stride, y, &stride);  // 4 - 10 + 18
-  alphareq::SyntheticSpec spec;
-  spec.n = 5000;
-  spec.d = 128;
-  spec.alpha = 1.0;
-  spec.seed = 42;
-  const auto features = alphareq::synthetic_power_law_features(spec);
-  const alphareq::AlphaReport report =
-      alphareq::compute_alpha(alphareq::host_matrix(features.data(), spec.n, spec.d));
+  const alphareq::AlphaReport report = report_of_known_alpha_features();
   std::printf("consumer_blas: own BLAS ddot = %.1f (expected 12.0), alphareq %s alpha = %.4f "
               "(true 1.0)\n", dot, alphareq::version(), report.fit.alpha);
   return dot == 12.0 && std::abs(report.fit.alpha - 1.0) < 0.05 ? 0 : 1;
