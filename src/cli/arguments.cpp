@@ -5,7 +5,9 @@
 
 #include <alphareq/error.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <utility>
 
@@ -25,9 +27,34 @@ double parse_real(const std::string& option, const std::string& text) {
   errno = 0;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno == ERANGE) {
+  // ERANGE also flags an underflow to a subnormal or zero: only overflow is refused.
+  if (text.empty() || *end != '\0' || (errno == ERANGE && std::fabs(value) == HUGE_VAL)) {
     throw UsageError(option + " expects a number, got '" + text + "'");
   }
+  return value;
+}
+
+std::uint64_t parse_seed(const std::string& option, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  // strtoull would wrap "-1" to 2^64 - 1: a sign is refused before it can.
+  const bool digits_first = !text.empty() && text[0] >= '0' && text[0] <= '9';
+  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (!digits_first || *end != '\0' || errno == ERANGE) {
+    throw UsageError(option + " expects an integer from 0 to 18446744073709551615, got '" + text + "'");
+  }
+  return value;
+}
+
+std::string next_word_value(const std::string& option, const std::vector<std::string>& words,
+                            std::size_t& i) {
+  if (i + 1 >= words.size()) throw UsageError(option + " needs a value");
+  const std::string& value = words[i + 1];
+  if (value.rfind("--", 0) == 0) {
+    throw UsageError(option + " needs a value, got the option '" + value + "' (write " + option +
+                     "=VALUE for a value that starts with --)");
+  }
+  ++i;
   return value;
 }
 
@@ -72,7 +99,7 @@ bool apply_common_option(Arguments& parsed, const std::string& option, const std
       (option == "--plot" ? parsed.plot : parsed.eigenvalues_out) = value;
     }
     else if (option == "--bootstrap") o.bootstrap.resamples = parse_integer(option, value);
-    else if (option == "--bootstrap-seed") o.bootstrap.seed = static_cast<std::uint64_t>(parse_integer(option, value));
+    else if (option == "--bootstrap-seed") o.bootstrap.seed = parse_seed(option, value);
     else if (option == "--confidence") o.bootstrap.confidence = parse_real(option, value);
     else if (option == "--normalization") {
       if (value == "n") o.normalization = Normalization::by_n;
@@ -95,7 +122,7 @@ bool apply_demo_option(SyntheticSpec& demo, const std::string& option, const std
   if (option == "--n") demo.n = parse_integer(option, value);
   else if (option == "--d") demo.d = parse_integer(option, value);
   else if (option == "--alpha") demo.alpha = parse_real(option, value);
-  else if (option == "--seed") demo.seed = static_cast<std::uint64_t>(parse_integer(option, value));
+  else if (option == "--seed") demo.seed = parse_seed(option, value);
   else if (option == "--offset") demo.offset = parse_real(option, value);
   else return false;
   return true;
@@ -115,6 +142,7 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
   parsed.demo.alpha = 1.0;
   parsed.demo.offset = 1000.0;  // a mean far above the spread: the centring must cope
   std::vector<std::string> positional;
+  std::vector<std::string> given;  // valued options seen: a second one is refused
   std::string first_demo_option;  // with a features file it would be ignored: refused below
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string option = args[i];
@@ -135,19 +163,23 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
     if (equals != std::string::npos) {
       value = option.substr(equals + 1);
       option.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
+      if (is_flag(option)) throw UsageError(option + " takes no value, got '" + value + "'");
     } else {
-      // Last on the line with no value: a known option lacks it, an unknown one is named
-      // as unknown (a scratch copy takes the trial application).
+      // A known option lacks its value, an unknown one is named as unknown (a scratch copy
+      // takes the trial application).
       Arguments scratch = parsed;
       bool known = true;
       try {
         known = apply_common_option(scratch, option, "") || apply_demo_option(scratch.demo, option, "");
       } catch (const UsageError&) {
       }
-      throw UsageError(known ? option + " needs a value" : "unknown option '" + option + "'");
+      if (!known) throw UsageError("unknown option '" + option + "'");
+      value = next_word_value(option, args, i);
     }
+    if (std::find(given.begin(), given.end(), option) != given.end()) {
+      throw UsageError(option + " given twice");
+    }
+    given.push_back(option);
     if (apply_common_option(parsed, option, value)) continue;
     if (!apply_demo_option(parsed.demo, option, value)) {
       throw UsageError("unknown option '" + option + "'");
@@ -160,11 +192,28 @@ Arguments parse_arguments(const std::vector<std::string>& args) {
   } catch (const invalid_input& e) {
     throw UsageError(e.what());
   }
+  if (parsed.options.bootstrap.resamples == 0) {
+    // Without resamples there is no interval: these would be silently ignored.
+    for (const char* option : {"--confidence", "--bootstrap-seed"}) {
+      if (std::find(given.begin(), given.end(), option) != given.end()) {
+        throw UsageError(std::string(option) + " applies only with --bootstrap B (B resamples)");
+      }
+    }
+  }
   check_fit_window_options(parsed.options.fit);
+  for (const std::string& word : positional) {
+    if (word.empty()) throw UsageError("an empty file name was given");
+  }
   if (positional.empty() || positional[0] == "demo") {
     parsed.command = Command::demo;
     if (positional.size() > 1) throw UsageError("demo takes no file, got '" + positional[1] + "'");
     return parsed;
+  }
+  for (const char* command : {"probe", "layers", "table1", "select", "synthetic"}) {
+    if (std::find(positional.begin(), positional.end(), command) != positional.end()) {
+      throw UsageError(std::string("the command '") + command + "' must come first, before any option (write ./" +
+                       command + " for a file of that name)");
+    }
   }
   if (positional.size() > 1) {
     throw UsageError("expected one features file, got " + std::to_string(positional.size()) +
@@ -205,7 +254,7 @@ constexpr const char* kLayersUsage =
 
 constexpr const char* kTable1Usage =
     R"(  alphareq table1 [--quick] [--datasets CIFAR10,STL10,ImageNet] [--repeats R (3)]
-                  [--backend auto|cpu|cuda] [--cpu-epochs E (2)]
+                  [--backend auto|cpu|cuda] [--cpu-epochs E (2)] [--seed S (0)]
                                     the paper's Table 1: time to alpha vs. a linear probe
 )";
 

@@ -32,6 +32,15 @@ struct Arguments {
 /// `text` as a whole integer (or real number), or UsageError naming `option`.
 std::int64_t parse_integer(const std::string& option, const std::string& text);
 double parse_real(const std::string& option, const std::string& text);
+/// `text` as a seed: any unsigned 64-bit integer (the full range the reports print), or
+/// UsageError naming `option`; a negative number is refused rather than wrapped.
+std::uint64_t parse_seed(const std::string& option, const std::string& text);
+
+/// The value of `option` taken from the next word on the line: UsageError when that word
+/// is missing or is itself an option ("--out --json" would otherwise write a file named
+/// --json); `--option=--value` still passes such a value.
+std::string next_word_value(const std::string& option, const std::vector<std::string>& words,
+                            std::size_t& i);
 
 /// Throws UsageError naming --first and --last when their window cannot be fitted whatever
 /// the data: first below 1, last below first, or fewer than 3 ranks. (The library refuses

@@ -1,6 +1,8 @@
 #include "cli/json_text.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace alphareq::cli {
 namespace {
@@ -67,6 +69,17 @@ std::string json_string(const std::string& text) {
     }
   }
   return out + "\"";
+}
+
+std::string signless_zero_number(double value, const char* format) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  if (text[0] == '-' && std::strspn(text + 1, "0.") == std::strlen(text + 1)) return text + 1;
+  return text;
+}
+
+std::string json_number(double value, const char* format) {
+  return std::isfinite(value) ? signless_zero_number(value, format) : "null";
 }
 
 }  // namespace alphareq::cli

@@ -12,6 +12,19 @@
 #include <iostream>
 
 namespace alphareq::cli {
+namespace {
+
+// A file name as a Markdown table cell: a '|' in it would end the cell.
+std::string markdown_cell(const std::string& text) {
+  std::string cell;
+  for (const char c : text) {
+    if (c == '|') cell += '\\';
+    cell += c;
+  }
+  return cell;
+}
+
+}  // namespace
 
 int run_layers_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(args, {"--first", "--last", "--method", "--backend", "--plot"},
@@ -46,28 +59,31 @@ int run_layers_command(const std::vector<std::string>& args) {
       std::cerr << "alphareq: notice: " << list.positional[i] << ": " << reports[i].fit.clip_reason << "\n";
     }
   }
-  if (list.has_flag("--json")) {
-    std::printf("{\"layers\": [");
-    for (std::size_t i = 0; i < reports.size(); ++i) {
-      const AlphaReport& r = reports[i];
-      std::printf("%s{\"file\": %s, \"n\": %lld, \"d\": %lld, \"alpha\": %.17g, \"r2\": %.17g, "
-                  "\"first_rank\": %lld, \"last_rank\": %lld, \"effective_rank\": %.17g, \"backend\": \"%s\"}",
-                  i ? ", " : "", json_string(list.positional[i]).c_str(), static_cast<long long>(r.n),
-                  static_cast<long long>(r.d), r.fit.alpha, r.fit.r2, static_cast<long long>(r.fit.first_rank),
-                  static_cast<long long>(r.fit.last_rank), r.metrics.effective_rank, r.backend.c_str());
-    }
-    std::printf("]}\n");
-  } else {
-    std::printf("| layer | D | alpha | R^2 | window | effective rank |\n|---|---:|---:|---:|---|---:|\n");
-    for (std::size_t i = 0; i < reports.size(); ++i) {
-      const AlphaReport& r = reports[i];
-      std::printf("| %s | %lld | %.4f | %.4f | %lld..%lld | %.1f |\n", list.positional[i].c_str(),
-                  static_cast<long long>(r.d), r.fit.alpha, r.fit.r2, static_cast<long long>(r.fit.first_rank),
-                  static_cast<long long>(r.fit.last_rank), r.metrics.effective_rank);
-    }
-  }
+  // The picture first: a failed write then leaves no report that looks complete.
   if (!list.value("--plot").empty()) {
     save_picture(list.value("--plot"), layer_profile_svg(points, "alpha and R^2 per layer"));
+  }
+  if (list.has_flag("--json")) {
+    std::cout << "{\"layers\": [";
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      const AlphaReport& r = reports[i];
+      std::cout << (i ? ", " : "") << "{\"file\": " << json_string(list.positional[i]) << ", \"n\": " << r.n
+                << ", \"d\": " << r.d << ", \"alpha\": " << json_number(r.fit.alpha)
+                << ", \"r2\": " << json_number(r.fit.r2) << ", \"first_rank\": " << r.fit.first_rank
+                << ", \"last_rank\": " << r.fit.last_rank
+                << ", \"effective_rank\": " << json_number(r.metrics.effective_rank)
+                << ", \"backend\": " << json_string(r.backend) << "}";
+    }
+    std::cout << "]}\n";
+  } else {
+    std::cout << "| layer | D | alpha | R^2 | window | effective rank |\n|---|---:|---:|---:|---|---:|\n";
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      const AlphaReport& r = reports[i];
+      std::cout << "| " << markdown_cell(list.positional[i]) << " | " << r.d << " | "
+                << signless_zero_number(r.fit.alpha, "%.4f") << " | " << signless_zero_number(r.fit.r2, "%.4f")
+                << " | " << r.fit.first_rank << ".." << r.fit.last_rank << " | "
+                << signless_zero_number(r.metrics.effective_rank, "%.1f") << " |\n";
+    }
   }
   return 0;
 }

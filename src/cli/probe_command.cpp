@@ -33,6 +33,11 @@ double OptionList::real(const std::string& name, double fallback) const {
   return text.empty() ? fallback : parse_real(name, text);
 }
 
+std::uint64_t OptionList::seed(const std::string& name) const {
+  const std::string text = value(name);
+  return text.empty() ? 0 : parse_seed(name, text);
+}
+
 bool printed_usage(const OptionList& list, const std::string& command) {
   if (list.help) std::cout << command_usage_text(command);
   return list.help;
@@ -57,16 +62,19 @@ OptionList parse_option_list(const std::vector<std::string>& args,
       text = name.substr(equals + 1);
       name.resize(equals);
     }
-    if (std::find(flags.begin(), flags.end(), name) != flags.end() && equals == std::string::npos) {
+    if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+      if (equals != std::string::npos) throw UsageError(name + " takes no value, got '" + text + "'");
       list.flags.push_back(name);
       continue;
     }
     if (std::find(valued.begin(), valued.end(), name) == valued.end()) {
       throw UsageError("unknown option '" + name + "'");
     }
-    if (equals == std::string::npos) {
-      if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
-      text = args[++i];
+    if (equals == std::string::npos) text = next_word_value(name, args, i);
+    // An empty value would read as "not given" (the default), a second one as never given.
+    if (text.empty()) throw UsageError(name + " needs a value, got an empty one");
+    for (const auto& [earlier, ignored] : list.values) {
+      if (earlier == name) throw UsageError(name + " given twice");
     }
     list.values.emplace_back(name, text);
   }
@@ -94,7 +102,7 @@ ProbeOptions probe_options(const OptionList& list, std::int64_t default_epochs) 
     }
   }
   options.weight_decay = list.real("--weight-decay", options.weight_decay);
-  options.seed = static_cast<std::uint64_t>(list.integer("--seed", 0));
+  options.seed = list.seed("--seed");
   options.classes = list.integer("--classes", 0);
   if (options.classes < 0 || options.classes == 1) {
     throw UsageError("--classes must be at least 2 (leave it out to take 1 + the largest training label)");

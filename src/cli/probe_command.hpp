@@ -2,7 +2,9 @@
 // `alphareq probe` (train and time a linear probe on labelled .npy features) and
 // `alphareq table1` (the paper's Table 1: α against a linear probe, timed).
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alphareq::cli {
@@ -18,7 +20,9 @@ int run_table1_command(const std::vector<std::string>& args);
 int run_layers_command(const std::vector<std::string>& args);
 
 /// Parses `--name value` / `--name=value` pairs and flags into a map-like list; throws
-/// UsageError for an option not in `valued` or `flags`. `--help` and `-h` are known to
+/// UsageError for an option not in `valued` or `flags`, a valued option given twice or
+/// with an empty value, a flag given a value, and a value that is missing (see
+/// next_word_value). `--help` and `-h` are known to
 /// every command: they set `help`, and the command prints its usage instead of running.
 struct OptionList {
   std::vector<std::pair<std::string, std::string>> values;
@@ -30,6 +34,8 @@ struct OptionList {
   std::string value(const std::string& name, const std::string& fallback = "") const;
   std::int64_t integer(const std::string& name, std::int64_t fallback) const;
   double real(const std::string& name, double fallback) const;
+  /// The seed `name` (parse_seed), or 0 when absent.
+  std::uint64_t seed(const std::string& name) const;
 };
 OptionList parse_option_list(const std::vector<std::string>& args,
                              const std::vector<std::string>& valued,

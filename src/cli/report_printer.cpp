@@ -11,19 +11,14 @@
 namespace alphareq::cli {
 namespace {
 
-std::string number(double value, const char* format = "%.17g") {
-  if (!std::isfinite(value)) return "null";  // JSON has no NaN/Inf
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  // A value that rounds to zero is printed without a sign ("-0.0000" for a flat spectrum).
-  if (text[0] == '-' && std::strspn(text + 1, "0.") == std::strlen(text + 1)) return text + 1;
-  return text;
-}
+// Text and JSON alike print a value that cannot be computed as null.
+std::string number(double value, const char* format = "%.17g") { return json_number(value, format); }
 
 
-// Time the stages do not account for: reading the file, generating the demo data.
+// Time the stages do not account for: reading the file, generating the demo data (not
+// writing the picture or the eigenvalues, which wall includes).
 double other_ms(const AlphaReport& report, const ReportContext& context) {
-  return std::max(0.0, context.wall_ms - report.timings.total_ms);
+  return std::max(0.0, context.computed_ms - report.timings.total_ms);
 }
 
 }  // namespace
@@ -61,7 +56,7 @@ std::string format_text(const AlphaReport& report, const ReportContext& context)
   if (diagnostics.bootstrap_resamples > 0) {
     out << "  alpha interval    [" << number(diagnostics.alpha_interval_low, "%.4f") << ", "
         << number(diagnostics.alpha_interval_high, "%.4f") << "]   ("
-        << number(100.0 * diagnostics.bootstrap_confidence, "%.0f") << "% basic bootstrap, "
+        << number(100.0 * diagnostics.bootstrap_confidence, "%.4g") << "% basic bootstrap, "
         << diagnostics.bootstrap_resamples << " resamples; standard error "
         << number(diagnostics.alpha_standard_error, "%.4f") << ", bias "
         << number(diagnostics.bootstrap_bias, "%.4f") << ")\n";

@@ -12,6 +12,7 @@ namespace alphareq::cli {
 struct ReportContext {
   std::string source;                 // file path, or "demo"
   std::string normalization;          // "n" or "n-1"
+  double computed_ms = 0.0;           // reading or generating, and the stages; no output
   double wall_ms = 0.0;               // whole run as the user waited for it
   std::optional<double> true_alpha;   // demo: the α the data were generated with
 };

@@ -114,19 +114,9 @@ AlphaInterval parse_interval(const std::string& option, const std::string& text)
 }
 
 
-// JSON has no infinity: an unbounded end is null.
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
+// JSON has no infinity: an unbounded end is null (json_number); text writes inf.
 std::string text_number(double value, const char* format = "%.4f") {
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, format, value);
-  return buffer;
+  return signless_zero_number(value, format);
 }
 
 std::string interval_text(const AlphaInterval& interval) {

@@ -3,6 +3,7 @@
 // a self-contained SVG (or PNG) plot.
 
 #include "cli/arguments.hpp"
+#include "cli/json_text.hpp"
 #include "cli/commands.hpp"
 #include "cli/probe_command.hpp"
 
@@ -48,10 +49,7 @@ std::string format(const char* pattern, double value) {
   return buffer;
 }
 
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  return format("%.10g", value);
-}
+std::string json_number(double value) { return cli::json_number(value, "%.10g"); }
 
 std::size_t best_row(const RegressionExperiment& experiment) {
   std::size_t best = 0;
@@ -269,7 +267,7 @@ int run_synthetic_command(const std::vector<std::string>& args) {
   if (!list.value("--checkpoints").empty()) {
     o.checkpoints = parse_list<std::int64_t>("--checkpoints", list.value("--checkpoints"));
   }
-  o.seed = static_cast<std::uint64_t>(list.integer("--seed", 0));
+  o.seed = list.seed("--seed");
   try {
     o.teacher = parse_teacher_model(list.value("--teacher", "fixed-task"));
     o.backend = parse_backend(list.value("--backend", "auto"));

@@ -125,10 +125,18 @@ int run_table1_command(const std::vector<std::string>& args) {
   // Checked before the narrowing, which would wrap 2^32 + 1 to 1.
   if (repeats_given > 1000) throw UsageError("--repeats must be at most 1000, got " + std::to_string(repeats_given));
   const int repeats = static_cast<int>(repeats_given);
+  const std::uint64_t seed = list.seed("--seed");
   std::string notice;
   backend = resolve_backend(backend, &notice);
   if (!notice.empty() && !list.has_flag("--quiet")) std::cerr << "alphareq: notice: " << notice << "\n";
   const bool is_quick = list.has_flag("--quick");
+  // The probe is extrapolated from --cpu-epochs only on the CPU, for the full-size ImageNet
+  // row (the other rows train all their epochs): anywhere else the option would do nothing.
+  if (!list.value("--cpu-epochs").empty() &&
+      (backend != Backend::cpu || is_quick || datasets.find(",imagenet,") == std::string::npos)) {
+    throw UsageError("--cpu-epochs applies only to the full-size ImageNet row on the CPU backend "
+                     "(without --quick)");
+  }
 
   std::printf("alphareq table1 on %s%s (synthetic features of the real shapes; median ± half-range "
               "of %d runs)\n\n",
@@ -144,7 +152,7 @@ int run_table1_command(const std::vector<std::string>& args) {
     spec.d = row.dim;
     spec.classes = row.classes;
     spec.separation = class_separation(row.dim);
-    spec.seed = static_cast<std::uint64_t>(list.integer("--seed", 0));
+    spec.seed = seed;
     std::vector<float> train_x, test_x;
     std::vector<std::int32_t> train_y, test_y;
     spec.n = row.train_rows;

@@ -189,6 +189,76 @@ TEST(CliErrors, OptionValuesThatWouldBeIgnoredAreUsageErrors) {
   expect_error(run_cli("demo --offset inf --quiet"), 2, "offset finite");
 }
 
+// Each of these ran and exited 0 with something other than what was asked: the first of
+// two --first in `layers` (the last in the single-file form), the default for `--first=`,
+// a file named "--json" for `--eigenvalues-out --json`, no interval and no word for
+// `--confidence` without `--bootstrap`. `--json=1` was "unknown option '--json'".
+TEST(CliErrors, RepeatedEmptyMisplacedAndUnusedOptionsAreUsageErrors) {
+  const std::string path = write_features("repeated.npy", 300, 20, 8);
+  for (const std::string& command : {std::string("demo --n 500 --d 20"), path, "layers " + path}) {
+    expect_error(run_cli(command + " --quiet --first 2 --first 5"), 2, "--first given twice");
+    expect_error(run_cli(command + " --quiet --first= --last 9"), 2, "--first");
+    expect_error(run_cli(command + " --quiet --json=1"), 2, "--json takes no value, got '1'");
+    expect_error(run_cli(command + " --quiet --first --json"), 2,
+                 "--first needs a value, got the option '--json' (write --first=VALUE for a value "
+                 "that starts with --)");
+  }
+  expect_error(run_cli("layers " + path + " --quiet --first="), 2, "--first needs a value, got an empty one");
+  expect_error(run_cli("probe --train --json"), 2, "--train needs a value, got the option '--json'");
+  expect_error(run_cli(path + " --quiet --eigenvalues-out --json"), 2,
+               "--eigenvalues-out needs a value, got the option '--json'");
+  EXPECT_FALSE(std::filesystem::exists("--json"));
+  for (const std::string option : {"--confidence 0.9", "--bootstrap-seed 7"}) {
+    expect_error(run_cli(path + " --quiet " + option), 2,
+                 option.substr(0, option.find(' ')) + " applies only with --bootstrap B");
+  }
+  expect_error(run_cli("--json layers " + path), 2, "the command 'layers' must come first");
+  expect_error(run_cli("''"), 2, "an empty file name was given");
+  std::remove(path.c_str());
+}
+
+// `--seed -1` ran with seed 18446744073709551615, which the report printed and which
+// `--seed 18446744073709551615` then refused. Seeds take the whole unsigned range, and a
+// sign is refused, by every command.
+TEST(CliErrors, SeedsTakeTheUnsignedRangeAndRefuseASign) {
+  const CliResult top = run_cli("demo --n 400 --d 16 --quiet --seed 18446744073709551615");
+  EXPECT_EQ(top.status, 0) << top.err;
+  EXPECT_NE(top.out.find("seed 18446744073709551615)"), std::string::npos) << top.out;
+  const std::string message = " expects an integer from 0 to 18446744073709551615, got ";
+  expect_error(run_cli("demo --quiet --seed -1"), 2, "--seed" + message + "'-1'");
+  expect_error(run_cli("demo --quiet --seed +1"), 2, "--seed" + message + "'+1'");
+  expect_error(run_cli("demo --quiet --seed 18446744073709551616"), 2, "--seed" + message);
+  expect_error(run_cli("demo --quiet --bootstrap 4 --bootstrap-seed -1"), 2, "--bootstrap-seed" + message);
+  expect_error(run_cli("synthetic --seed -1"), 2, "--seed" + message + "'-1'");
+  expect_error(run_cli("table1 --quick --seed -3"), 2, "--seed" + message + "'-3'");
+}
+
+// A report lost to a full disk exited 0. /dev/full fails every write with ENOSPC.
+TEST(CliErrors, AReportThatCannotBeWrittenExitsOne) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this system";
+  const std::string path = write_features("full.npy", 300, 20, 9);
+  const std::string err = temp_path("full_stderr.txt");
+  for (const std::string& arguments :
+       {std::string("demo --n 400 --d 16 --quiet --json"), path + " --quiet", "layers " + path + " --quiet",
+        std::string("--help")}) {
+    const int raw = std::system((std::string(ALPHAREQ_CLI_PATH) + " " + arguments + " > /dev/full 2> " + err).c_str());
+    ASSERT_TRUE(WIFEXITED(raw)) << arguments;
+    EXPECT_EQ(WEXITSTATUS(raw), 1) << arguments;
+    EXPECT_NE(slurp(err).find("alphareq: error: cannot write the output to stdout: No space left on device"),
+              std::string::npos)
+        << arguments << ": " << slurp(err);
+  }
+  std::remove(err.c_str());
+  std::remove(path.c_str());
+}
+
+// The interval's label said "98%" for --confidence 0.975 and "100%" for 0.999.
+TEST(Cli, TheIntervalIsLabelledWithTheConfidenceAsGiven) {
+  const CliResult r = run_cli("demo --n 1000 --d 24 --quiet --first 2 --last 20 --bootstrap 4 --confidence 0.975");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("(97.5% basic bootstrap, 4 resamples"), std::string::npos) << r.out;
+}
+
 // `alphareq f64.npy --n 100 --alpha 3` ran on the file and ignored both. The demo's own
 // options with a features file are a usage error naming the first one, before the file is
 // read (a missing file gets the same answer).
@@ -437,6 +507,12 @@ TEST(CliTable1, DatasetNamesInAnyCase) {
   expect_error(run_cli("table1 --datasets mnist"), 2, "--datasets takes CIFAR10, STL10 and ImageNet");
   // Narrowed to int before its check, 2^32 + 1 ran once (a review).
   expect_error(run_cli("table1 --quick --repeats 4294967297"), 2, "--repeats must be at most 1000");
+  // Only the CPU's full-size ImageNet row is extrapolated from --cpu-epochs: elsewhere it did
+  // nothing, silently.
+  for (const std::string& arguments : {std::string("--quick --backend cpu"), std::string("--backend cpu --datasets stl10")}) {
+    expect_error(run_cli("table1 --quiet --cpu-epochs 3 " + arguments), 2,
+                 "--cpu-epochs applies only to the full-size ImageNet row on the CPU backend");
+  }
 }
 
 TEST(SyntheticLabelledFeatures, RefusesNonFiniteParametersAndSizesBeyondMemory) {

@@ -276,5 +276,37 @@ TEST(CliLayers, ReportsEveryLayerAndDrawsTheProfile) {
   std::remove(plot.c_str());
 }
 
+// `layers` printed its report and then failed on the picture (exit 1 after a complete
+// looking report); a flat spectrum's alpha was "-0.0000" in the table and -0 in JSON, and a
+// '|' in a file name split its table cell.
+TEST(CliLayers, APictureThatCannotBeWrittenLeavesNoReportAndCellsHoldTheirValues) {
+  // Rows +-3 e_i: every eigenvalue is equal, and LAPACK's rounding gives alpha = -0.0.
+  constexpr std::int64_t d = 20;
+  std::vector<double> flat(2 * d * d, 0.0);
+  for (std::int64_t i = 0; i < d; ++i) {
+    flat[i * d + i] = 3.0;
+    flat[(d + i) * d + i] = -3.0;
+  }
+  const std::string path = test::test_temp_path("alphareq_cli_layers_", "flat|spectrum.npy");
+  save_npy(path, flat.data(), {2 * d, d});
+  const std::string quoted = "'" + path + "'";
+  const test::CliResult failed = test::run_cli(
+      ALPHAREQ_CLI_PATH, "layers " + quoted + " --json --quiet --first 2 --last 15 --plot /nonexistent/x.svg");
+  EXPECT_EQ(failed.status, 1);
+  EXPECT_EQ(failed.out, "");
+  EXPECT_NE(failed.err.find("/nonexistent/x.svg"), std::string::npos) << failed.err;
+
+  const test::CliResult json = test::run_cli(ALPHAREQ_CLI_PATH, "layers " + quoted + " --json --quiet --first 2 --last 15");
+  ASSERT_EQ(json.status, 0) << json.err;
+  EXPECT_NE(json.out.find("\"alpha\": 0, "), std::string::npos) << json.out;
+  const test::CliResult table = test::run_cli(ALPHAREQ_CLI_PATH, "layers " + quoted + " --quiet --first 2 --last 15");
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_EQ(table.out.find("-0.0000"), std::string::npos) << table.out;
+  const std::string escaped = path.substr(0, path.find('|')) + "\\|spectrum.npy";
+  EXPECT_NE(table.out.find("| " + escaped + " | 20 | 0.0000 | "), std::string::npos) << table.out;
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace alphareq
+
