@@ -12,18 +12,11 @@
 // CDF rounds to 1 at this resolution: the largest multiplicity is 17.
 
 #include "core/host_device.hpp"
+#include "core/splitmix64.hpp"
 
 #include <cstdint>
 
 namespace alphareq::detail {
-
-/// splitmix64's step and finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mix.
-ALPHAREQ_HOST_DEVICE inline std::uint64_t splitmix64(std::uint64_t x) {
-  std::uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 /// The part of the hash shared by every sample of one replicate (hoisted out of loops).
 ALPHAREQ_HOST_DEVICE inline std::uint64_t bootstrap_replicate_key(std::uint64_t seed,

@@ -1,5 +1,6 @@
 #include "core/host_memory.hpp"
 #include "core/number_text.hpp"
+#include "core/splitmix64.hpp"
 #include "cpu/blas_lapack.hpp"
 
 #include <alphareq/error.hpp>
@@ -11,6 +12,8 @@
 #include <string>
 
 namespace alphareq {
+
+NormalGenerator::NormalGenerator(std::uint64_t seed) : state_(detail::splitmix64(seed)) {}
 
 std::uint64_t NormalGenerator::next_u64() {
   // splitmix64: tiny, fast, and the same sequence on every platform.

@@ -235,7 +235,7 @@ TEST(RegressionExperiment, DefaultCheckpointsArePowersOfTenAndTheLastStep) {
 
 // The paper's Figure 2, qualitatively, on a small instance: the test MSE is lowest near
 // α = 1, and training slows down as α grows. Holds for every seed we tried (see
-// bench/results/2026-11-24-figure2-synthetic.md); three are checked here.
+// bench/results/2026-11-25-figure2-independent-seeds.md); three are checked here.
 TEST(RegressionExperiment, FigureTwoTestMseIsLowestNearOneAndLargeAlphaTrainsSlowly) {
   RegressionExperimentOptions o;
   o.features = 1000;
