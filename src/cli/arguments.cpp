@@ -241,7 +241,8 @@ constexpr const char* kFileUsage =
 constexpr const char* kProbeUsage =
     R"(  alphareq probe --train X.npy --train-labels Y.npy --test X.npy --test-labels Y.npy
                  [--epochs E (100)] [--optimizer sgd|adam] [--batch-size B (256)] [--lr R]
-                 [--weight-decay W] [--seed S] [--classes C] [--backend auto|cpu|cuda] [--json]
+                 [--momentum M (0.9; sgd)] [--weight-decay W] [--seed S] [--classes C]
+                 [--backend auto|cpu|cuda] [--json]
                                     train and time a linear probe (labels: int32/int64 .npy;
                                     C: 1 + the largest training label unless given)
 )";

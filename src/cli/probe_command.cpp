@@ -101,6 +101,13 @@ ProbeOptions probe_options(const OptionList& list, std::int64_t default_epochs) 
                        "' (leave it out for the optimizer's default: 0.1 for sgd, 1e-3 for adam)");
     }
   }
+  if (!list.value("--momentum").empty()) {
+    if (options.optimizer != Optimizer::sgd) throw UsageError("--momentum applies only to --optimizer sgd");
+    options.momentum = list.real("--momentum", options.momentum);
+    if (!(options.momentum >= 0.0 && options.momentum < 1.0)) {
+      throw UsageError("--momentum must be in [0, 1), got '" + list.value("--momentum") + "'");
+    }
+  }
   options.weight_decay = list.real("--weight-decay", options.weight_decay);
   options.seed = list.seed("--seed");
   options.classes = list.integer("--classes", 0);
@@ -155,7 +162,7 @@ void check_required(const OptionList& list, const std::vector<std::string>& name
 int run_probe_command(const std::vector<std::string>& args) {
   const OptionList list = parse_option_list(
       args, {"--train", "--train-labels", "--test", "--test-labels", "--epochs", "--optimizer",
-             "--batch-size", "--lr", "--weight-decay", "--seed", "--backend", "--classes"},
+             "--batch-size", "--lr", "--momentum", "--weight-decay", "--seed", "--backend", "--classes"},
       {"--json", "--quiet"});
   if (printed_usage(list, "probe")) return 0;
   check_required(list, {"--train", "--train-labels", "--test", "--test-labels"});

@@ -152,7 +152,7 @@ void print_text(const std::string& path, const std::vector<Entry>& entries, cons
     out << formatted_line("  %5zu  %-22s  %7.4f  %9s  %9.4f  %-7s  %s\n", i + 1,
                           r.candidate.name.c_str(), r.candidate.alpha,
                           r.candidate.accuracy ? text_number(*r.candidate.accuracy, "%.4g").c_str() : "-",
-                          r.distance, r.distance == 0.0 ? "yes" : "no",
+                          r.distance, result.zone.contains(r.candidate.alpha) ? "yes" : "no",
                           entry.features.empty() ? "given" : entry.features.c_str());
   }
   out << "\n  chosen";
@@ -181,7 +181,7 @@ void print_json(const std::vector<Entry>& entries, const SelectionOptions& optio
         << ", \"alpha\": " << json_number(r.candidate.alpha) << ", \"accuracy\": "
         << (r.candidate.accuracy ? json_number(*r.candidate.accuracy) : "null")
         << ", \"distance\": " << json_number(r.distance)
-        << ", \"in_zone\": " << (r.distance == 0.0 ? "true" : "false") << ", \"features\": "
+        << ", \"in_zone\": " << (result.zone.contains(r.candidate.alpha) ? "true" : "false") << ", \"features\": "
         << (entry.features.empty() ? "null" : json_string(entry.features)) << "}";
   }
   out << "], \"chosen\": [";

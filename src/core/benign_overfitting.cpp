@@ -3,6 +3,7 @@
 // the iterations in cpu/cpu_regression.cpp or cuda/cuda_regression.cpp.
 
 #include "core/enum_check.hpp"
+#include "core/host_memory.hpp"
 #include "core/regression_problem.hpp"
 #include "core/stopwatch.hpp"
 #include "cpu/blas_lapack.hpp"
@@ -14,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <utility>
 
 namespace alphareq {
 
@@ -58,6 +61,19 @@ void check_options(const RegressionExperimentOptions& o) {
                           std::to_string(o.steps) + "]");
     }
   }
+  // What one α holds at once, refused before anything is allocated (a bare bad_alloc or the
+  // OOM killer otherwise): the shared draws and one problem's data, each (n + m) x D; the
+  // n x n Gram matrix and the smaller of the two squares for lambda_max; the training
+  // loss of every step; the coefficients at each checkpoint (at most 20 unless given).
+  const double n = static_cast<double>(o.train_samples), m = static_cast<double>(o.test_samples),
+               d = static_cast<double>(o.features);
+  const double checkpoints = o.checkpoints.empty() ? 21.0 : static_cast<double>(o.checkpoints.size() + 1);
+  const double doubles = 2.0 * ((n + m) * d + 2.0 * d + n + m) + n * n + std::min(n, d) * std::min(n, d) +
+                         static_cast<double>(o.steps) + 1.0 + checkpoints * n;
+  detail::require_host_memory(8.0 * doubles, "the regression experiment (n = " + std::to_string(o.train_samples) +
+                                                 ", m = " + std::to_string(o.test_samples) + ", D = " +
+                                                 std::to_string(o.features) + ", " + std::to_string(o.steps) +
+                                                 " steps)");
 }
 
 // The standard normal draws shared by every α. Each part has its own stream, so changing
@@ -154,13 +170,36 @@ void check_data(const RegressionData& data) {
   if (data.train_samples > std::numeric_limits<int>::max()) {
     throw invalid_input("regression: too many training samples (at most 2^31 - 1)");
   }
+  // A NaN target made every loss NaN, silently (steps_to_threshold -1); a NaN feature failed
+  // in LAPACK, naming no array.
+  const std::pair<const std::vector<double>*, const char*> arrays[] = {
+      {&data.spectrum, "spectrum"},          {&data.teacher, "teacher"},
+      {&data.train_features, "training features"}, {&data.train_targets, "training targets"},
+      {&data.test_features, "test features"}, {&data.test_targets, "test targets"}};
+  for (const auto& [values, name] : arrays) {
+    const auto bad = std::find_if(values->begin(), values->end(), [](double x) { return !std::isfinite(x); });
+    if (bad != values->end()) {
+      throw invalid_input(std::string("regression: the ") + name + " hold " + (std::isnan(*bad) ? "NaN" : "Inf") +
+                          " at index " + std::to_string(bad - values->begin()));
+    }
+  }
+  if (std::any_of(data.spectrum.begin(), data.spectrum.end(), [](double x) { return x < 0.0; })) {
+    throw invalid_input("regression: the spectrum holds a negative variance");
+  }
+  if (!(std::isfinite(data.noise) && data.noise >= 0.0)) {
+    throw invalid_input("regression: the noise must be a finite number >= 0");
+  }
 }
 
 std::vector<std::int64_t> checkpoint_steps(const RegressionExperimentOptions& o) {
   std::vector<std::int64_t> steps = o.checkpoints;
   if (steps.empty()) {
     steps.push_back(0);
-    for (std::int64_t s = 1; s < o.steps; s *= 10) steps.push_back(s);
+    // 1, 10, 100, ... below the last step; the check before *= 10 keeps it from overflowing.
+    for (std::int64_t s = 1; s < o.steps; s *= 10) {
+      steps.push_back(s);
+      if (s > o.steps / 10) break;
+    }
   }
   steps.push_back(o.steps);
   std::sort(steps.begin(), steps.end());

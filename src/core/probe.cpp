@@ -93,25 +93,35 @@ class ContiguousFloat32 {
     if (view.space != MemorySpace::host || (view.dtype != DType::float32 && view.dtype != DType::float64)) {
       throw invalid_input(std::string(what) + ": the probe takes float32 or float64 host features");
     }
-    const bool in_place = view.dtype == DType::float32 && (view.row_stride == view.cols || view.rows == 1);
+    const bool in_place = reads_in_place(view);
     if (!in_place) copy_.resize(static_cast<std::size_t>(view.rows * view.cols));
     for (std::int64_t r = 0; r < view.rows; ++r) {
       for (std::int64_t c = 0; c < view.cols; ++c) {
         const double x = view.dtype == DType::float32
                              ? static_cast<const float*>(view.data)[r * view.row_stride + c]
                              : static_cast<const double*>(view.data)[r * view.row_stride + c];
-        if (!std::isfinite(x)) {
-          throw invalid_input(std::string(what) + ": " + (std::isnan(x) ? "NaN" : "Inf") +
+        // Checked as the float32 the probe reads: a finite float64 beyond float32's range
+        // became Inf after the check, and the training "diverged".
+        const float value = static_cast<float>(x);
+        if (!std::isfinite(value)) {
+          throw invalid_input(std::string(what) + ": " +
+                              (std::isnan(x) ? "NaN" : std::isinf(x) ? "Inf" : detail::number_text(x) +
+                                                                          ", beyond float32's range,") +
                               " at row " + std::to_string(r) + ", column " + std::to_string(c) +
                               " (0-based)");
         }
-        if (!in_place) copy_[r * view.cols + c] = static_cast<float>(x);
+        if (!in_place) copy_[r * view.cols + c] = value;
       }
     }
     data_ = in_place ? static_cast<const float*>(view.data) : copy_.data();
   }
 
   const float* data() const { return data_; }
+
+  /// Whether `view` is read where it is (contiguous float32), or copied.
+  static bool reads_in_place(const MatrixView& view) {
+    return view.dtype == DType::float32 && (view.row_stride == view.cols || view.rows == 1);
+  }
 
  private:
   std::vector<float> copy_;
@@ -183,21 +193,35 @@ ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& te
   check_count_and_sign(train.labels, train.features.rows, "train labels");
   check_count_and_sign(test.labels, test.features.rows, "test labels");
   const std::int64_t classes = resolve_classes(train.labels, options.classes);
+  // Before the labels' range: with every training label 0, the test labels' 1 was blamed.
+  if (classes < 2) throw invalid_input("probe: needs at least 2 classes in the training labels");
   check_labels(train.labels, train.features.rows, classes, "train labels");
   check_labels(test.labels, test.features.rows, classes, "test labels");
-  if (classes < 2) throw invalid_input("probe: needs at least 2 classes in the training labels");
 
-  // Host memory for the weights, refused before anything is allocated (given classes can be
-  // any number): on the CPU the weights, their gradient, the optimizer's state (two moments
-  // at most) and the logits of a batch or of the evaluation's 4,096-row chunk, in float32;
-  // the CUDA probe keeps all but the initial weights on the device.
+  // Host memory, refused before anything is allocated (given classes can be any number):
+  // the float32 copies of features that are not contiguous float32 already; on the CPU
+  // also the weights, their gradient, the optimizer's state (two moments at most), a
+  // batch's gathered rows, and the logits of a batch (at most the training split) or of the
+  // evaluation's chunk (at most 4,096 rows of a split), in float32. The CUDA probe keeps
+  // all but the initial weights on the device.
   const Backend backend = resolve_backend(options.backend);
-  const double parameters = static_cast<double>(classes) * static_cast<double>(train.features.cols + 1);
-  const double logit_rows = static_cast<double>(std::max<std::int64_t>(options.batch_size, 4096));
-  detail::require_host_memory(
-      backend == Backend::cuda ? 4.0 * parameters : 4.0 * (4.0 * parameters + logit_rows * classes),
-      "the probe's weights, gradient, optimizer state and logits (D = " +
-          std::to_string(train.features.cols) + ", " + std::to_string(classes) + " classes)");
+  const std::int64_t dim = train.features.cols;
+  const double parameters = static_cast<double>(classes) * static_cast<double>(dim + 1);
+  const auto copied_floats = [](const MatrixView& view) {
+    return ContiguousFloat32::reads_in_place(view) ? 0.0
+                                                   : static_cast<double>(view.rows) * static_cast<double>(view.cols);
+  };
+  const std::int64_t batch_rows = std::min(options.batch_size, train.features.rows);
+  const std::int64_t chunk_rows = std::min<std::int64_t>(4096, std::max(train.features.rows, test.features.rows));
+  const double logit_rows = static_cast<double>(std::max(batch_rows, chunk_rows));
+  const double floats = copied_floats(train.features) + copied_floats(test.features) +
+                        (backend == Backend::cuda
+                             ? parameters
+                             : 4.0 * parameters + static_cast<double>(batch_rows) * static_cast<double>(dim) +
+                                   logit_rows * static_cast<double>(classes));
+  detail::require_host_memory(4.0 * floats, "the probe's float32 features, weights, gradient, optimizer state "
+                                            "and logits (D = " + std::to_string(dim) + ", " +
+                                                std::to_string(classes) + " classes)");
 
   const ContiguousFloat32 train_x(train.features, "train features");
   const ContiguousFloat32 test_x(test.features, "test features");

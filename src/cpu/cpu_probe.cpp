@@ -46,7 +46,7 @@ double softmax_cross_entropy(std::vector<float>& logits, const std::int32_t* lab
 double accuracy(const float* x, const std::int32_t* labels, std::int64_t rows, std::int64_t dim,
                 std::int64_t classes, const std::vector<float>& parameters) {
   constexpr std::int64_t kChunk = 4096;
-  std::vector<float> logits(static_cast<std::size_t>(kChunk * classes));
+  std::vector<float> logits(static_cast<std::size_t>(std::min(kChunk, rows) * classes));
   std::int64_t correct = 0;
   for (std::int64_t first = 0; first < rows; first += kChunk) {
     const std::int64_t count = std::min(kChunk, rows - first);

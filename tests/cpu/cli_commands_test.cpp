@@ -79,6 +79,26 @@ TEST(CliSelect, RunsAlgorithmOneWithAccuraciesAndPrintsJson) {
   std::remove(path.c_str());
 }
 
+// A tie for the top accuracy between alphas 0.5 and 1.0 empties the interval ([1, 0.5]),
+// which the distance measures as [0.5, 1]: a and b were printed "in zone" beside the note
+// that the interval admits no model.
+TEST(CliSelect, AnEmptyIntervalHoldsNoModel) {
+  const std::string path = write_text("tied.json", R"([
+    {"name": "a", "alpha": 0.5, "accuracy": 80},
+    {"name": "b", "alpha": 1.0, "accuracy": 80},
+    {"name": "c", "alpha": 1.5, "accuracy": 70}
+  ])");
+  const CliResult json = run_cli("select " + path + " --json");
+  ASSERT_EQ(json.status, 0) << json.err;
+  EXPECT_NE(json.out.find("\"interval\": {\"min\": 1, \"max\": 0.5, \"empty\": true}"), std::string::npos)
+      << json.out;
+  EXPECT_EQ(json.out.find("\"in_zone\": true"), std::string::npos) << json.out;
+  const CliResult text = run_cli("select " + path);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_EQ(text.out.find(" yes "), std::string::npos) << text.out;
+  std::remove(path.c_str());
+}
+
 TEST(CliSelect, ComputesAlphaOfAFeatureFileRelativeToTheCandidatesFile) {
   SyntheticSpec spec;
   spec.n = 4000;

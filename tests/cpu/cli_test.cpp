@@ -20,6 +20,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alphareq {
@@ -428,6 +429,56 @@ TEST(CliProbe, TrainsAndReportsJson) {
   }
   const auto at = r.out.find("\"test_accuracy\": ");
   EXPECT_GT(std::stod(r.out.substr(at + 17)), 0.9) << r.out;
+}
+
+double json_value(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\": ");
+  return at == std::string::npos ? std::nan("") : std::stod(json.substr(at + key.size() + 4));
+}
+
+// Each training option reaches the probe: the CLI's final loss is the library's with that
+// option (on the files' data), and differs from the defaults' (--weight-decay, --seed and
+// --batch-size were never given in a test; dropping one would have passed).
+TEST(CliProbe, EveryTrainingOptionReachesTheProbe) {
+  const ProbeFiles files = write_probe_files("probe_options", 300);
+  LabelledSyntheticSpec spec;  // write_probe_files's data
+  spec.n = 300;
+  spec.d = 16;
+  spec.classes = 3;
+  spec.separation = 3.0;
+  std::vector<float> train_x, test_x;
+  std::vector<std::int32_t> train_y, test_y;
+  synthetic_labelled_features(spec, train_x, train_y);
+  spec.n = 200;
+  spec.sample_stream = 1;
+  synthetic_labelled_features(spec, test_x, test_y);
+  const LabelledData train{host_matrix(train_x.data(), 300, 16), train_y}, test{host_matrix(test_x.data(), 200, 16), test_y};
+  const auto library_loss = [&](void (*change)(ProbeOptions&)) {
+    ProbeOptions options;
+    options.backend = Backend::cpu;
+    options.epochs = 2;
+    change(options);
+    return train_linear_probe(train, test, options).final_loss;
+  };
+  const double defaults = library_loss([](ProbeOptions&) {});
+  EXPECT_NEAR(json_value(run_cli(probe_arguments(files) + " --epochs 2 --json").out, "final_loss"), defaults, 1e-6);
+  const std::pair<const char*, void (*)(ProbeOptions&)> cases[] = {
+      {"--momentum 0", [](ProbeOptions& o) { o.momentum = 0.0; }},
+      {"--weight-decay 0.05", [](ProbeOptions& o) { o.weight_decay = 0.05; }},
+      {"--seed 9", [](ProbeOptions& o) { o.seed = 9; }},
+      {"--batch-size 32", [](ProbeOptions& o) { o.batch_size = 32; }},
+      {"--lr 0.02", [](ProbeOptions& o) { o.learning_rate = 0.02; }},
+      {"--optimizer adam", [](ProbeOptions& o) { o.optimizer = Optimizer::adam; }}};
+  for (const auto& [option, change] : cases) {
+    const double expected = library_loss(change);
+    EXPECT_GT(std::fabs(expected - defaults), 1e-5) << option << " changes nothing here: no test";
+    const CliResult r = run_cli(probe_arguments(files) + " --epochs 2 --json " + option);
+    ASSERT_EQ(r.status, 0) << option << ": " << r.err;
+    EXPECT_NEAR(json_value(r.out, "final_loss"), expected, 1e-6) << option;
+  }
+  expect_error(run_cli(probe_arguments(files) + " --optimizer adam --momentum 0.5"), 2,
+               "--momentum applies only to --optimizer sgd");
+  expect_error(run_cli(probe_arguments(files) + " --momentum 1"), 2, "--momentum must be in [0, 1), got '1'");
 }
 
 TEST(CliProbe, LabelLengthMismatchIsAnError) {

@@ -42,10 +42,11 @@ ProbeOptions cpu_options(Optimizer optimizer, std::int64_t epochs) {
 // library's documentation states (PyTorch's SGD with momentum and Adam), nothing shared
 // but the seeded initial values and orders.
 struct ReferenceResult {
-  double final_loss, train_accuracy;
+  double final_loss, train_accuracy, test_accuracy;
 };
 
-ReferenceResult reference_train(const Data& data, std::int64_t classes, const ProbeOptions& o) {
+ReferenceResult reference_train(const Data& data, std::int64_t classes, const ProbeOptions& o,
+                                const Data* test = nullptr) {
   const std::int64_t d = data.d, n = data.n, c_count = classes;
   const std::vector<float> initial = detail::initial_parameters(d, classes, o.seed);
   std::vector<double> p(initial.begin(), initial.end());
@@ -105,12 +106,18 @@ ReferenceResult reference_train(const Data& data, std::int64_t classes, const Pr
     }
     loss = loss_sum / batches;
   }
-  std::int64_t correct = 0;
-  for (std::int64_t sample = 0; sample < n; ++sample) {
-    logits(sample, z);
-    correct += (std::max_element(z.begin(), z.end()) - z.begin()) == data.y[sample];
-  }
-  return {loss, static_cast<double>(correct) / n};
+  const auto accuracy = [&](const Data& split) {
+    std::int64_t correct = 0;
+    for (std::int64_t sample = 0; sample < split.n; ++sample) {
+      for (std::int64_t c = 0; c < c_count; ++c) {
+        z[c] = bias(c);
+        for (std::int64_t f = 0; f < d; ++f) z[c] += weight(f, c) * split.x[sample * d + f];
+      }
+      correct += (std::max_element(z.begin(), z.end()) - z.begin()) == split.y[sample];
+    }
+    return static_cast<double>(correct) / static_cast<double>(split.n);
+  };
+  return {loss, accuracy(data), test ? accuracy(*test) : 0.0};
 }
 
 class ProbeAgainstReference : public ::testing::TestWithParam<Optimizer> {};
@@ -133,6 +140,21 @@ TEST_P(ProbeAgainstReference, FinalLossAndAccuracyMatch) {
 INSTANTIATE_TEST_SUITE_P(Optimizers, ProbeAgainstReference,
                          ::testing::Values(Optimizer::sgd, Optimizer::adam),
                          [](const auto& info) { return to_string(info.param); });
+
+// The test accuracy is the test split's: an overfitted probe (train accuracy far above the
+// test's), evaluated on 5,000 test rows, more than one 4,096-row evaluation chunk, so that
+// the second chunk's rows and labels must be read from where they are.
+TEST(Probe, TestAccuracyIsTheTestSplitsOverEveryEvaluationChunk) {
+  // 40 samples in 128 dimensions: train accuracy 0.875, test 0.51 (chance 0.25).
+  const Data train = make_data(40, 128, 4, 0, 0.25), test = make_data(5000, 128, 4, 1, 0.25);
+  const ProbeOptions options = cpu_options(Optimizer::sgd, 20);
+  const ProbeResult result = train_linear_probe(train.labelled(), test.labelled(), options);
+  const ReferenceResult reference = reference_train(train, 4, options, &test);
+  ASSERT_GT(reference.train_accuracy - reference.test_accuracy, 0.2) << "not overfitted: no test";
+  ASSERT_GT(reference.test_accuracy, 0.4) << "too close to chance (0.25) to see misread labels";
+  EXPECT_NEAR(result.test_accuracy, reference.test_accuracy, 0.01);
+  EXPECT_NEAR(result.train_accuracy, reference.train_accuracy, 0.02);
+}
 
 TEST(Probe, LearnsWellSeparatedClasses) {
   const Data train = make_data(2000, 32, 5, 0, 3.0), test = make_data(500, 32, 5, 1, 3.0);
@@ -218,6 +240,20 @@ TEST(ProbeErrors, LabelsAndShapesAreChecked) {
   const LabelledData train_with_inf{host_matrix(wide_inf.data(), 50, 8), train.y};
   EXPECT_NE(probe_error(train_with_inf, test.labelled(), options).find("train features: Inf at row 9, column 7"),
             std::string::npos);
+  // A finite float64 beyond float32's range became Inf after the check, and the training
+  // "diverged" ("lower the learning rate").
+  std::vector<double> wide_huge(train.x.begin(), train.x.end());
+  wide_huge[5 * 8 + 2] = 1e300;
+  const LabelledData train_with_huge{host_matrix(wide_huge.data(), 50, 8), train.y};
+  EXPECT_NE(probe_error(train_with_huge, test.labelled(), options)
+                .find("train features: 1e+300, beyond float32's range, at row 5, column 2"),
+            std::string::npos)
+      << probe_error(train_with_huge, test.labelled(), options);
+  // One class in the training labels is what is wrong, not the test labels beyond it.
+  LabelledData one_class = train.labelled();
+  std::fill(one_class.labels.begin(), one_class.labels.end(), 0);
+  EXPECT_NE(probe_error(one_class, test.labelled(), options).find("needs at least 2 classes"), std::string::npos)
+      << probe_error(one_class, test.labelled(), options);
   ProbeOptions bad = options;
   bad.epochs = 0;
   EXPECT_NE(probe_error(train.labelled(), test.labelled(), bad).find("epochs"), std::string::npos);
@@ -257,6 +293,18 @@ TEST(ProbeErrors, InferredClassesMustAllHaveTrainingSamples) {
   negative.labels[0] = -1;
   EXPECT_NE(probe_error(negative, test.labelled(), options).find("label -1 at row 0 is negative"),
             std::string::npos);
+}
+
+// The memory check took the batch size as given: 2^33 on 60 rows asked for 96 GiB of
+// logits and was refused, where training takes at most the 60 rows a batch (as on CUDA).
+TEST(ProbeErrors, ABatchLargerThanTheTrainingSplitIsTheWholeSplit) {
+  const Data train = make_data(60, 8, 3, 0), test = make_data(20, 8, 3, 1);
+  ProbeOptions whole = cpu_options(Optimizer::sgd, 2);
+  whole.batch_size = std::int64_t{1} << 33;
+  const ProbeResult result = train_linear_probe(train.labelled(), test.labelled(), whole);
+  whole.batch_size = 60;
+  const ProbeResult exact = train_linear_probe(train.labelled(), test.labelled(), whole);
+  EXPECT_EQ(result.final_loss, exact.final_loss);
 }
 
 TEST(ProbeErrors, RatesThatCannotTrainAreRefusedAndDivergenceIsReported) {

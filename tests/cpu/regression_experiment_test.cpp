@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -294,6 +296,51 @@ TEST(RegressionExperiment, RefusesInvalidOptions) {
   refuses([](RegressionExperimentOptions& o) { o.backend = static_cast<Backend>(-1); });
   EXPECT_THROW(parse_teacher_model("gaussian"), invalid_input);
   EXPECT_EQ(parse_teacher_model(to_string(TeacherModel::isotropic)), TeacherModel::isotropic);
+}
+
+// `synthetic --n 100000` printed "std::bad_alloc" (the n x n Gram matrix is 80 GB) and
+// `--steps 2e18` "vector::_M_default_append"; the default checkpoints' s *= 10 overflowed for
+// steps near 2^63. The memory is now checked first, naming the sizes.
+TEST(RegressionExperiment, SizesBeyondMemoryAreRefusedBeforeAnyAllocation) {
+  for (const auto& change : std::vector<void (*)(RegressionExperimentOptions&)>{
+           [](RegressionExperimentOptions& o) { o.train_samples = 2000000000; },
+           [](RegressionExperimentOptions& o) { o.steps = std::int64_t{2000000000000000000}; },
+           [](RegressionExperimentOptions& o) { o.steps = std::numeric_limits<std::int64_t>::max(); }}) {
+    RegressionExperimentOptions o = small_options();
+    change(o);
+    try {
+      run_regression_experiment(o);
+      ADD_FAILURE() << "no out_of_memory thrown";
+    } catch (const out_of_memory& e) {
+      EXPECT_NE(std::string(e.what()).find("the regression experiment (n = "), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A NaN target trained to NaN losses silently (steps_to_threshold -1); a NaN feature failed
+// in LAPACK naming no array; a negative variance was used as given.
+TEST(GradientDescent, DataWithNaNInfOrNegativeVariancesIsRefusedNamingTheArray) {
+  const RegressionExperimentOptions o = small_options();
+  const RegressionData clean = power_law_regression_data(o, 1.0);
+  const auto message = [&](void (*change)(RegressionData&)) {
+    RegressionData data = clean;
+    change(data);
+    try {
+      fit_by_gradient_descent(data, o);
+    } catch (const invalid_input& e) {
+      return std::string(e.what());
+    }
+    return std::string("<no invalid_input thrown>");
+  };
+  EXPECT_EQ(message([](RegressionData& d) { d.train_targets[7] = std::nan(""); }),
+            "regression: the training targets hold NaN at index 7");
+  EXPECT_EQ(message([](RegressionData& d) { d.test_targets[3] = HUGE_VAL; }),
+            "regression: the test targets hold Inf at index 3");
+  EXPECT_EQ(message([](RegressionData& d) { d.train_features[11] = std::nan(""); }),
+            "regression: the training features hold NaN at index 11");
+  EXPECT_EQ(message([](RegressionData& d) { d.spectrum[2] = -1.0; }),
+            "regression: the spectrum holds a negative variance");
+  EXPECT_EQ(message([](RegressionData& d) { d.noise = -0.5; }), "regression: the noise must be a finite number >= 0");
 }
 
 TEST(RegressionExperiment, CudaMatchesTheCpuWhereADeviceIsPresent) {
