@@ -93,6 +93,11 @@ ProbeOptions probe_options(const OptionList& list, std::int64_t default_epochs) 
   }
   options.epochs = list.integer("--epochs", default_epochs);
   options.batch_size = list.integer("--batch-size", options.batch_size);
+  // Option values no data could make right are usage errors (exit 2), as --lr's are.
+  if (options.epochs < 1) throw UsageError("--epochs must be at least 1, got " + std::to_string(options.epochs));
+  if (options.batch_size < 1) {
+    throw UsageError("--batch-size must be at least 1, got " + std::to_string(options.batch_size));
+  }
   if (!list.value("--lr").empty()) {
     // The library reads a negative rate as "the default": on the command line that is a typo.
     options.learning_rate = list.real("--lr", options.learning_rate);
@@ -109,6 +114,9 @@ ProbeOptions probe_options(const OptionList& list, std::int64_t default_epochs) 
     }
   }
   options.weight_decay = list.real("--weight-decay", options.weight_decay);
+  if (!(std::isfinite(options.weight_decay) && options.weight_decay >= 0.0)) {
+    throw UsageError("--weight-decay must be a finite number >= 0, got '" + list.value("--weight-decay") + "'");
+  }
   options.seed = list.seed("--seed");
   options.classes = list.integer("--classes", 0);
   if (options.classes < 0 || options.classes == 1) {

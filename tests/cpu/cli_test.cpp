@@ -479,6 +479,11 @@ TEST(CliProbe, EveryTrainingOptionReachesTheProbe) {
   expect_error(run_cli(probe_arguments(files) + " --optimizer adam --momentum 0.5"), 2,
                "--momentum applies only to --optimizer sgd");
   expect_error(run_cli(probe_arguments(files) + " --momentum 1"), 2, "--momentum must be in [0, 1), got '1'");
+  // Exit 1 (bad input) before, where --lr 0 is a usage error.
+  expect_error(run_cli(probe_arguments(files) + " --epochs 0"), 2, "--epochs must be at least 1, got 0");
+  expect_error(run_cli(probe_arguments(files) + " --batch-size 0"), 2, "--batch-size must be at least 1, got 0");
+  expect_error(run_cli(probe_arguments(files) + " --weight-decay -1"), 2,
+               "--weight-decay must be a finite number >= 0, got '-1'");
 }
 
 TEST(CliProbe, LabelLengthMismatchIsAnError) {
