@@ -59,8 +59,9 @@ struct ProbeResult {
 /// features are read in place (no copy); float64 or strided ones are converted to float32.
 /// Throws invalid_input for mismatched lengths, a label out of range (negative, >= the
 /// classes, or a class without training sample when the classes are inferred), different
-/// feature widths, non-finite features or bad options; out_of_memory when the weights
-/// cannot fit; numerical_error when the last epoch's mean loss is NaN/Inf (the training
+/// feature widths, non-finite features (or float64 ones beyond float32's range), more than
+/// 2^31 - 1 training rows or bad options; out_of_memory when the features' float32 copies,
+/// the weights and the optimizer's buffers cannot fit; numerical_error when the last epoch's mean loss is NaN/Inf (the training
 /// diverged: the learning rate is too high); backend_unavailable as the accumulator does.
 /// The same inputs, options and seed give bit-identical results run to run on one machine
 /// (on the CUDA backend: one GPU model and toolkit).

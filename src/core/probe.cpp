@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace alphareq {
@@ -187,6 +188,10 @@ ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& te
   if (train.features.cols != test.features.cols) {
     throw invalid_input("probe: train features have " + std::to_string(train.features.cols) +
                         " columns but test features have " + std::to_string(test.features.cols));
+  }
+  // The epoch's shuffle and the device gathers index rows as int32.
+  if (train.features.rows > std::numeric_limits<std::int32_t>::max()) {
+    throw invalid_input("probe: at most 2^31 - 1 training rows, got " + std::to_string(train.features.rows));
   }
   if (train.labels.empty()) throw invalid_input("probe: no training labels");
   // Labels first: they are checked in a moment, the features in a pass over all of them.

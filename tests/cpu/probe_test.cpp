@@ -254,6 +254,10 @@ TEST(ProbeErrors, LabelsAndShapesAreChecked) {
   std::fill(one_class.labels.begin(), one_class.labels.end(), 0);
   EXPECT_NE(probe_error(one_class, test.labelled(), options).find("needs at least 2 classes"), std::string::npos)
       << probe_error(one_class, test.labelled(), options);
+  // Row indices are int32: 2^31 rows would wrap (the view is refused before it is read).
+  const LabelledData too_many{host_matrix(train.x.data(), std::int64_t{1} << 31, 8), train.y};
+  EXPECT_NE(probe_error(too_many, test.labelled(), options).find("at most 2^31 - 1 training rows, got 2147483648"),
+            std::string::npos);
   ProbeOptions bad = options;
   bad.epochs = 0;
   EXPECT_NE(probe_error(train.labelled(), test.labelled(), bad).find("epochs"), std::string::npos);
