@@ -10,6 +10,8 @@
  *   On failure, alphareq_last_error() gives a message that says what went wrong (the same
  *   text the C++ exception carried), and output arguments are left unchanged.
  * - No C++ exception crosses this interface: each one is caught and turned into a status.
+ *   Thread cancellation is no error: a call blocked at a cancellation point (reading a
+ *   file) may be cancelled with pthread_cancel, and the thread ends as with any libc call.
  * - Handles are created by *_create / *_report / alphareq_compute_alpha* and released by
  *   the matching *_free, which accepts NULL.
  * - Threads: distinct handles may be used from different threads at once; one handle must

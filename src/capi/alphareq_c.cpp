@@ -11,6 +11,9 @@
 #include <alphareq/version.hpp>
 #include <algorithm>
 #include <exception>
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>  // abi::__forced_unwind
+#endif
 #include <new>
 #include <string>
 #include <vector>
@@ -38,11 +41,20 @@ alphareq_status fail(alphareq_status status, const char* message) {
 }
 
 // Runs `body`, mapping each exception to its status. The most derived types come first.
+// Not noexcept, for one thing that must pass: with glibc, pthread_cancel (and pthread_exit)
+// unwind the thread with abi::__forced_unwind, which must reach the thread's start.
+// Swallowed by catch (...), glibc aborts the process ("FATAL: exception not rethrown");
+// through a noexcept function, std::terminate does. A call blocked at a cancellation point
+// (alphareq_compute_alpha_npy opening a FIFO, say) must be cancellable like any libc call.
 template <class Body>
-alphareq_status guarded(Body&& body) noexcept {
+alphareq_status guarded(Body&& body) {
   try {
     body();
     return ALPHAREQ_OK;
+#if defined(__GLIBCXX__)
+  } catch (abi::__forced_unwind&) {
+    throw;
+#endif
   } catch (const alphareq::file_error& e) {
     return fail(ALPHAREQ_ERROR_FILE, e.what());
   } catch (const alphareq::invalid_input& e) {
