@@ -194,22 +194,27 @@ alphareq_status alphareq_accumulator_merge(alphareq_accumulator* into,
  *  `mean` (D doubles) and the centred second moment Σ (x − μ)(x − μ)ᵀ to `m2` (D·D doubles,
  *  column-major; its upper triangle, row <= column, is what counts), and to
  *  *float32_rounded 1 when some of it was summed from float32/TF32 products (pass it on to
- *  alphareq_accumulator_merge_state), else 0. The caller allocates both arrays. */
+ *  alphareq_accumulator_merge_state with D as its dim), else 0. The caller allocates both
+ *  arrays (alphareq_accumulator_dim gives D). */
 alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t* count,
                                            double* mean, double* m2, int* float32_rounded);
 
 /** Adds the samples a state summarises (as alphareq_accumulator_state writes it, in this
- *  process or another), as merge does; m2's lower triangle is not read. float32_rounded
+ *  process or another), as merge does. `dim` is the state's number of features, which
+ *  must be the accumulator's: `mean` holds dim doubles and `m2` dim·dim (column-major; its
+ *  lower triangle is not read). Another dim is refused before either array is read, so a
+ *  sender of another width cannot make this read past its arrays. float32_rounded
  *  (0 or 1, as the state gave it): 1 makes `into` judge numerical zeros with float32's ε
  *  from then on, as the float32/TF32 sender did (its rounding is not rank); a state of 0
- *  samples changes nothing, the flag included. Fails with INVALID_INPUT (NULL arrays, a
- *  float32_rounded other than 0 or 1, a negative count, NaN/Inf, a nonzero m2 for a count
- *  of 0 or 1, a nonzero mean for 0, or a matrix grossly no covariance: a variance below −1 % of
- *  the largest, an off-diagonal value above 2·sqrt(m2[r,r]·m2[c,c]) plus 1 % of the
- *  largest variance) and leaves the accumulator as it was. */
-alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,
-                                                 const double* mean, const double* m2,
-                                                 int float32_rounded);
+ *  samples changes nothing, the flag included. Fails with INVALID_INPUT (a dim other than
+ *  the accumulator's, NULL arrays, a float32_rounded other than 0 or 1, a negative count,
+ *  NaN/Inf, a nonzero m2 for a count of 0 or 1, a nonzero mean for 0, or a matrix grossly
+ *  no covariance: a variance below −1 % of the largest, an off-diagonal value above
+ *  2·sqrt(m2[r,r]·m2[c,c]) plus 1 % of the largest variance) and leaves the accumulator as
+ *  it was. */
+alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t dim,
+                                                 int64_t count, const double* mean,
+                                                 const double* m2, int float32_rounded);
 
 /** Number of features D. */
 alphareq_status alphareq_accumulator_dim(const alphareq_accumulator* accumulator, int64_t* out);

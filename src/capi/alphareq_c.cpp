@@ -306,18 +306,25 @@ alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulat
   });
 }
 
-alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t count,
-                                                 const double* mean, const double* m2,
-                                                 int float32_rounded) {
+alphareq_status alphareq_accumulator_merge_state(alphareq_accumulator* into, int64_t dim,
+                                                 int64_t count, const double* mean,
+                                                 const double* m2, int float32_rounded) {
   return guarded([&] {
     require(into, "into");
+    // The arrays' length is known from `dim` only: checked before a value is read, since
+    // another width would read past a narrower state's arrays or scramble a wider one's m2.
+    if (dim != into->impl.dim()) {
+      throw alphareq::invalid_input("merge_state: the state has " + std::to_string(dim) +
+                                    " features (dim), the accumulator " +
+                                    std::to_string(into->impl.dim()));
+    }
     require(mean, "mean");
     require(m2, "m2");
     if (float32_rounded != 0 && float32_rounded != 1) {
       throw alphareq::invalid_input("float32_rounded must be 0 or 1, got " +
                                     std::to_string(float32_rounded));
     }
-    const std::size_t d = static_cast<std::size_t>(into->impl.dim());
+    const std::size_t d = static_cast<std::size_t>(dim);
     into->impl.merge_state(alphareq::AccumulatorState{static_cast<std::int64_t>(d), count,
                                                       std::vector<double>(mean, mean + d),
                                                       std::vector<double>(m2, m2 + d * d),

@@ -118,16 +118,20 @@ static void test_streaming_merge_and_one_call(const double* features) {
   CHECK(sent_count == half);
   CHECK(sent_rounded == 0); /* float64 products */
   sent_m2[1] = NAN; /* row 1, column 0: the lower triangle, not read */
-  CHECK_OK(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2, sent_rounded));
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, -1, sent_mean, sent_m2, 0),
+  CHECK_OK(alphareq_accumulator_merge_state(by_state, kCols, sent_count, sent_mean, sent_m2,
+                                            sent_rounded));
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, kCols, -1, sent_mean, sent_m2, 0),
                ALPHAREQ_ERROR_INVALID_INPUT);
   CHECK(strstr(alphareq_last_error(), "negative sample count") != NULL);
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, 1, NULL, sent_m2, 0), ALPHAREQ_ERROR_INVALID_INPUT);
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2, 2),
+  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, kCols, 1, NULL, sent_m2, 0),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(
+      alphareq_accumulator_merge_state(by_state, kCols, sent_count, sent_mean, sent_m2, 2),
                ALPHAREQ_ERROR_INVALID_INPUT);
   CHECK(strstr(alphareq_last_error(), "float32_rounded must be 0 or 1") != NULL);
   sent_m2[0] = -1.0;
-  CHECK_STATUS(alphareq_accumulator_merge_state(by_state, sent_count, sent_mean, sent_m2, 0),
+  CHECK_STATUS(
+      alphareq_accumulator_merge_state(by_state, kCols, sent_count, sent_mean, sent_m2, 0),
                ALPHAREQ_ERROR_INVALID_INPUT);
   CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, NULL, sent_m2, &sent_rounded),
                ALPHAREQ_ERROR_INVALID_INPUT);
@@ -144,7 +148,8 @@ static void test_streaming_merge_and_one_call(const double* features) {
                                             ALPHAREQ_MEMORY_HOST, NULL));
     CHECK_OK(alphareq_accumulator_state(worker, &sent_count, sent_mean, sent_m2, &sent_rounded));
     CHECK(sent_rounded == 1);
-    CHECK_OK(alphareq_accumulator_merge_state(root, sent_count, sent_mean, sent_m2, sent_rounded));
+    CHECK_OK(alphareq_accumulator_merge_state(root, kCols, sent_count, sent_mean, sent_m2,
+                                              sent_rounded));
     CHECK_OK(alphareq_accumulator_state(root, &sent_count, sent_mean, sent_m2, &sent_rounded));
     CHECK(sent_rounded == 1);
     CHECK_OK(alphareq_accumulator_free(worker));
@@ -240,6 +245,83 @@ static void test_streaming_merge_and_one_call(const double* features) {
   CHECK_OK(alphareq_accumulator_free(first));
   CHECK_OK(alphareq_accumulator_free(second));
   free(padded);
+}
+
+/* A state of another width is refused by merge_state before its arrays are read (they
+ * hold exactly that width's values: read as the accumulator's width, a narrower state's
+ * would be read past their end, a wider one's m2 scrambled), with both widths in the
+ * message, and the accumulator keeps its count and its report. */
+static void test_merge_state_refuses_another_width(const double* features) {
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  alphareq_fit_options fit = alphareq_fit_options_default();
+  fit.first_rank = 2;
+  fit.last_rank = 30;
+  alphareq_accumulator* into = NULL;
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &into));
+  if (into == NULL) return;
+  CHECK_OK(alphareq_accumulator_add_batch(into, features, ALPHAREQ_DTYPE_FLOAT64, 1000, kCols, 0,
+                                          ALPHAREQ_MEMORY_HOST, NULL));
+  alphareq_report* before = NULL;
+  CHECK_OK(alphareq_accumulator_report(into, &fit, ALPHAREQ_NORMALIZE_BY_N, &before));
+
+  const int widths[2] = {kCols - 1, kCols + 1};
+  for (int w = 0; w < 2; ++w) {
+    const int width = widths[w];
+    /* The sender: the first `width` features (a padded copy for the wider one). */
+    double* rows = calloc((size_t)1000 * width, sizeof(double));
+    for (int r = 0; r < 1000; ++r) {
+      for (int c = 0; c < width; ++c) rows[r * width + c] = features[r * kCols + c % kCols];
+    }
+    alphareq_accumulator* sender = NULL;
+    CHECK_OK(alphareq_accumulator_create(width, &cpu, &sender));
+    CHECK_OK(alphareq_accumulator_add_batch(sender, rows, ALPHAREQ_DTYPE_FLOAT64, 1000, width, 0,
+                                            ALPHAREQ_MEMORY_HOST, NULL));
+    /* Exactly the sender's sizes, so that a read past them is a sanitizer's error. */
+    double* mean = malloc(sizeof(double) * width);
+    double* m2 = malloc(sizeof(double) * width * width);
+    int64_t count = -1;
+    int rounded = -1;
+    CHECK_OK(alphareq_accumulator_state(sender, &count, mean, m2, &rounded));
+    CHECK(count == 1000);
+    CHECK_STATUS(alphareq_accumulator_merge_state(into, width, count, mean, m2, rounded),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    char expected[64];
+    snprintf(expected, sizeof expected, "state has %d features", width);
+    CHECK(strstr(alphareq_last_error(), expected) != NULL);
+    snprintf(expected, sizeof expected, "the accumulator %d", (int)kCols);
+    CHECK(strstr(alphareq_last_error(), expected) != NULL);
+    free(mean);
+    free(m2);
+    free(rows);
+    CHECK_OK(alphareq_accumulator_free(sender));
+  }
+
+  int64_t count = -1;
+  CHECK_OK(alphareq_accumulator_count(into, &count));
+  CHECK(count == 1000);
+  alphareq_report* after = NULL;
+  CHECK_OK(alphareq_accumulator_report(into, &fit, ALPHAREQ_NORMALIZE_BY_N, &after));
+  if (before != NULL && after != NULL) {
+    alphareq_report_values b, a;
+    CHECK_OK(alphareq_report_get_values(before, &b));
+    CHECK_OK(alphareq_report_get_values(after, &a));
+    CHECK(a.n == b.n && memcmp(&a.alpha, &b.alpha, sizeof(double)) == 0 &&
+          memcmp(&a.intercept, &b.intercept, sizeof(double)) == 0 &&
+          memcmp(&a.r2, &b.r2, sizeof(double)) == 0);
+    const double* ev_before = NULL;
+    const double* ev_after = NULL;
+    int64_t n_before = 0, n_after = 0;
+    CHECK_OK(alphareq_report_eigenvalues(before, &ev_before, &n_before));
+    CHECK_OK(alphareq_report_eigenvalues(after, &ev_after, &n_after));
+    CHECK(n_before == kCols && n_after == kCols);
+    if (ev_before != NULL && ev_after != NULL && n_before == n_after) {
+      CHECK(memcmp(ev_before, ev_after, (size_t)n_before * sizeof(double)) == 0);
+    }
+  }
+  alphareq_report_free(before);
+  alphareq_report_free(after);
+  CHECK_OK(alphareq_accumulator_free(into));
 }
 
 static void test_npy_file_matches_memory(const double* features) {
@@ -424,6 +506,7 @@ int main(void) {
   if (features == NULL) return 1;
   make_features(features);
   test_streaming_merge_and_one_call(features);
+  test_merge_state_refuses_another_width(features);
   test_npy_file_matches_memory(features);
   test_bad_calls_give_status_and_message(features);
   test_options_defaults_and_deterministic_flag(features);
