@@ -17,10 +17,14 @@ function(run_step)
 endfunction()
 
 run_step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+# CUDA_ARCHITECTURES is a list ("75-real;80-real;90"): run_step's ${ARGN} would split it into
+# separate arguments, and cmake would build for the first architecture only (sm_75 code,
+# which an H100 cannot run). Escaped, it stays one argument and reaches the project whole.
+string(REPLACE ";" "\\;" cuda_architectures "${CUDA_ARCHITECTURES}")
 run_step(${CMAKE_COMMAND} -S "${PROJECT_DIR}" -B "${WORK_DIR}/build"
          -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix}
          "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_C_FLAGS=${CXX_FLAGS}"
-         "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}" --no-warn-unused-cli)
+         "-DCMAKE_CUDA_ARCHITECTURES=${cuda_architectures}" --no-warn-unused-cli)
 run_step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 execute_process(COMMAND "${WORK_DIR}/build/${EXECUTABLE}" RESULT_VARIABLE status
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
