@@ -142,7 +142,9 @@ typedef struct alphareq_accumulator alphareq_accumulator;
 typedef struct alphareq_report alphareq_report;
 
 /** Message of the most recent failed call on this thread; "" if none failed yet. Valid
- *  until the next failing call on this thread. Never NULL. */
+ *  until the next failing call on this thread. Never NULL. Where no memory was left to
+ *  store a failure's message, a fixed text naming its kind of failure (never the message
+ *  of an earlier call). */
 const char* alphareq_last_error(void);
 /** "ALPHAREQ_OK", "ALPHAREQ_ERROR_INVALID_INPUT", ...; "unknown status" otherwise. */
 const char* alphareq_status_name(alphareq_status status);

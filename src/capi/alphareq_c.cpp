@@ -30,12 +30,37 @@ struct alphareq_report {
 namespace {
 
 thread_local std::string last_error_message;
+// Set instead of the message when storing it failed (no memory), cleared by each message
+// stored: without it alphareq_last_error() kept the previous failure's message, which
+// describes another call, after the one that ran out of memory.
+thread_local const char* last_error_fallback = nullptr;
 
-alphareq_status fail(alphareq_status status, const char* message) {
+// Static text for a failure whose message could not be stored: the status's meaning.
+const char* message_without_memory(alphareq_status status) noexcept {
+  switch (status) {
+    case ALPHAREQ_ERROR_INVALID_INPUT:
+      return "invalid input (no memory was left to store this failure's message)";
+    case ALPHAREQ_ERROR_FILE:
+      return "file error (no memory was left to store this failure's message)";
+    case ALPHAREQ_ERROR_BACKEND_UNAVAILABLE:
+      return "backend unavailable (no memory was left to store this failure's message)";
+    case ALPHAREQ_ERROR_OUT_OF_MEMORY:
+      return "out of memory (no memory was left to store this failure's message)";
+    case ALPHAREQ_ERROR_CUDA:
+      return "CUDA error (no memory was left to store this failure's message)";
+    case ALPHAREQ_ERROR_NUMERICAL:
+      return "numerical error (no memory was left to store this failure's message)";
+    default:
+      return "internal error (no memory was left to store this failure's message)";
+  }
+}
+
+alphareq_status fail(alphareq_status status, const char* message) noexcept {
   try {
     last_error_message = message;
+    last_error_fallback = nullptr;
   } catch (...) {
-    // No memory for the message: keep the status, which still says what happened.
+    last_error_fallback = message_without_memory(status);
   }
   return status;
 }
@@ -212,7 +237,9 @@ alphareq_status give_report(alphareq::AlphaReport&& report, alphareq_report** ou
 
 extern "C" {
 
-const char* alphareq_last_error(void) { return last_error_message.c_str(); }
+const char* alphareq_last_error(void) {
+  return last_error_fallback != nullptr ? last_error_fallback : last_error_message.c_str();
+}
 
 const char* alphareq_status_name(alphareq_status status) {
   switch (status) {
