@@ -324,6 +324,302 @@ static void test_merge_state_refuses_another_width(const double* features) {
   CHECK_OK(alphareq_accumulator_free(into));
 }
 
+/* The power-law fit of (log i, log λ_i), i = first..last, computed here from a report's
+ * eigenvalues, independently of the library: least squares with weights 1/i (weighted) or
+ * 1 (OLS). R² is weighted as the fit is. */
+typedef struct {
+  double alpha, intercept, r2;
+} reference_fit;
+
+static reference_fit fit_reference(const double* eigenvalues, int64_t first, int64_t last,
+                                   int weighted) {
+  double weight_sum = 0.0, x_mean = 0.0, y_mean = 0.0;
+  for (int64_t i = first; i <= last; ++i) {
+    const double w = weighted ? 1.0 / (double)i : 1.0;
+    weight_sum += w;
+    x_mean += w * log((double)i);
+    y_mean += w * log(eigenvalues[i - 1]);
+  }
+  x_mean /= weight_sum;
+  y_mean /= weight_sum;
+  double sxx = 0.0, sxy = 0.0, syy = 0.0;
+  for (int64_t i = first; i <= last; ++i) {
+    const double w = weighted ? 1.0 / (double)i : 1.0;
+    const double dx = log((double)i) - x_mean, dy = log(eigenvalues[i - 1]) - y_mean;
+    sxx += w * dx * dx;
+    sxy += w * dx * dy;
+    syy += w * dy * dy;
+  }
+  reference_fit fit;
+  fit.alpha = -sxy / sxx;
+  fit.intercept = y_mean + fit.alpha * x_mean;
+  fit.r2 = sxy * sxy / (sxx * syy); /* = 1 − residual SS / total SS for a least-squares line */
+  return fit;
+}
+
+/* α, intercept, R² and residuals of both fit methods against fit_reference on the report's
+ * own eigenvalues; the window and rank fields; and the n − 1 normalisation against n. */
+static void test_report_values_against_references(const double* features) {
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  alphareq_accumulator* accumulator = NULL;
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &accumulator));
+  if (accumulator == NULL) return;
+  CHECK_OK(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, kRows,
+                                          kCols, 0, ALPHAREQ_MEMORY_HOST, NULL));
+  double alpha_of_method[2] = {0.0, 0.0};
+  const int32_t methods[2] = {ALPHAREQ_FIT_WEIGHTED, ALPHAREQ_FIT_OLS};
+  for (int m = 0; m < 2; ++m) {
+    alphareq_fit_options fit = alphareq_fit_options_default();
+    fit.method = methods[m];
+    fit.first_rank = 2;
+    fit.last_rank = 30;
+    alphareq_report* report = NULL;
+    CHECK_OK(alphareq_accumulator_report(accumulator, &fit, ALPHAREQ_NORMALIZE_BY_N, &report));
+    if (report == NULL) continue;
+    alphareq_report_values v;
+    const double* eigenvalues = NULL;
+    const double* residuals = NULL;
+    int64_t eigenvalue_count = 0, residual_count = 0;
+    CHECK_OK(alphareq_report_get_values(report, &v));
+    CHECK_OK(alphareq_report_eigenvalues(report, &eigenvalues, &eigenvalue_count));
+    CHECK_OK(alphareq_report_residuals(report, &residuals, &residual_count));
+    CHECK(v.method == methods[m]);
+    CHECK(v.first_rank == 2 && v.last_rank == 30 && v.requested_first_rank == 2 &&
+          v.requested_last_rank == 30 && v.clipped == 0);
+    /* min(n − 1, D, eigenvalues above λ_1·D·ε): D here, every eigenvalue being ~1/i. */
+    CHECK(v.rank_limit == kCols);
+    if (eigenvalues != NULL && residuals != NULL && eigenvalue_count == kCols) {
+      const reference_fit expected =
+          fit_reference(eigenvalues, 2, 30, methods[m] == ALPHAREQ_FIT_WEIGHTED);
+      CHECK(close_to(v.alpha, expected.alpha, 1e-9));
+      CHECK(close_to(v.intercept, expected.intercept, 1e-9)); /* log λ at rank 1 of the line */
+      CHECK(close_to(v.r2, expected.r2, 1e-9));
+      /* log λ_i − (intercept − α log i) for each rank of the window, first rank first. */
+      CHECK(residual_count == 29 && residuals != eigenvalues);
+      for (int64_t k = 0; k < residual_count && k < 29; ++k) {
+        const int64_t rank = 2 + k;
+        const double fitted = v.intercept - v.alpha * log((double)rank);
+        CHECK(fabs(residuals[k] - (log(eigenvalues[rank - 1]) - fitted)) < 1e-9);
+      }
+    }
+    alpha_of_method[m] = v.alpha;
+    alphareq_report_free(report);
+  }
+  /* The two fits differ on this spectrum, so the one cannot pass for the other above. */
+  CHECK(fabs(alpha_of_method[0] - alpha_of_method[1]) > 1e-4);
+
+  /* Normalised by n − 1, the covariance (and so each eigenvalue) is n/(n − 1) times the one
+   * normalised by n, and α, a slope of log λ, is the same. */
+  alphareq_report* by_n = NULL;
+  alphareq_report* by_n_minus_one = NULL;
+  CHECK_OK(alphareq_accumulator_report(accumulator, NULL, ALPHAREQ_NORMALIZE_BY_N, &by_n));
+  CHECK_OK(alphareq_accumulator_report(accumulator, NULL, ALPHAREQ_NORMALIZE_BY_N_MINUS_ONE,
+                                       &by_n_minus_one));
+  if (by_n != NULL && by_n_minus_one != NULL) {
+    const double* a = NULL;
+    const double* b = NULL;
+    int64_t count_a = 0, count_b = 0;
+    CHECK_OK(alphareq_report_eigenvalues(by_n, &a, &count_a));
+    CHECK_OK(alphareq_report_eigenvalues(by_n_minus_one, &b, &count_b));
+    CHECK(count_a == kCols && count_b == kCols);
+    const double ratio = (double)kRows / (double)(kRows - 1);
+    for (int64_t i = 0; i < count_a && i < count_b; ++i) {
+      CHECK(fabs(b[i] - a[i] * ratio) <= 1e-12 * a[0]);
+    }
+    alphareq_report_values va, vb;
+    CHECK_OK(alphareq_report_get_values(by_n, &va));
+    CHECK_OK(alphareq_report_get_values(by_n_minus_one, &vb));
+    CHECK(close_to(va.alpha, vb.alpha, 1e-9));
+    CHECK(close_to(vb.intercept - va.intercept, log(ratio), 1e-9));
+  }
+  alphareq_report_free(by_n);
+  alphareq_report_free(by_n_minus_one);
+  CHECK_OK(alphareq_accumulator_free(accumulator));
+
+  /* Fewer samples than features: rank_limit is n − 1, and the default window 11..100 is
+   * clipped to it while requested_* keep what was asked for. */
+  alphareq_report* few = NULL;
+  CHECK_OK(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, 20, kCols, 0,
+                                  ALPHAREQ_MEMORY_HOST, NULL, &cpu, NULL, ALPHAREQ_NORMALIZE_BY_N,
+                                  &few));
+  if (few != NULL) {
+    alphareq_report_values v;
+    CHECK_OK(alphareq_report_get_values(few, &v));
+    CHECK(v.n == 20 && v.rank_limit == 19 && v.requested_first_rank == 11 &&
+          v.requested_last_rank == 100 && v.first_rank == 11 && v.last_rank == 19 &&
+          v.clipped == 1);
+  }
+  alphareq_report_free(few);
+}
+
+/* Every status's name, and "unknown status" for values that are none. */
+static void test_status_names(void) {
+  static const char* const names[] = {"ALPHAREQ_OK",
+                                       "ALPHAREQ_ERROR_INVALID_INPUT",
+                                       "ALPHAREQ_ERROR_FILE",
+                                       "ALPHAREQ_ERROR_BACKEND_UNAVAILABLE",
+                                       "ALPHAREQ_ERROR_OUT_OF_MEMORY",
+                                       "ALPHAREQ_ERROR_CUDA",
+                                       "ALPHAREQ_ERROR_NUMERICAL",
+                                       "ALPHAREQ_ERROR_INTERNAL"};
+  for (int status = 0; status < 8; ++status) {
+    CHECK(strcmp(alphareq_status_name((alphareq_status)status), names[status]) == 0);
+  }
+  CHECK(strcmp(alphareq_status_name((alphareq_status)8), "unknown status") == 0);
+  CHECK(strcmp(alphareq_status_name(ALPHAREQ_STATUS_MAX_ENUM), "unknown status") == 0);
+}
+
+/* A value of no enumerator is refused with INVALID_INPUT and a message naming the field,
+ * for each enumeration: the one past the last value, the *_MAX_ENUM member where there is
+ * one, and (int32 struct fields) negative values. Enum-typed arguments get no negative
+ * value: their C++ type's range is 0..0x7FFFFFFF, and UBSan's enum check would object. */
+static void test_unknown_enum_values_refused(const double* features) {
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  const int32_t bad_int32[3] = {-1, INT32_MIN, INT32_MAX};
+  alphareq_accumulator* accumulator = NULL;
+  alphareq_report* report = NULL;
+  for (int k = 0; k < 4; ++k) {
+    alphareq_accumulator_options bad = cpu;
+    bad.backend = k < 3 ? bad_int32[k] : ALPHAREQ_BACKEND_CUDA + 1;
+    CHECK_STATUS(alphareq_accumulator_create(kCols, &bad, &accumulator),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "options.backend") != NULL);
+    bad = cpu;
+    bad.precision = k < 3 ? bad_int32[k] : ALPHAREQ_PRECISION_TF32 + 1;
+    CHECK_STATUS(alphareq_accumulator_create(kCols, &bad, &accumulator),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "options.precision") != NULL);
+    bad = cpu;
+    bad.solver = k < 3 ? bad_int32[k] : ALPHAREQ_SOLVER_FLOAT32 + 1;
+    CHECK_STATUS(alphareq_accumulator_create(kCols, &bad, &accumulator),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "options.solver") != NULL);
+    alphareq_fit_options fit = alphareq_fit_options_default();
+    fit.method = k < 3 ? bad_int32[k] : ALPHAREQ_FIT_OLS + 1;
+    CHECK_STATUS(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, 100, kCols, 0,
+                                        ALPHAREQ_MEMORY_HOST, NULL, &cpu, &fit,
+                                        ALPHAREQ_NORMALIZE_BY_N, &report),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "fit.method") != NULL);
+  }
+  CHECK(accumulator == NULL && report == NULL);
+
+  const alphareq_normalization bad_normalizations[2] = {
+      (alphareq_normalization)(ALPHAREQ_NORMALIZE_BY_N_MINUS_ONE + 1), ALPHAREQ_NORMALIZE_MAX_ENUM};
+  const alphareq_dtype bad_dtypes[2] = {(alphareq_dtype)(ALPHAREQ_DTYPE_FLOAT64 + 1),
+                                        ALPHAREQ_DTYPE_MAX_ENUM};
+  const alphareq_memory_space bad_spaces[2] = {
+      (alphareq_memory_space)(ALPHAREQ_MEMORY_DEVICE + 1), ALPHAREQ_MEMORY_MAX_ENUM};
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &accumulator));
+  if (accumulator == NULL) return;
+  CHECK_OK(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, 100, kCols,
+                                          0, ALPHAREQ_MEMORY_HOST, NULL));
+  for (int k = 0; k < 2; ++k) {
+    CHECK_STATUS(alphareq_accumulator_report(accumulator, NULL, bad_normalizations[k], &report),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "normalization") != NULL);
+    CHECK_STATUS(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, 100, kCols, 0,
+                                        ALPHAREQ_MEMORY_HOST, NULL, &cpu, NULL,
+                                        bad_normalizations[k], &report),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "normalization") != NULL);
+    CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, bad_dtypes[k], 10, kCols, 0,
+                                                ALPHAREQ_MEMORY_HOST, NULL),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "dtype") != NULL);
+    CHECK_STATUS(alphareq_accumulator_add_batch(accumulator, features, ALPHAREQ_DTYPE_FLOAT64, 10,
+                                                kCols, 0, bad_spaces[k], NULL),
+                 ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(strstr(alphareq_last_error(), "memory space") != NULL);
+  }
+  CHECK(report == NULL);
+  int64_t count = -1;
+  CHECK_OK(alphareq_accumulator_count(accumulator, &count));
+  CHECK(count == 100);
+  CHECK_OK(alphareq_accumulator_free(accumulator));
+}
+
+/* A failed call leaves its outputs as they were: each is preset to a sentinel (an address
+ * no call returns, never dereferenced; or a value no call writes) and compared after. */
+static max_align_t sentinel_storage; /* aligned for any handle type */
+#define SENTINEL ((void*)&sentinel_storage)
+
+static void test_failed_calls_leave_outputs_unchanged(const double* features) {
+  alphareq_accumulator_options cpu = alphareq_accumulator_options_default();
+  cpu.backend = ALPHAREQ_BACKEND_CPU;
+  alphareq_accumulator* accumulator = (alphareq_accumulator*)SENTINEL;
+  alphareq_report* report = (alphareq_report*)SENTINEL;
+
+  /* create: a bad width, a bad option. */
+  CHECK_STATUS(alphareq_accumulator_create(0, &cpu, &accumulator), ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(accumulator == (alphareq_accumulator*)SENTINEL);
+  alphareq_accumulator_options bad = cpu;
+  bad.precision = 9;
+  CHECK_STATUS(alphareq_accumulator_create(kCols, &bad, &accumulator),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(accumulator == (alphareq_accumulator*)SENTINEL);
+
+  /* compute_alpha, compute_alpha_npy: a failure inside the computation. */
+  CHECK_STATUS(alphareq_compute_alpha(features, ALPHAREQ_DTYPE_FLOAT64, 1, kCols, 0,
+                                      ALPHAREQ_MEMORY_HOST, NULL, &cpu, NULL,
+                                      ALPHAREQ_NORMALIZE_BY_N, &report),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(report == (alphareq_report*)SENTINEL);
+  CHECK_STATUS(alphareq_compute_alpha_npy("no/such/features.npy", &cpu, NULL,
+                                          ALPHAREQ_NORMALIZE_BY_N, &report),
+               ALPHAREQ_ERROR_FILE);
+  CHECK(report == (alphareq_report*)SENTINEL);
+
+  alphareq_accumulator* real = NULL;
+  CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &real));
+  if (real == NULL) return;
+  /* report: too few samples. */
+  CHECK_STATUS(alphareq_accumulator_report(real, NULL, ALPHAREQ_NORMALIZE_BY_N, &report),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(report == (alphareq_report*)SENTINEL);
+
+  /* state: one NULL array, the other outputs untouched. */
+  CHECK_OK(alphareq_accumulator_add_batch(real, features, ALPHAREQ_DTYPE_FLOAT64, 100, kCols, 0,
+                                          ALPHAREQ_MEMORY_HOST, NULL));
+  int64_t count = -12345;
+  int rounded = -7;
+  double mean[kCols];
+  double* m2 = malloc(sizeof(double) * kCols * kCols);
+  for (int c = 0; c < kCols; ++c) mean[c] = -0.5;
+  CHECK_STATUS(alphareq_accumulator_state(real, &count, mean, NULL, &rounded),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK_STATUS(alphareq_accumulator_state(real, &count, NULL, m2, &rounded),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(count == -12345 && rounded == -7 && mean[0] == -0.5 && mean[kCols - 1] == -0.5);
+  free(m2);
+
+  /* The report accessors: a NULL output beside a preset one. */
+  alphareq_report* good = NULL;
+  CHECK_OK(alphareq_accumulator_report(real, NULL, ALPHAREQ_NORMALIZE_BY_N, &good));
+  if (good != NULL) {
+    const double* values = (const double*)SENTINEL;
+    const char* text = (const char*)SENTINEL;
+    int64_t n = -12345;
+    CHECK_STATUS(alphareq_report_eigenvalues(good, &values, NULL), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK_STATUS(alphareq_report_eigenvalues(good, NULL, &n), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK_STATUS(alphareq_report_residuals(good, &values, NULL), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK_STATUS(alphareq_report_residuals(NULL, &values, &n), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(values == (const double*)SENTINEL && n == -12345);
+    CHECK_STATUS(alphareq_report_backend(NULL, &text), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK_STATUS(alphareq_report_clip_reason(NULL, &text), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(text == (const char*)SENTINEL);
+    alphareq_report_values preset, after;
+    memset(&preset, 0xA5, sizeof preset);
+    memcpy(&after, &preset, sizeof after);
+    CHECK_STATUS(alphareq_report_get_values(NULL, &after), ALPHAREQ_ERROR_INVALID_INPUT);
+    CHECK(memcmp(&preset, &after, sizeof preset) == 0);
+  }
+  alphareq_report_free(good);
+  CHECK_OK(alphareq_accumulator_free(real));
+}
+
 static void test_npy_file_matches_memory(const double* features) {
   const char* path = "capi_test_features.npy";
   CHECK(write_npy(path, features, kRows, kCols));
@@ -507,6 +803,10 @@ int main(void) {
   make_features(features);
   test_streaming_merge_and_one_call(features);
   test_merge_state_refuses_another_width(features);
+  test_report_values_against_references(features);
+  test_status_names();
+  test_unknown_enum_values_refused(features);
+  test_failed_calls_leave_outputs_unchanged(features);
   test_npy_file_matches_memory(features);
   test_bad_calls_give_status_and_message(features);
   test_options_defaults_and_deterministic_flag(features);

@@ -48,6 +48,14 @@ int main(void) {
     fprintf(stderr, "c_consumer: a batch of the wrong width was not refused\n");
     return 1;
   }
+  {
+    int64_t count = -1;
+    if (alphareq_accumulator_count(accumulator, &count) != ALPHAREQ_OK || count != n) {
+      fprintf(stderr, "c_consumer: after the refused batch the count is %lld, not %lld\n",
+              (long long)count, (long long)n);
+      return 1;
+    }
+  }
   alphareq_report_free(report);
   alphareq_accumulator_free(accumulator);
   free(x);
