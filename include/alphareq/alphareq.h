@@ -197,9 +197,11 @@ alphareq_status alphareq_accumulator_merge(alphareq_accumulator* into,
  *  column-major; its upper triangle, row <= column, is what counts), and to
  *  *float32_rounded 1 when some of it was summed from float32/TF32 products (pass it on to
  *  alphareq_accumulator_merge_state with D as its dim), else 0. The caller allocates both
- *  arrays (alphareq_accumulator_dim gives D). */
-alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t* count,
-                                           double* mean, double* m2, int* float32_rounded);
+ *  arrays for `dim` features (alphareq_accumulator_dim gives D): a dim other than the
+ *  accumulator's D fails with INVALID_INPUT before anything is written. */
+alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t dim,
+                                           int64_t* count, double* mean, double* m2,
+                                           int* float32_rounded);
 
 /** Adds the samples a state summarises (as alphareq_accumulator_state writes it, in this
  *  process or another), as merge does. `dim` is the state's number of features, which

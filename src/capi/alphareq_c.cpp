@@ -317,10 +317,18 @@ alphareq_status alphareq_accumulator_merge(alphareq_accumulator* into,
   });
 }
 
-alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t* count,
-                                           double* mean, double* m2, int* float32_rounded) {
+alphareq_status alphareq_accumulator_state(const alphareq_accumulator* accumulator, int64_t dim,
+                                           int64_t* count, double* mean, double* m2,
+                                           int* float32_rounded) {
   return guarded([&] {
     require(accumulator, "accumulator");
+    // The caller's arrays hold dim and dim * dim doubles: another width would write past
+    // them (as merge_state would read past them).
+    if (dim != accumulator->impl.dim()) {
+      throw alphareq::invalid_input("state: the arrays are for " + std::to_string(dim) +
+                                    " features (dim), the accumulator has " +
+                                    std::to_string(accumulator->impl.dim()));
+    }
     require(count, "count");
     require(mean, "mean");
     require(m2, "m2");

@@ -114,7 +114,7 @@ static void test_streaming_merge_and_one_call(const double* features) {
   CHECK_OK(alphareq_accumulator_add_batch(by_state, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols, 0,
                                           ALPHAREQ_MEMORY_HOST, NULL));
   int sent_rounded = -1;
-  CHECK_OK(alphareq_accumulator_state(second, &sent_count, sent_mean, sent_m2, &sent_rounded));
+  CHECK_OK(alphareq_accumulator_state(second, kCols, &sent_count, sent_mean, sent_m2, &sent_rounded));
   CHECK(sent_count == half);
   CHECK(sent_rounded == 0); /* float64 products */
   sent_m2[1] = NAN; /* row 1, column 0: the lower triangle, not read */
@@ -133,9 +133,9 @@ static void test_streaming_merge_and_one_call(const double* features) {
   CHECK_STATUS(
       alphareq_accumulator_merge_state(by_state, kCols, sent_count, sent_mean, sent_m2, 0),
                ALPHAREQ_ERROR_INVALID_INPUT);
-  CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, NULL, sent_m2, &sent_rounded),
+  CHECK_STATUS(alphareq_accumulator_state(second, kCols, &sent_count, NULL, sent_m2, &sent_rounded),
                ALPHAREQ_ERROR_INVALID_INPUT);
-  CHECK_STATUS(alphareq_accumulator_state(second, &sent_count, sent_mean, sent_m2, NULL),
+  CHECK_STATUS(alphareq_accumulator_state(second, kCols, &sent_count, sent_mean, sent_m2, NULL),
                ALPHAREQ_ERROR_INVALID_INPUT);
   {
     /* A float32-products accumulator's state says so, and a float64 one that merges it too. */
@@ -146,11 +146,11 @@ static void test_streaming_merge_and_one_call(const double* features) {
     CHECK_OK(alphareq_accumulator_create(kCols, &cpu, &root));
     CHECK_OK(alphareq_accumulator_add_batch(worker, features, ALPHAREQ_DTYPE_FLOAT64, half, kCols, 0,
                                             ALPHAREQ_MEMORY_HOST, NULL));
-    CHECK_OK(alphareq_accumulator_state(worker, &sent_count, sent_mean, sent_m2, &sent_rounded));
+    CHECK_OK(alphareq_accumulator_state(worker, kCols, &sent_count, sent_mean, sent_m2, &sent_rounded));
     CHECK(sent_rounded == 1);
     CHECK_OK(alphareq_accumulator_merge_state(root, kCols, sent_count, sent_mean, sent_m2,
                                               sent_rounded));
-    CHECK_OK(alphareq_accumulator_state(root, &sent_count, sent_mean, sent_m2, &sent_rounded));
+    CHECK_OK(alphareq_accumulator_state(root, kCols, &sent_count, sent_mean, sent_m2, &sent_rounded));
     CHECK(sent_rounded == 1);
     CHECK_OK(alphareq_accumulator_free(worker));
     CHECK_OK(alphareq_accumulator_free(root));
@@ -162,8 +162,8 @@ static void test_streaming_merge_and_one_call(const double* features) {
     double* first_m2 = malloc(sizeof(double) * kCols * kCols);
     int64_t first_count = 0;
     int first_rounded = -1;
-    CHECK_OK(alphareq_accumulator_state(first, &first_count, first_mean, first_m2, &first_rounded));
-    CHECK_OK(alphareq_accumulator_state(by_state, &sent_count, state_mean, sent_m2, &sent_rounded));
+    CHECK_OK(alphareq_accumulator_state(first, kCols, &first_count, first_mean, first_m2, &first_rounded));
+    CHECK_OK(alphareq_accumulator_state(by_state, kCols, &sent_count, state_mean, sent_m2, &sent_rounded));
     CHECK(first_rounded == 0 && sent_rounded == 0);
     CHECK(first_count == sent_count && memcmp(first_mean, state_mean, sizeof first_mean) == 0);
     for (int c = 0; c < kCols; ++c) {
@@ -282,7 +282,7 @@ static void test_merge_state_refuses_another_width(const double* features) {
     double* m2 = malloc(sizeof(double) * width * width);
     int64_t count = -1;
     int rounded = -1;
-    CHECK_OK(alphareq_accumulator_state(sender, &count, mean, m2, &rounded));
+    CHECK_OK(alphareq_accumulator_state(sender, width, &count, mean, m2, &rounded));
     CHECK(count == 1000);
     CHECK_STATUS(alphareq_accumulator_merge_state(into, width, count, mean, m2, rounded),
                  ALPHAREQ_ERROR_INVALID_INPUT);
@@ -588,10 +588,16 @@ static void test_failed_calls_leave_outputs_unchanged(const double* features) {
   double mean[kCols];
   double* m2 = malloc(sizeof(double) * kCols * kCols);
   for (int c = 0; c < kCols; ++c) mean[c] = -0.5;
-  CHECK_STATUS(alphareq_accumulator_state(real, &count, mean, NULL, &rounded),
+  CHECK_STATUS(alphareq_accumulator_state(real, kCols, &count, mean, NULL, &rounded),
                ALPHAREQ_ERROR_INVALID_INPUT);
-  CHECK_STATUS(alphareq_accumulator_state(real, &count, NULL, m2, &rounded),
+  CHECK_STATUS(alphareq_accumulator_state(real, kCols, &count, NULL, m2, &rounded),
                ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(count == -12345 && rounded == -7 && mean[0] == -0.5 && mean[kCols - 1] == -0.5);
+  /* state: arrays for another width are refused before anything is written (a narrower
+     caller's arrays would be overrun). */
+  CHECK_STATUS(alphareq_accumulator_state(real, kCols - 1, &count, mean, m2, &rounded),
+               ALPHAREQ_ERROR_INVALID_INPUT);
+  CHECK(strstr(alphareq_last_error(), "state: the arrays are for") != NULL);
   CHECK(count == -12345 && rounded == -7 && mean[0] == -0.5 && mean[kCols - 1] == -0.5);
   free(m2);
 
