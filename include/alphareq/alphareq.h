@@ -248,7 +248,9 @@ alphareq_status alphareq_compute_alpha(const void* data, alphareq_dtype dtype, i
 
 /** The report of a float32/float64 .npy file (n × D, or N-D read as n × rest), streamed in
  *  chunks as the command-line tool reads it. Fails with FILE for an unreadable or invalid
- *  file (the message starts with the path). */
+ *  file, including one whose shape holds no features (1-D, a zero dimension, one row),
+ *  where alphareq_compute_alpha says INVALID_INPUT of the same array in memory (the
+ *  message starts with the path). */
 alphareq_status alphareq_compute_alpha_npy(const char* path,
                                            const alphareq_accumulator_options* options,
                                            const alphareq_fit_options* fit,
