@@ -4,6 +4,9 @@
  * a CUDA device. */
 
 #include <alphareq/alphareq.h>
+
+#include "capi_check.h"
+
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdint.h>
@@ -13,15 +16,6 @@
 
 enum { kRows = 4096, kCols = 96 };
 
-static int failures = 0;
-#define CHECK(condition)                                                                \
-  do {                                                                                  \
-    if (!(condition)) {                                                                 \
-      ++failures;                                                                       \
-      fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__, \
-              #condition, alphareq_last_error());                                       \
-    }                                                                                   \
-  } while (0)
 
 int main(void) {
   int devices = 0;
@@ -119,6 +113,5 @@ int main(void) {
   cudaStreamDestroy(stream);
   cudaFree(device);
   free(host);
-  printf("capi_gpu_test: %s\n", failures == 0 ? "passed" : "FAILED");
-  return failures == 0 ? 0 : 1;
+  return checks_result("capi_gpu_test");
 }

@@ -4,21 +4,15 @@
  * capi_test_fail_operator_new is set (failing_operator_new.cpp). */
 
 #include <alphareq/alphareq.h>
+
+#include "capi_check.h"
+
 #include <stdio.h>
 #include <string.h>
 
 extern int capi_test_fail_operator_new;
 
-static int checks_failed = 0;
 
-#define CHECK(condition)                                                                    \
-  do {                                                                                      \
-    if (!(condition)) {                                                                     \
-      ++checks_failed;                                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__,     \
-              #condition, alphareq_last_error());                                           \
-    }                                                                                       \
-  } while (0)
 
 int main(void) {
   alphareq_accumulator* accumulator = NULL;
@@ -40,6 +34,5 @@ int main(void) {
   CHECK(strstr(alphareq_last_error(), "features") != NULL);
   CHECK(strstr(alphareq_last_error(), "no memory was left") == NULL);
 
-  printf("capi_oom_test: %s\n", checks_failed == 0 ? "passed" : "FAILED");
-  return checks_failed == 0 ? 0 : 1;
+  return checks_result("capi_oom_test");
 }

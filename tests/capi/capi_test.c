@@ -2,28 +2,17 @@
  * report, one-call and .npy entry points, and the status and message of bad calls. */
 
 #include <alphareq/alphareq.h>
+
+#include "capi_check.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int checks_passed = 0;
-static int checks_failed = 0;
 
-#define CHECK(condition)                                                                \
-  do {                                                                                  \
-    if (condition) {                                                                    \
-      ++checks_passed;                                                                  \
-    } else {                                                                            \
-      ++checks_failed;                                                                  \
-      fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__, \
-              #condition, alphareq_last_error());                                       \
-    }                                                                                   \
-  } while (0)
 
-#define CHECK_OK(call) CHECK((call) == ALPHAREQ_OK)
-#define CHECK_STATUS(call, expected) CHECK((call) == (expected))
 
 enum { kRows = 3000, kCols = 40, kPaddedStride = kCols + 3 };
 
@@ -817,6 +806,5 @@ int main(void) {
   test_bad_calls_give_status_and_message(features);
   test_options_defaults_and_deterministic_flag(features);
   free(features);
-  printf("capi_test: %d checks passed, %d failed\n", checks_passed, checks_failed);
-  return checks_failed == 0 ? 0 : 1;
+  return checks_result("capi_test");
 }

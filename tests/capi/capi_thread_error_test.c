@@ -4,20 +4,14 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <alphareq/alphareq.h>
+
+#include "capi_check.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-static int checks_failed = 0; /* written by one thread at a time (joined in between) */
 
-#define CHECK(condition)                                                                    \
-  do {                                                                                      \
-    if (!(condition)) {                                                                     \
-      ++checks_failed;                                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__,     \
-              #condition, alphareq_last_error());                                           \
-    }                                                                                       \
-  } while (0)
 
 static void* fail_on_another_thread(void* unused) {
   alphareq_accumulator* accumulator = NULL;
@@ -40,6 +34,5 @@ int main(void) {
   pthread_join(thread, NULL);
   /* The other thread's failure left this thread's message as it was. */
   CHECK(strstr(alphareq_last_error(), "out is NULL") != NULL);
-  printf("capi_thread_error_test: %s\n", checks_failed == 0 ? "passed" : "FAILED");
-  return checks_failed == 0 ? 0 : 1;
+  return checks_result("capi_thread_error_test");
 }
