@@ -2,6 +2,7 @@
 
 #include "core/bootstrap.hpp"
 #include "core/bootstrap_draw.hpp"
+#include "reference.hpp"
 
 #include <alphareq/alpha.hpp>
 #include <alphareq/error.hpp>
@@ -130,6 +131,65 @@ TEST(Bootstrap, MultiplicitiesArePoissonOneAndCounterBased) {
 
 // λ_i ∝ i^(−1.2) with n ≫ D: the 95% basic interval covers the population α (the same case
 // as tests/gpu/cuda_bootstrap_test.cpp, whose replicates are these).
+// The summary of known replicate alphas, computed by hand: quantiles by linear
+// interpolation (numpy's default) at (1 -+ c)/2, the basic interval 2 alpha-hat minus them,
+// the standard error over B - 1, the bias mean - alpha-hat. Every other bootstrap test
+// compares two runs of the same summary, so a percentile interval, other quantiles or a
+// B divisor passed them all.
+TEST(Bootstrap, SummaryIsTheBasicIntervalOfLinearQuantiles) {
+  const std::vector<double> alphas = {1.4, 1.9, 1.0, 1.6, 1.2, 1.8, 1.1, 1.5, 1.3, 1.7};
+  BootstrapOptions options;
+  options.resamples = 10;
+  options.confidence = 0.8;
+  AlphaReport report;
+  report.fit.alpha = 1.3;
+  detail::summarise_bootstrap(alphas, options, report);
+  // Sorted 1.0 .. 1.9: the 0.1 quantile at position 0.9 is 1.09, the 0.9 one at 8.1 is 1.81.
+  EXPECT_NEAR(report.diagnostics.alpha_interval_low, 2 * 1.3 - 1.81, 1e-12);
+  EXPECT_NEAR(report.diagnostics.alpha_interval_high, 2 * 1.3 - 1.09, 1e-12);
+  EXPECT_NEAR(report.diagnostics.alpha_standard_error, std::sqrt(0.825 / 9.0), 1e-12);  // mean 1.45
+  EXPECT_NEAR(report.diagnostics.bootstrap_bias, 0.15, 1e-12);
+  EXPECT_EQ(report.diagnostics.bootstrap_resamples, 10);
+  EXPECT_EQ(report.diagnostics.bootstrap_confidence, 0.8);
+}
+
+// Each replicate is the fit, with the user's options, of its Poisson resample: the rows
+// repeated as bootstrap_multiplicity says, their covariance in long double, LAPACK's
+// eigenvalues and fit_power_law, independently of the weighted accumulation. Subsampling
+// (each row at most once) or another fit method for the replicates passed every test.
+TEST(Bootstrap, ReplicatesAreFitsOfTheirPoissonResamples) {
+  constexpr std::int64_t n = 600, d = 40, replicates = 9;
+  const auto x = features(n, d, 3);
+  AlphaOptions options = bootstrap_options(replicates, 11);
+  options.fit = FitOptions{FitMethod::weighted, 2, 20, 0};
+  options.bootstrap.confidence = 0.8;
+  std::vector<double> reference;
+  for (std::int64_t b = 0; b < replicates; ++b) {
+    std::vector<double> resample;
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (int k = 0; k < detail::bootstrap_multiplicity(detail::bootstrap_replicate_key(11, b), i); ++k) {
+        resample.insert(resample.end(), x.begin() + i * d, x.begin() + (i + 1) * d);
+      }
+    }
+    const std::int64_t rows = static_cast<std::int64_t>(resample.size()) / d;
+    const auto lambda = test::dsyev_eigenvalues(test::two_pass_covariance(resample, rows, d, rows), d);
+    reference.push_back(fit_power_law(lambda, rows, options.fit).alpha);
+  }
+  detail::CpuBootstrap bootstrap(d, options, 0, replicates);
+  bootstrap.add_chunk(host_matrix(x.data(), n, d), 0);
+  const auto alphas = bootstrap.replicate_alphas();
+  ASSERT_EQ(alphas.size(), reference.size());
+  for (std::size_t b = 0; b < alphas.size(); ++b) EXPECT_NEAR(alphas[b], reference[b], 1e-8) << "replicate " << b;
+  // And the report's interval is the basic interval of those alphas (9 values: the 0.1 and
+  // 0.9 quantiles at positions 0.8 and 7.2).
+  const AlphaReport report = compute_alpha(host_matrix(x.data(), n, d), options);
+  std::sort(reference.begin(), reference.end());
+  const double low_quantile = reference[0] + 0.8 * (reference[1] - reference[0]);
+  const double high_quantile = reference[7] + 0.2 * (reference[8] - reference[7]);
+  EXPECT_NEAR(report.diagnostics.alpha_interval_low, 2 * report.fit.alpha - high_quantile, 1e-8);
+  EXPECT_NEAR(report.diagnostics.alpha_interval_high, 2 * report.fit.alpha - low_quantile, 1e-8);
+}
+
 TEST(Bootstrap, IntervalCoversTheTrueAlphaOfAPowerLaw) {
   constexpr std::int64_t n = 20000, d = 128;
   constexpr double alpha = 1.2;

@@ -194,6 +194,27 @@ TEST(SyntheticFeatures, NeighbouringSeedsDrawUnrelatedNormals) {
   }
 }
 
+// FitOptions::tail_rank 0 (the default) is the fit's first rank: no test read a default
+// report's tail ratio, which rank 1 would make 1.
+TEST(ComputeAlpha, TheDefaultTailRankIsTheFitsFirstRank) {
+  SyntheticSpec spec;
+  spec.n = 2000;
+  spec.d = 128;
+  spec.seed = 2;
+  const auto x = synthetic_power_law_features(spec);
+  AlphaOptions options = cpu_options();
+  options.fit.first_rank = 11;
+  ASSERT_EQ(options.fit.tail_rank, 0);
+  const AlphaReport report = compute_alpha(host_matrix(x.data(), spec.n, spec.d), options);
+  EXPECT_EQ(report.metrics.tail_rank, 11);
+  double head = 0.0, total = 0.0;
+  for (std::size_t i = 0; i < report.eigenvalues.size(); ++i) {
+    total += std::max(report.eigenvalues[i], 0.0);
+    if (i < 10) head += std::max(report.eigenvalues[i], 0.0);
+  }
+  EXPECT_NEAR(report.metrics.tail_ratio, 1.0 - head / total, 1e-12);
+}
+
 TEST(ComputeAlpha, RefusesFewerThanTwoSamples) {
   const std::vector<double> one_row(10, 1.0);
   EXPECT_THROW(compute_alpha(host_matrix(one_row.data(), 1, 10), cpu_options()), invalid_input);

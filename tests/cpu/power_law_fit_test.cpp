@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/fit_window.hpp"
+#include "reference.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -41,12 +42,7 @@ INSTANTIATE_TEST_SUITE_P(AlphasAndMethods, ExactPowerLaw,
 
 // A noisy spectrum, so that the weighting matters.
 std::vector<double> noisy_spectrum(std::int64_t d, double alpha, std::uint64_t seed) {
-  std::mt19937_64 engine(seed);
-  std::normal_distribution<double> noise(0.0, 0.2);
-  auto spectrum = power_law_spectrum(d, alpha);
-  for (double& v : spectrum) v *= std::exp(noise(engine));
-  std::sort(spectrum.rbegin(), spectrum.rend());
-  return spectrum;
+  return test::noisy_power_law(d, alpha, seed);
 }
 
 // Stringer et al.'s formulation: b = (XᵀWX)⁻¹ XᵀWy with X = [−log i, 1], solved by Cramer.
@@ -77,6 +73,29 @@ TEST(PowerLawFit, WeightedEqualsHandComputedNormalEquations) {
   EXPECT_NEAR(fit.r2, 1.0 - ss_res / ss_tot, 1e-10);
   EXPECT_GT(fit.r2, 0.5);
   EXPECT_LT(fit.r2, 1.0);
+  // The residuals (JSON, C API, Python) are observed minus fitted: a flipped sign passed
+  // every test on exact power laws, whose residuals are zero.
+  ASSERT_EQ(fit.residuals.size(), static_cast<std::size_t>(last - first + 1));
+  for (std::int64_t i = first; i <= last; ++i) {
+    const double fitted = intercept - alpha * std::log(static_cast<double>(i));
+    EXPECT_NEAR(fit.residuals[i - first], std::log(spectrum[i - 1]) - fitted, 1e-10) << "rank " << i;
+  }
+}
+
+// A window whose values differ by a few ulps is flat: R^2 exactly 1 and alpha 0, not the
+// fit of rounding noise (an R^2 of any value; the CUDA fit makes the same call).
+TEST(PowerLawFit, AWindowFlatWithinRoundingHasRSquaredOne) {
+  std::vector<double> spectrum(100);
+  for (int i = 0; i < 100; ++i) {
+    double value = 2.5;
+    for (int step = 0; step < 3 - (4 * i) / 100; ++step) value = std::nextafter(value, 10.0);
+    spectrum[i] = value;  // 3, 2, 1 and 0 ulps above 2.5, descending
+  }
+  for (const FitMethod method : {FitMethod::weighted, FitMethod::ols}) {
+    const PowerLawFit fit = fit_power_law(spectrum, 1000, FitOptions{method, 1, 100});
+    EXPECT_EQ(fit.r2, 1.0) << to_string(method);
+    EXPECT_LT(std::abs(fit.alpha), 1e-13) << to_string(method);
+  }
 }
 
 TEST(PowerLawFit, OlsEqualsCovarianceOverVarianceSlope) {

@@ -4,6 +4,7 @@
 // random data.
 
 #include <alphareq/error.hpp>
+#include <alphareq/synthetic.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +27,17 @@ inline std::vector<double> random_matrix(std::int64_t n, std::int64_t d, std::ui
   std::vector<double> values(static_cast<std::size_t>(n * d));
   for (double& v : values) v = normal(engine);
   return values;
+}
+
+/// The population spectrum i^-alpha (power_law_spectrum) times log-normal noise (spread
+/// 0.2 in log), sorted descending: a spectrum on which fit weights and methods differ.
+inline std::vector<double> noisy_power_law(std::int64_t d, double alpha, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<double> noise(0.0, 0.2);
+  std::vector<double> spectrum = power_law_spectrum(d, alpha);
+  for (double& v : spectrum) v *= std::exp(noise(engine));
+  std::sort(spectrum.rbegin(), spectrum.rend());
+  return spectrum;
 }
 
 /// Covariance (row-major d × d) by the textbook two-pass algorithm in long double.

@@ -185,6 +185,37 @@ TEST(FitDiagnostics, ExactPowerLawIsStableEverywhere) {
   EXPECT_EQ(diagnostics.subwindow, 10);
 }
 
+// The suggested alpha is the fit, by the user's method, of the suggested window: on a noisy
+// spectrum the two methods differ, and the suggestion must follow the fit's (OLS always
+// passed every test on exact power laws).
+TEST(FitDiagnostics, SuggestedAlphaIsFittedByTheFitsMethod) {
+  const auto spectrum = test::noisy_power_law(200, 1.0, 7);
+  double by_method[2] = {0.0, 0.0};
+  for (const FitMethod method : {FitMethod::weighted, FitMethod::ols}) {
+    const PowerLawFit fit = fit_power_law(spectrum, 100000, FitOptions{method, 11, 100, 0});
+    const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 100000, fit, 10, 100.0);  // all stable
+    EXPECT_EQ(diagnostics.suggested_first_rank, 1);
+    EXPECT_EQ(diagnostics.suggested_last_rank, 200);
+    const double expected = fit_power_law(spectrum, 100000, FitOptions{method, 1, 200, 0}).alpha;
+    EXPECT_NEAR(diagnostics.suggested_alpha, expected, 1e-12) << to_string(method);
+    by_method[method == FitMethod::ols] = expected;
+  }
+  EXPECT_GT(std::abs(by_method[0] - by_method[1]), 1e-3) << "the methods agree: no test";
+}
+
+// Two stable runs of equal length (i^-1 on 1..60, then 0.1 i^-1 on 61..120): the earliest
+// is suggested, as documented.
+TEST(FitDiagnostics, OfTiedStableRunsTheEarliestIsSuggested) {
+  constexpr int kRun = 60;
+  std::vector<double> spectrum(2 * kRun);
+  for (int i = 1; i <= 2 * kRun; ++i) spectrum[i - 1] = (i <= kRun ? 1.0 : 0.1) / i;
+  const PowerLawFit fit = fit_power_law(spectrum, 100000);
+  const FitDiagnostics diagnostics = fit_diagnostics(spectrum, 100000, fit);
+  EXPECT_EQ(diagnostics.suggested_first_rank, 1);
+  EXPECT_EQ(diagnostics.suggested_last_rank, kRun);
+  EXPECT_NEAR(diagnostics.suggested_alpha, 1.0, 1e-10);
+}
+
 // i^−1 up to rank 60, then a steeper i^−3 continued from λ_60: the suggestion must end
 // near the break, and the user's window is left as it was.
 TEST(FitDiagnostics, SuggestsTheStablePartOfABrokenPowerLaw) {
