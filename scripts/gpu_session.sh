@@ -17,8 +17,9 @@
 # every step, into $OUT/gpu-session-PHASES.tar.gz (with summary.txt, one line per step,
 # beside it); and the whole call keeps to GPU_SESSION_SECONDS (default 560, for the
 # tool's timeout_s=600): each step's time limit is cut to what is left, a step that no
-# longer fits is skipped and says so, and the archive is always written. Order of
-# priority inside a phase: what an issue asks for first.
+# longer fits is skipped and says so, and the archive is always written. The phases run in
+# the order given, so name first what matters most; inside a phase, what an issue asks for
+# comes first.
 # Estimated lengths (16 cores; read off the code, never yet run): build 1.5–2 min (seconds
 # when the machine is still warm from the previous call, which keeps build-sm90/ and
 # /tmp/deps); tests ≈ 4; sanitize ≈ 4+; bench ≈ 4.5 (CUDA 165 s, CPU 100 s); table1 ≈ 4;
@@ -40,9 +41,10 @@ mkdir -p "$device_out" "$out"
 summary=$out/summary.txt
 note() { echo "$*" | tee -a "$summary"; }
 
+# The phases run in the order given: the caller puts first what must not be cut when the
+# call's budget runs out (a fixed order here would cut what the caller ranked first).
 phases=("$@")
 [[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1 torch table1cpu profile)
-wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 for phase in "${phases[@]}"; do
   case $phase in
     tests | sanitize | bench | table1 | torch | table1cpu | profile) ;;
@@ -198,7 +200,7 @@ python_package() {
   export PYTHONPATH=$python_site${PYTHONPATH:+:$PYTHONPATH}
 }
 
-if wants tests; then
+phase_tests() {
   run_logged 240 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
   note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log" 2>/dev/null)"
   grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|Exception|SEGFAULT)" "$out/ctest-gpu.log" 2>/dev/null | head -n 20 | tee -a "$summary"
@@ -225,9 +227,9 @@ if wants tests; then
   run_logged 180 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
   note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log" 2>/dev/null)"
   pack
-fi
+}
 
-if wants sanitize; then
+phase_sanitize() {
   # memcheck over every GPU binary; racecheck, synccheck and initcheck over all but the CLI
   # test (its kernels run in child processes, which the tools do not follow) and without the
   # long concurrency/determinism loops, which the tools slow by orders of magnitude. Eight
@@ -243,6 +245,7 @@ if wants sanitize; then
     note "$1 $(basename "$2"): exit $status ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
   }
   # (gtest matches the whole name, parameterised prefix included: hence the leading '*'.)
+  local repeats light running tool binary filter
   repeats='-*UnderLoad*:*CudaConcurrency.*:*CudaDeterminism*'  # the same kernels, many times over
   light="$repeats:*IntervalCovers*:*SpanningSeveral*"
   running=0
@@ -257,9 +260,9 @@ if wants sanitize; then
   done
   wait
   pack
-fi
+}
 
-if wants bench; then
+phase_bench() {
   # min_time 0.1 s a repetition (each is a median of many iterations anyway): the default 0.5 s
   # would take the step past its limit and cut the ImageNet-sized stream cases, registered last.
   run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
@@ -271,9 +274,9 @@ if wants bench; then
     --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
   grep median "$out/bench_cpu.txt" 2>/dev/null
   pack
-fi
+}
 
-if wants torch; then
+phase_torch() {
   # What a PyTorch user would write instead, beside alphareq on the same device-resident data
   # (without the package, torch_pipeline.py times PyTorch alone and says why).
   python_package
@@ -285,22 +288,22 @@ if wants torch; then
     --alphareq-cli build-sm90/alphareq --json "$out/torch_probe.json"
   cat "$out/torch_probe.md" 2>/dev/null
   pack
-fi
+}
 
-if wants table1; then
+phase_table1() {
   run_logged 360 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
   cat "$out/table1_cuda.md" 2>/dev/null
   pack
-fi
+}
 
-if wants table1cpu; then
+phase_table1cpu() {
   # The CPU rows on this machine's 16 cores (the ImageNet probe extrapolated from 2 epochs).
   run_logged 240 "$out/table1_cpu.md" build-sm90/alphareq table1 --backend cpu --quiet --repeats 1
   cat "$out/table1_cpu.md" 2>/dev/null
   pack
-fi
+}
 
-if wants profile; then
+phase_profile() {
   # What bounds each stage: one device-resident pipeline at n = 10,000, D = 2,048.
   # The basic set (speed of light, launch statistics) over the warm-up's and the first timed
   # run's kernels, after the data generator's: enough to say what bounds each stage.
@@ -310,5 +313,17 @@ if wants profile; then
   tail -n 20 "$out/ncu.txt" 2>/dev/null
   [[ -f $out/pipeline.ncu-rep ]] && ncu --import "$out/pipeline.ncu-rep" --page details --csv \
     > "$out/ncu-details.csv" 2>&1
-fi
+  pack
+}
+
+done_phases=()
+for phase in "${phases[@]}"; do
+  # A phase named twice runs once: its second run would only overwrite the first's files.
+  if [[ " ${done_phases[*]} " == *" $phase "* ]]; then
+    note "phase $phase was named twice: run once"
+    continue
+  fi
+  done_phases+=("$phase")
+  "phase_$phase"
+done
 note "phases ${phases[*]} done in $(($(date +%s) - session_start)) s"

@@ -76,7 +76,7 @@ def session_commands(script: Path = SESSION_SCRIPT) -> Dict[str, List[Tuple[str,
     phases: Dict[str, List[Tuple[str, str]]] = {}
     phase = None
     for line in text.replace("\\\n", " ").splitlines():
-        match = re.match(r"\s*if wants (\w+); then", line)
+        match = re.match(r"\s*phase_(\w+)\(\)\s*\{", line)  # phase_bench() {
         if match:
             phase = match.group(1)
             continue
