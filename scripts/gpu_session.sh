@@ -307,7 +307,9 @@ phase_profile() {
   # What bounds each stage: one device-resident pipeline at n = 10,000, D = 2,048.
   # The basic set (speed of light, launch statistics) over the warm-up's and the first timed
   # run's kernels, after the data generator's: enough to say what bounds each stage.
-  run_logged 300 "$out/ncu.txt" ncu --set basic --launch-skip 1 --launch-count 200 -o "$out/pipeline" \
+  # --clock-control none: ncu otherwise locks the GPU's clocks to base for each kernel, and
+  # the card's settings are not ours to change (device METHOD.md); its clocks as found.
+  run_logged 300 "$out/ncu.txt" ncu --clock-control none --set basic --launch-skip 1 --launch-count 200 -o "$out/pipeline" \
     build-sm90/bench/bench_cuda_backend --benchmark_filter='BM_CudaPipelineDeviceResident/10000/2048/0/' \
     --benchmark_min_time=0.01
   tail -n 20 "$out/ncu.txt" 2>/dev/null
