@@ -2,16 +2,21 @@
 # Run ON THE GPU MACHINE (device tool), from the repository root, with .deps carried
 # (made here by scripts/fetch_gpu_deps.sh):
 #   bash scripts/gpu_session.sh PHASE [PHASE ...]
-# Phases: tests     the GPU and CPU ctest suites (incl. the CUDA example built against the
-#                   installed package), pytest with CUDA tensors, CuPy and JAX
-#         sanitize  compute-sanitizer memcheck, racecheck, synccheck, initcheck
-#         bench     bench_cuda_backend and bench_cpu_backend (the stage tables and ceilings)
-#         torch     the PyTorch pipeline beside alphareq.alpha, a PyTorch probe loop beside
-#                   `alphareq probe`, on the same device-resident data
-#         table1    `alphareq table1 --backend cuda` at full size
-#         table1cpu `alphareq table1 --backend cpu` (the ImageNet probe extrapolated)
-#         profile   Nsight Compute over one device-resident pipeline run
-#         all       every phase (more than one call can hold)
+# Phases (each step under its own limit, in seconds, cut further to what is left of the call):
+#   tests     ctest -L gpu (200; incl. the CUDA example built against the installed
+#             package), pytest with CUDA tensors, CuPy and JAX (150), the CPU-labelled
+#             cases that take the CUDA backend (40)
+#   memcheck  compute-sanitizer memcheck over every GPU test binary, all at once (180)
+#   bench     bench_cuda_backend (230: the stage table, SYRK vs GEMM, the ceilings, the
+#             host stream) and bench_cpu_backend (80)
+#   table1    `alphareq table1 --backend cuda` at full size (260)
+#   torch     the PyTorch pipeline beside alphareq.alpha (90), a PyTorch probe loop beside
+#             `alphareq probe` (70), on the same device-resident data
+#   sanitize  racecheck, synccheck and initcheck (180 each, eight at a time)
+#   table1cpu `alphareq table1 --backend cpu` (240; the ImageNet probe extrapolated)
+#   profile   Nsight Compute over one device-resident pipeline run (120)
+#   cputests  ctest -L cpu (180): CI runs these on every change, so only when time is left
+#   all       every phase, in this order (more than one call can hold)
 # The device tool limits a command to 10 minutes and brings back at most 8 files from $OUT.
 # So: every log and result is written to a folder of this call's own and packed, after
 # every step, into $OUT/gpu-session-PHASES.tar.gz (with summary.txt, one line per step,
@@ -20,17 +25,32 @@
 # longer fits is skipped and says so, and the archive is always written. The phases run in
 # the order given, so name first what matters most; inside a phase, what an issue asks for
 # comes first.
-# Estimated lengths (16 cores; read off the code, never yet run): build 1.5–2 min (seconds
-# when the machine is still warm from the previous call, which keeps build-sm90/ and
-# /tmp/deps); tests ≈ 4; sanitize ≈ 4+; bench ≈ 4.5 (CUDA 165 s, CPU 100 s); table1 ≈ 4;
-# torch ≈ 2; table1cpu ≈ 2.5; profile ≈ 2. Suggested calls, in order of what the issues
-# need: `tests`, then `GPU_SESSION_SECONDS=360 ... sanitize` (memcheck and racecheck come
-# first), then `bench`, then `table1 torch`, then, with what is left (set
-# GPU_SESSION_SECONDS to it), `table1cpu profile`; each as soon as the previous one
-# answers, so that the machine is still warm. GoogleTest, Google Benchmark and OpenBLAS
-# are unpacked into /tmp/deps (never into /). Afterwards, here, the results file from
-# every call's files_at folder, in the order of the calls:
-#   python3 bench/summarise_gpu_run.py FILES_AT_1 FILES_AT_2 ... --output bench/results/DATE-cuda-h100.md
+#
+# The plan: three calls, 25 minutes of commands (1,500 s), in the session's 30 minutes of
+# device time, which also count the machine's start (1-2 min), the gaps between calls and
+# the 30 s it stays warm after the last (give it back at once instead). Three is the fewest
+# that hold 25 minutes (10 a call), and every gap over 30 s loses the warm machine: send
+# each call as soon as the previous one answers, and read its output afterwards.
+#   1. GPU_SESSION_SECONDS=530 bash scripts/gpu_session.sh tests                 (timeout_s 570)
+#      the build on a fresh machine (about 2 min, estimated), then 390 s of tests
+#   2. GPU_SESSION_SECONDS=520 bash scripts/gpu_session.sh memcheck bench        (timeout_s 560)
+#      the build is seconds on the warm machine (it keeps build-sm90/ and /tmp/deps), then
+#      490 s of memcheck and benchmarks
+#   3. GPU_SESSION_SECONDS=450 bash scripts/gpu_session.sh table1 torch sanitize table1cpu profile
+#                                                                                (timeout_s 490)
+#      table1 and torch take 420 s at their limits; sanitize, table1cpu and profile run only
+#      in what those leave (a step is skipped when less than 35 s of the call is left)
+# The order is the order of importance: the GPU test suite and the CUDA pytest run, one
+# memcheck, the benchmarks, Table 1 on the GPU, the PyTorch comparisons, then the rest. At
+# their limits the calls take 1,500 s; with 2 min of start, 2 gaps and the give-back ≈ 28 min;
+# the lengths below were read off the code, never yet run, so expect less. If a reply's
+# lease says the machine went back (warm: false), the next call starts a bare one (1-2 min
+# more) and rebuilds inside its own budget: give it at most budget_left_s - 150 seconds.
+# GoogleTest, Google Benchmark and OpenBLAS are unpacked into /tmp/deps (never into /).
+# Afterwards, here, the results file from every call's files_at folder, in the order of
+# the calls:
+#   python3 bench/summarise_gpu_run.py FILES_AT_1 FILES_AT_2 FILES_AT_3 \
+#     --output bench/results/DATE-cuda-h100.md --readme-section /tmp/perf.md
 set -uo pipefail
 cd "$(dirname "$0")/.."
 session_start=$(date +%s)
@@ -44,11 +64,12 @@ note() { echo "$*" | tee -a "$summary"; }
 # The phases run in the order given: the caller puts first what must not be cut when the
 # call's budget runs out (a fixed order here would cut what the caller ranked first).
 phases=("$@")
-[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=(tests sanitize bench table1 torch table1cpu profile)
+all_phases=(tests memcheck bench table1 torch sanitize table1cpu profile cputests)
+[[ ${#phases[@]} -eq 0 || ${phases[0]} == all ]] && phases=("${all_phases[@]}")
 for phase in "${phases[@]}"; do
   case $phase in
-    tests | sanitize | bench | table1 | torch | table1cpu | profile) ;;
-    *) echo "gpu_session.sh: unknown phase '$phase' (tests sanitize bench table1 torch table1cpu profile, or all)" >&2
+    tests | memcheck | bench | table1 | torch | sanitize | table1cpu | profile | cputests) ;;
+    *) echo "gpu_session.sh: unknown phase '$phase' (${all_phases[*]}, or all)" >&2
        exit 2 ;;
   esac
 done
@@ -201,77 +222,86 @@ python_package() {
 }
 
 phase_tests() {
-  run_logged 240 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
+  run_logged 200 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
   note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log" 2>/dev/null)"
   grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|Exception|SEGFAULT)" "$out/ctest-gpu.log" 2>/dev/null | head -n 20 | tee -a "$summary"
   # How many GPU cases were skipped: on one GPU, 4 (the two-device merge and the three
   # "without a device" cases); more needs looking at.
   note "ctest gpu skipped: $(grep -c '\*\*\*Skipped' "$out/ctest-gpu.log" 2>/dev/null)"
-  # CPU-labelled cases that take the CUDA backend where a device is present.
-  run_logged 120 "$out/ctest-cuda-in-cpu.log" ctest --test-dir build-sm90 -L cpu -j 8 --timeout 100 \
-    --output-on-failure -R 'RegressionExperiment.Cuda|CliSynthetic'
-  note "ctest cpu-labelled CUDA cases: $(grep -E 'tests passed|tests failed' "$out/ctest-cuda-in-cpu.log" 2>/dev/null)"
   pack
 
   # The Python package on the GPU: CUDA tensors read in place, CuPy, JAX, LayerMonitor.
   if python_package; then
-    ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 300 "$out/pytest.log" \
+    ALPHAREQ_CLI="$PWD/build-sm90/alphareq" run_logged 150 "$out/pytest.log" \
       python3 -m pytest tests/python -q -rs
     note "pytest: $(tail -n 1 "$out/pytest.log" 2>/dev/null)"
     grep -E "^(FAILED|ERROR|SKIPPED)" "$out/pytest.log" 2>/dev/null | head -n 20 | tee -a "$summary"
     pack
   fi
 
-  # Last: CI runs these on every change; here they check the build against this machine's
-  # toolchain and the unpacked OpenBLAS.
-  run_logged 180 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
-  note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log" 2>/dev/null)"
+  # CPU-labelled cases that take the CUDA backend where a device is present. The rest of
+  # `ctest -L cpu` is CI's, run on every change: the phase cputests, when time is left.
+  run_logged 40 "$out/ctest-cuda-in-cpu.log" ctest --test-dir build-sm90 -L cpu -j 8 --timeout 35 \
+    --output-on-failure -R 'RegressionExperiment.Cuda|CliSynthetic'
+  note "ctest cpu-labelled CUDA cases: $(grep -E 'tests passed|tests failed' "$out/ctest-cuda-in-cpu.log" 2>/dev/null)"
   pack
 }
 
-phase_sanitize() {
-  # memcheck over every GPU binary; racecheck, synccheck and initcheck over all but the CLI
-  # test (its kernels run in child processes, which the tools do not follow) and without the
-  # long concurrency/determinism loops, which the tools slow by orders of magnitude. Eight
-  # runs at a time (the tools' cost is mostly host-side; the tests use little of the GPU's
-  # memory), each under its own limit; memcheck first, then racecheck.
-  sanitize_one() {  # sanitize_one TOOL BINARY FILTER
-    local log=$out/sanitizer-$1-$(basename "$2").log
-    # Its own temporary folder: two tools may run the same binary at once.
-    TEST_TMPDIR=$(mktemp -d)/ run_logged 240 "$log" compute-sanitizer --tool "$1" --error-exitcode 9 \
-      "$2" --gtest_brief=1 "--gtest_filter=$3"
-    local status=$?  # before any $(...) below, which would reset $?
-    ((status == 125)) && return  # skipped: run_logged said so
-    note "$1 $(basename "$2"): exit $status ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
-  }
-  # (gtest matches the whole name, parameterised prefix included: hence the leading '*'.)
-  local repeats light running tool binary filter
-  repeats='-*UnderLoad*:*CudaConcurrency.*:*CudaDeterminism*'  # the same kernels, many times over
-  light="$repeats:*IntervalCovers*:*SpanningSeveral*"
-  running=0
-  for tool in memcheck racecheck synccheck initcheck; do
+# compute-sanitizer TOOL over every GPU test binary but FILTER's cases, eight runs at a time
+# (the tools' cost is mostly host-side; the tests use little of the GPU's memory), each run
+# under LIMIT seconds. The CLI test runs its kernels in child processes, which racecheck,
+# synccheck and initcheck do not follow: memcheck alone takes it.
+sanitize_all() {  # sanitize_all LIMIT FILTER TOOL...
+  local limit=$1 filter=$2 tool binary running=0
+  shift 2
+  for tool in "$@"; do
     for binary in build-sm90/tests/cuda_*_test build-sm90/tests/capi_gpu_test; do
       [[ -x $binary ]] || continue
       [[ $tool != memcheck && $(basename "$binary") == cuda_cli_test ]] && continue
-      filter=$([[ $tool == memcheck ]] && echo "$repeats" || echo "$light")
-      sanitize_one $tool "$binary" "$filter" &
+      sanitize_one "$limit" "$tool" "$binary" "$filter" &
       if ((++running >= 8)); then wait -n; ((running--)); pack; fi
     done
   done
   wait
   pack
 }
+sanitize_one() {  # sanitize_one LIMIT TOOL BINARY FILTER
+  local log
+  log=$out/sanitizer-$2-$(basename "$3").log
+  # Its own temporary folder: two tools may run the same binary at once.
+  TEST_TMPDIR=$(mktemp -d)/ run_logged "$1" "$log" compute-sanitizer --tool "$2" --error-exitcode 9 \
+    "$3" --gtest_brief=1 "--gtest_filter=$4"
+  local status=$?  # before any $(...) below, which would reset $?
+  ((status == 125)) && return  # skipped: run_logged said so
+  note "$2 $(basename "$3"): exit $status ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary'))"
+}
+# Left out under every tool: the long concurrency/determinism loops, the same kernels many
+# times over, which the tools slow by orders of magnitude. (gtest matches the whole name,
+# parameterised prefix included: hence the leading '*'.)
+sanitizer_repeats='-*UnderLoad*:*CudaConcurrency.*:*CudaDeterminism*'
+
+phase_memcheck() {
+  # Once, over every GPU binary at once (eight), so the phase takes one limit's time at most.
+  sanitize_all 180 "$sanitizer_repeats" memcheck
+}
+
+phase_sanitize() {
+  # racecheck, synccheck and initcheck, also without the long interval and spanning cases.
+  sanitize_all 180 "$sanitizer_repeats:*IntervalCovers*:*SpanningSeveral*" racecheck synccheck initcheck
+}
 
 phase_bench() {
   # min_time 0.1 s a repetition (each is a median of many iterations anyway): the default 0.5 s
   # would take the step past its limit and cut the ImageNet-sized stream cases, registered last.
-  run_logged 300 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
+  run_logged 230 "$out/bench_cuda.txt" build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 \
     --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json
   grep -E "median|TIMED|ERROR OCCURRED" "$out/bench_cuda.txt" 2>/dev/null | head -n 80
   grep "ERROR OCCURRED" "$out/bench_cuda.txt" 2>/dev/null | head -n 10 >> "$summary"
   pack
-  run_logged 240 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
-    --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
+  # min_time 0.2 s a repetition: the default 0.5 s spends most of the step on the
+  # microsecond cases (BM_Fit); the millisecond cases run one or two iterations either way.
+  run_logged 80 "$out/bench_cpu.txt" build-sm90/bench/bench_cpu_backend --benchmark_repetitions=3 \
+    --benchmark_min_time=0.2 --benchmark_report_aggregates_only=true --benchmark_out="$out/bench_cpu.json" --benchmark_out_format=json
   grep median "$out/bench_cpu.txt" 2>/dev/null
   pack
 }
@@ -280,18 +310,18 @@ phase_torch() {
   # What a PyTorch user would write instead, beside alphareq on the same device-resident data
   # (without the package, torch_pipeline.py times PyTorch alone and says why).
   python_package
-  run_logged 300 "$out/torch_pipeline.md" python3 bench/torch_pipeline.py --device cuda \
+  run_logged 90 "$out/torch_pipeline.md" python3 bench/torch_pipeline.py --device cuda \
     --json "$out/torch_pipeline.json"
   cat "$out/torch_pipeline.md" 2>/dev/null
   pack
-  run_logged 240 "$out/torch_probe.md" python3 bench/torch_probe.py --device cuda \
+  run_logged 70 "$out/torch_probe.md" python3 bench/torch_probe.py --device cuda \
     --alphareq-cli build-sm90/alphareq --json "$out/torch_probe.json"
   cat "$out/torch_probe.md" 2>/dev/null
   pack
 }
 
 phase_table1() {
-  run_logged 360 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
+  run_logged 260 "$out/table1_cuda.md" build-sm90/alphareq table1 --backend cuda --quiet
   cat "$out/table1_cuda.md" 2>/dev/null
   pack
 }
@@ -309,12 +339,20 @@ phase_profile() {
   # run's kernels, after the data generator's: enough to say what bounds each stage.
   # --clock-control none: ncu otherwise locks the GPU's clocks to base for each kernel, and
   # the card's settings are not ours to change (device METHOD.md); its clocks as found.
-  run_logged 300 "$out/ncu.txt" ncu --clock-control none --set basic --launch-skip 1 --launch-count 200 -o "$out/pipeline" \
+  run_logged 120 "$out/ncu.txt" ncu --clock-control none --set basic --launch-skip 1 --launch-count 200 -o "$out/pipeline" \
     build-sm90/bench/bench_cuda_backend --benchmark_filter='BM_CudaPipelineDeviceResident/10000/2048/0/' \
     --benchmark_min_time=0.01
   tail -n 20 "$out/ncu.txt" 2>/dev/null
   [[ -f $out/pipeline.ncu-rep ]] && ncu --import "$out/pipeline.ncu-rep" --page details --csv \
     > "$out/ncu-details.csv" 2>&1
+  pack
+}
+
+phase_cputests() {
+  # The whole CPU suite: CI runs it on every change; here it checks the build against this
+  # machine's toolchain and the unpacked OpenBLAS, when a call has time left for it.
+  run_logged 180 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
+  note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log" 2>/dev/null)"
   pack
 }
 
