@@ -80,7 +80,8 @@ def cpu_stage_table(cuda: BenchmarkResults, cpu: BenchmarkResults) -> List[str]:
             rows.append(cells)
     return ["## CPU backend on the same machine (bench_cpu_backend), and CPU / GPU", "",
             "Same sizes and precisions as the CUDA table where bench_cpu_backend registers them: "
-            "accumulation BM_AccumulateFloat64/Float32 (n, D); eigenvalues BM_Eigenvalues/D (a D × D "
+            "accumulation BM_AccumulateFloat64/Float32 (n, D): one add_batch into a new accumulator, its "
+            "construction untimed, as the CUDA `accumulate_ms` counter leaves it out; eigenvalues BM_Eigenvalues/D (a D × D "
             "covariance of 2·D rows, float64 `dsyevd`, so one value serves every n of that D); fit "
             "BM_Fit/D; end to end BM_ComputeAlphaEndToEnd (n, D), float64 (and BM_ComputeAlphaEndToEndFloat32 "
             "where registered). Real time, host "
