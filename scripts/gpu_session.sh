@@ -107,12 +107,21 @@ if [[ ! -d $deps/usr ]]; then
   for lib in libopenblas.so libopenblas.so.0 libblas.so libblas.so.3 liblapack.so liblapack.so.3; do
     ln -sf "openblas-pthread/$lib" "$multiarch/$lib"
   done
+  # The carried libquadmath (libgfortran5 needs it) only where the image has none: on
+  # LD_LIBRARY_PATH, a copy from another GCC would shadow the image's own for every program.
+  if ldconfig -p | grep -q 'libquadmath\.so\.0 '; then rm -f "$multiarch"/libquadmath.so.0*; fi
 fi
 export CMAKE_PREFIX_PATH=$deps/usr
 export LD_LIBRARY_PATH=$multiarch/openblas-pthread:$multiarch:${LD_LIBRARY_PATH:-}
 export PATH=$PATH:/usr/local/cuda/bin
-{ date -u; nvidia-smi; nvcc --version; cmake --version | head -n 1; python3 --version; lscpu | head -n 20; } \
-  > "$out/machine.txt" 2>&1
+# Also what a failed link or extension build would need to be explained: the image's own
+# libquadmath/libgfortran beside the carried ones, and whether python3 has its C headers.
+{ date -u; nvidia-smi; nvcc --version; cmake --version | head -n 1; python3 --version; lscpu | head -n 20
+  echo "--- ldconfig -p | grep -E 'quadmath|gfortran' (the image's):"; ldconfig -p | grep -E 'quadmath|gfortran'
+  echo "--- carried in $multiarch:"; (shopt -s nullglob; cd "$multiarch" && printf '%s\n' *quadmath* *gfortran*)
+  python3 -c 'import sysconfig; i = sysconfig.get_paths()["include"]; import os.path as p
+print("--- python3 include dir:", i, "(Python.h " + ("present" if p.isfile(p.join(i, "Python.h")) else "MISSING") + ")")'
+} > "$out/machine.txt" 2>&1
 note "$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1)"
 
 # --- the Python side: the machine's python3 (the image's venv, with PyTorch, CuPy, JAX,
