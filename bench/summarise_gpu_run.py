@@ -13,7 +13,9 @@ number that would have come from it reads "not measured"):
   machine.txt          `date -u`, nvidia-smi, nvcc --version (every session)
   summary.txt          gpu_session.sh's one line per step; its first line is nvidia-smi's
                        name, driver, memory
-  bench_cuda.json      bench_cuda_backend, Google Benchmark JSON with aggregates (phase bench)
+  bench_cuda_GROUP.json  bench_cuda_backend, Google Benchmark JSON with aggregates (phase
+                       bench), one file per group of cases (pipeline, product, ceilings,
+                       host), read as one; or bench_cuda.json, every case in one file
   bench_cpu.json       bench_cpu_backend, the same format (phase bench)
   torch_pipeline.json  bench/torch_pipeline.py --json (phase torch)
   torch_probe.json     bench/torch_probe.py --json (phase torch)

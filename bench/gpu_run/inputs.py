@@ -14,10 +14,23 @@ from typing import Any, Dict, List, Optional, Tuple
 from .benchmark_json import BenchmarkResults, salvage_benchmark_json
 from .formatting import NOT_MEASURED, finite, num
 
+# bench_cuda_backend runs once per group of cases (gpu_session.sh's phase bench): Google
+# Benchmark 1.7 aborts the whole program when a case fails in only some of its
+# repetitions, so one failure loses its own group's file, not every case after it.
+CUDA_BENCH_GROUPS = {
+    "bench_cuda_pipeline.json": "bench_cuda_backend, the stage table (phase bench)",
+    "bench_cuda_product.json": "bench_cuda_backend, SYRK against GEMM (phase bench)",
+    "bench_cuda_ceilings.json": "bench_cuda_backend, the GEMM and syevd ceilings (phase bench)",
+    "bench_cuda_host.json": "bench_cuda_backend, host memory → α and the bare copy (phase bench)",
+}
+# One file for every case, as the phase wrote it before the groups (and the fixture is):
+# read where present, beside or instead of the groups' files.
+CUDA_BENCH_SINGLE = "bench_cuda.json"
+
 INPUTS = {
     "machine.txt": "`date -u`, `nvidia-smi`, `nvcc --version` (every session)",
     "summary.txt": "gpu_session.sh's log, one line per step",
-    "bench_cuda.json": "bench_cuda_backend (phase bench)",
+    **CUDA_BENCH_GROUPS,
     "bench_cpu.json": "bench_cpu_backend (phase bench)",
     "torch_pipeline.json": "bench/torch_pipeline.py (phase torch)",
     "torch_probe.json": "bench/torch_probe.py (phase torch)",
@@ -65,23 +78,45 @@ def read_json(path: Path, salvage: bool = False) -> Tuple[Optional[dict], str]:
     return data, "read"
 
 
+def merge_benchmark_data(files: List[Optional[dict]]) -> Optional[dict]:
+    """Several Google Benchmark files as one: the first context, every entry in order."""
+    present = [data for data in files if data is not None]
+    if not present:
+        return None
+    context = next((data["context"] for data in present if isinstance(data.get("context"), dict)), {})
+    entries = [entry for data in present for entry in (data.get("benchmarks") or [])
+               if isinstance(data.get("benchmarks"), list)]
+    return {"context": context, "benchmarks": entries}
+
+
+def cuda_benchmark_names(outdir: Path) -> List[str]:
+    """The CUDA benchmark files to read and list: the groups' (each listed, a missing one
+    as missing), and the single file where present; the single file alone when the run
+    has only that one (a run from before the groups, or the fixture)."""
+    groups = list(CUDA_BENCH_GROUPS)
+    single = (outdir / CUDA_BENCH_SINGLE).is_file()
+    if single and not any((outdir / name).is_file() for name in groups):
+        return [CUDA_BENCH_SINGLE]
+    return groups + ([CUDA_BENCH_SINGLE] if single else [])
+
+
 @dataclass
 class Run:
     """Everything read from OUTDIR."""
 
-    status: Dict[str, str]  # file name → status line
+    status: Dict[str, str]  # file name → status line, in the order of the Inputs table
     machine: Optional[str]
     summary: Optional[str]
-    cuda: BenchmarkResults
+    cuda: BenchmarkResults  # every CUDA benchmark file's entries together
     cpu: BenchmarkResults
     torch_pipeline: Optional[dict]
     torch_probe: Optional[dict]
     table1_cuda: Optional[str]
     table1_cpu: Optional[str]
     calls: List[str] = field(default_factory=list)  # where the files came from (gather.py)
-
-    def benchmark_files(self) -> Tuple[Tuple[str, BenchmarkResults], ...]:
-        return ("bench_cuda.json", self.cuda), ("bench_cpu.json", self.cpu)
+    # Each benchmark file on its own (file name, its results), for its status and its
+    # skipped cases.
+    benchmark_files: List[Tuple[str, BenchmarkResults]] = field(default_factory=list)
 
     def torch_environment(self) -> Dict[str, Any]:
         """PyTorch's, Python's and the GPU's versions as either PyTorch script recorded them."""
@@ -92,15 +127,21 @@ def read_run(outdir: Path) -> Run:
     status: Dict[str, str] = {}
     machine, status["machine.txt"] = read_text(outdir / "machine.txt")
     summary, status["summary.txt"] = read_text(outdir / "summary.txt")
-    cuda_data, status["bench_cuda.json"] = read_json(outdir / "bench_cuda.json", salvage=True)
+    cuda_files = []
+    for name in cuda_benchmark_names(outdir):
+        data, status[name] = read_json(outdir / name, salvage=True)
+        cuda_files.append((name, data))
     cpu_data, status["bench_cpu.json"] = read_json(outdir / "bench_cpu.json", salvage=True)
     torch_pipeline, status["torch_pipeline.json"] = read_json(outdir / "torch_pipeline.json")
     torch_probe, status["torch_probe.json"] = read_json(outdir / "torch_probe.json")
     table1_cuda, status["table1_cuda.md"] = read_text(outdir / "table1_cuda.md")
     table1_cpu, status["table1_cpu.md"] = read_text(outdir / "table1_cpu.md")
+    cuda_data = merge_benchmark_data([data for _, data in cuda_files])
     run = Run(status, machine, summary, BenchmarkResults(cuda_data), BenchmarkResults(cpu_data),
               torch_pipeline, torch_probe, table1_cuda, table1_cpu)
-    for name, results in run.benchmark_files():
+    run.benchmark_files = [(name, BenchmarkResults(data)) for name, data in cuda_files]
+    run.benchmark_files.append(("bench_cpu.json", run.cpu))
+    for name, results in run.benchmark_files:
         if results.errors:
             status[name] += f"; {len(results.errors)} case(s) skipped with an error (no number taken from them)"
         elif status[name] == "read" and not results:

@@ -11,12 +11,14 @@ from .benchmark_json import BenchmarkResults, median_of, stat_text
 from .cases import (CPU_PRECISIONS, PIPELINE, PRECISION_CODES, PRECISIONS, STAGE_SIZES, cpu_accumulation,
                     cpu_end_to_end, flop_rate, tera)
 from .formatting import NOT_MEASURED, divide, finite, markdown_table, num, ratio, size
-from .inputs import INPUTS, Run, torch_records, torch_total
+from .inputs import CUDA_BENCH_SINGLE, INPUTS, Run, torch_records, torch_total
 
 
 def inputs_section(run: Run) -> List[str]:
+    described = {**INPUTS, CUDA_BENCH_SINGLE: "bench_cuda_backend, every case in one file (phase bench)"}
     lines = ["## Inputs", "", markdown_table(["file", "from", "status"],
-                                             [[f"`{name}`", INPUTS[name], run.status[name]] for name in INPUTS]), ""]
+                                             [[f"`{name}`", described[name], status]
+                                              for name, status in run.status.items()]), ""]
     if run.calls:
         lines += ["Gathered from the device tool's calls, in this order:", ""]
         lines += [f"- {call}" for call in run.calls] + [""]
@@ -27,7 +29,7 @@ def skipped_cases(run: Run, shown: int = 6) -> List[str]:
     """Benchmark cases skipped with an error, grouped by message (a run without a device
     skips every CUDA case with the same one)."""
     lines = []
-    for name, results in run.benchmark_files():
+    for name, results in run.benchmark_files:
         by_message: Dict[str, List[str]] = {}
         for (function, args), message in results.errors.items():
             by_message.setdefault(message, []).append("/".join([function] + [str(a) for a in args]))

@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPOSITORY / "bench"))
 import summarise_gpu_run  # noqa: E402
 from gpu_run.formatting import NOT_MEASURED, num, percent, with_spread  # noqa: E402
 from gpu_run.gather import ARCHIVE_PATTERN, gather_calls  # noqa: E402
-from gpu_run.inputs import INPUTS, parse_gain, read_run  # noqa: E402
+from gpu_run.inputs import CUDA_BENCH_GROUPS, INPUTS, parse_gain, read_run  # noqa: E402
 from gpu_run.machine import session_commands  # noqa: E402
 from gpu_run.render import render  # noqa: E402
 
@@ -105,9 +105,9 @@ def test_header_names_machine_date_commands_and_says_measured(full):
     assert "driver 999.01.02" in head and "CUDA 99.9" in head and "nvcc 99.9 (V99.9.999)" in head
     assert "- Date: 2000-01-01" in head
     assert "Measured, not copied" in head
-    assert ("`build-sm90/bench/bench_cuda_backend --benchmark_repetitions=5 --benchmark_min_time=0.1 "
-            "--benchmark_report_aggregates_only=true --benchmark_out=$OUT/bench_cuda.json "
-            "--benchmark_out_format=json`") in head
+    assert ("`build-sm90/bench/bench_cuda_backend --benchmark_filter='^BM_CudaPipelineDeviceResident/' "
+            "--benchmark_repetitions=5 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true "
+            "--benchmark_out=$OUT/bench_cuda_pipeline.json --benchmark_out_format=json`") in head
     assert "`build-sm90/alphareq table1 --backend cuda --quiet`" in head
     assert "phases done: bench table1 (500 s)" in head
 
@@ -122,7 +122,7 @@ def test_commands_and_inputs_match_gpu_session_script():
     ones this tool reads: a renamed output would otherwise read as missing."""
     commands = session_commands()
     text = " ".join(command for phase in ("bench", "torch", "table1", "table1cpu") for _, command in commands[phase])
-    for name in ("bench_cuda.json", "bench_cpu.json", "torch_pipeline.json", "torch_probe.json"):
+    for name in (*CUDA_BENCH_GROUPS, "bench_cpu.json", "torch_pipeline.json", "torch_probe.json"):
         assert f"$OUT/{name}" in text and name in INPUTS
     assert [output for output, _ in commands["table1"]] == ["table1_cuda.md"]
     assert [output for output, _ in commands["table1cpu"]] == ["table1_cpu.md"]
@@ -373,6 +373,87 @@ def test_truncated_benchmark_json_keeps_complete_entries(tmp_path):
     stages = rows_of(summary, "## CUDA stages")
     assert row(stages, **{"n × D": "10,000 × 2,048", "precision": "float32"})["end to end ms"] == "22.0 ± 0.22"
     assert row(rows_of(summary, "### (e)"), **{"host memory": "pageable"})["stream / copy"] == NOT_MEASURED
+
+
+def split_cuda_benchmarks(out: Path) -> Dict[str, str]:
+    """The fixture's bench_cuda.json as the bench phase writes it: one file per group,
+    each case in the group gpu_session.sh's --benchmark_filter puts it in."""
+    script = (REPOSITORY / "scripts" / "gpu_session.sh").read_text().replace("\\\n", " ")
+    filters = dict((name, pattern) for pattern, name in re.findall(
+        r"--benchmark_filter='([^']+)'.*?--benchmark_out=\"\$out/(bench_cuda_\w+\.json)\"", script))
+    assert sorted(filters) == sorted(CUDA_BENCH_GROUPS)
+    single = json.loads((out / "bench_cuda.json").read_text())
+    (out / "bench_cuda.json").unlink()
+    texts = {}
+    for name, pattern in filters.items():
+        entries = [e for e in single["benchmarks"] if re.search(pattern, e["run_name"])]
+        texts[name] = json.dumps({"context": single["context"], "benchmarks": entries}, indent=2)
+        (out / name).write_text(texts[name])
+    # every case is in exactly one group
+    assert sum(len(json.loads(t)["benchmarks"]) for t in texts.values()) == len(single["benchmarks"])
+    return texts
+
+
+def test_cuda_benchmarks_in_group_files_read_as_one(tmp_path):
+    out = fixture_copy(tmp_path)
+    split_cuda_benchmarks(out)
+    text = document(out)
+    # Only the Inputs section, which names the files, differs from reading the single file.
+    assert full_without_inputs(text) == full_without_inputs(document(FIXTURE))
+    inputs = rows_of(text, "## Inputs")
+    for name in CUDA_BENCH_GROUPS:
+        assert row(inputs, file=f"`{name}`")["status"].startswith("read")
+    assert not [r for r in inputs if r["file"] == "`bench_cuda.json`"]
+    # the fixture's errored case is named under the group file that holds it
+    assert "- bench_cuda_ceilings.json: 1 case(s) skipped with `synthetic fixture error" in text
+
+
+def test_an_aborted_group_loses_only_its_own_cases(tmp_path):
+    """Google Benchmark 1.7 aborts mid-file when a case fails in some repetitions: that
+    group's file is cut off (read up to its last complete entry), a group that did not run
+    is missing, and the other groups' numbers stand."""
+    out = fixture_copy(tmp_path)
+    texts = split_cuda_benchmarks(out)
+    product = texts["bench_cuda_product.json"]
+    (out / "bench_cuda_product.json").write_text(product[:product.index('"run_name": "BM_CudaProductRoutine/16384/2048')])
+    (out / "bench_cuda_host.json").unlink()
+    text = document(out)
+    inputs = rows_of(text, "## Inputs")
+    assert row(inputs, file="`bench_cuda_product.json`")["status"].startswith("truncated")
+    assert row(inputs, file="`bench_cuda_host.json`")["status"] == "missing"
+    stages = rows_of(text, "## CUDA stages")
+    assert row(stages, **{"n × D": "10,000 × 2,048", "precision": "float32"})["end to end ms"] == "22.0 ± 0.22"
+    assert row(rows_of(text, "### (b)"), **{"n × D": "10,000 × 2,048", "precision": "float32"})["verdict"] == "PASS"
+    assert row(rows_of(text, "### (e)"), **{"host memory": "pageable"})["stream / copy"] == NOT_MEASURED
+    products = rows_of(text, "### (g)")
+    assert row(products, D="1,024", precision="float32")["default is the faster?"] == "no: gemm is faster"
+    assert row(products, D="2,048", precision="float32")["faster"] == NOT_MEASURED
+
+
+def test_group_files_from_several_calls_are_gathered(tmp_path):
+    """The bench phase split over two calls (a group cut by one call's budget, run again in
+    the next): each group file from the last call that has it."""
+    out = fixture_copy(tmp_path / "fixture")
+    texts = split_cuda_benchmarks(out)
+    gpu_line = (FIXTURE / "summary.txt").read_text().splitlines()[0]
+    first = device_call(tmp_path / "call1", "bench",
+                        {"bench_cuda_pipeline.json": texts["bench_cuda_pipeline.json"],
+                         "bench_cuda_product.json": texts["bench_cuda_product.json"][:200]},
+                        f"{gpu_line}\nphases bench done in 500 s\n")
+    second = device_call(tmp_path / "call2", "bench",
+                         {name: texts[name] for name in ("bench_cuda_product.json", "bench_cuda_ceilings.json",
+                                                         "bench_cuda_host.json")},
+                         f"{gpu_line}\nphases bench done in 300 s\n")
+    merged = tmp_path / "merged"
+    gather_calls([first, second], merged)
+    inputs = rows_of(document(merged), "## Inputs")
+    for name in CUDA_BENCH_GROUPS:
+        assert row(inputs, file=f"`{name}`")["status"].startswith("read"), name
+
+
+def full_without_inputs(text: str) -> str:
+    """The document less its Inputs section (which names the files read)."""
+    return re.sub(r"## Inputs\n.*?(?=\n## )", "", text, flags=re.DOTALL)
 
 
 def test_unreadable_files_are_named(tmp_path):
