@@ -14,7 +14,7 @@
 #             `alphareq probe` (70), on the same device-resident data
 #   sanitize  racecheck, synccheck and initcheck (180 each, eight at a time)
 #   table1cpu `alphareq table1 --backend cpu` (240; the ImageNet probe extrapolated)
-#   profile   Nsight Compute over one device-resident pipeline run (120)
+#   profile   Nsight Compute over the accumulation's and the eigensolver's kernels (2 × 60)
 #   cputests  ctest -L cpu (180): CI runs these on every change, so only when time is left
 #   all       every phase, in this order (more than one call can hold)
 # The device tool limits a command to 10 minutes and brings back at most 8 files from $OUT.
@@ -78,7 +78,7 @@ archive=gpu-session-$(IFS=-; echo "${phases[*]}").tar.gz
 seconds_left() { echo $((budget - ($(date +%s) - session_start))); }
 
 # Packs this call's folder into $OUT (atomically: a kill mid-pack leaves the last archive).
-# The Nsight Compute report goes beside it when it fits the tool's 16 MiB a file.
+# The Nsight Compute reports go beside it when they fit the tool's 16 MiB a file.
 pack() {
   cp "$summary" "$device_out/summary.txt" 2>/dev/null
   # Sanitizer runs may still be writing their logs: tar's "file changed" (status 1) is fine.
@@ -87,12 +87,14 @@ pack() {
   if ((status <= 1)) && (($(stat -c %s "$device_out/archive.partial") >= 16000000)); then
     # Over the tool's 16 MiB a file: without the bulkiest logs (the build's, ncu's details).
     tar --warning=no-file-changed -czf "$device_out/archive.partial" -C "$out" --exclude='*.ncu-rep' \
-      --exclude=build.log --exclude='ncu-details.csv' .
+      --exclude=build.log --exclude='ncu-details-*.csv' .
     status=$?
   fi
   ((status <= 1)) && mv "$device_out/archive.partial" "$device_out/$archive"
-  local report=$out/pipeline.ncu-rep
-  [[ -f $report && $(stat -c %s "$report") -lt 16000000 ]] && cp "$report" "$device_out/"
+  local report
+  for report in "$out"/*.ncu-rep; do
+    [[ -f $report && $(stat -c %s "$report") -lt 16000000 ]] && cp "$report" "$device_out/"
+  done
   return 0
 }
 trap pack EXIT
@@ -369,19 +371,49 @@ phase_table1cpu() {
   pack
 }
 
-phase_profile() {
-  # What bounds each stage: one device-resident pipeline at n = 10,000, D = 2,048.
-  # The basic set (speed of light, launch statistics) over the warm-up's and the first timed
-  # run's kernels, after the data generator's: enough to say what bounds each stage.
+# Nsight Compute's basic set (speed of light, launch statistics) over at most COUNT of the
+# kernels that KERNEL-FILTER names (all, if empty) after the first SKIP of them, in one
+# iteration of each case (--benchmark_min_time=0: the case's warm-up, then one timed run;
+# ncu measures each kernel on its own, so the warm-up's are as good as the timed run's).
+# A kernel filter that matched nothing (the libraries' kernel names are guesses, never
+# yet seen here) is retried without it, after the data generator's one launch.
+profile_one() {  # profile_one NAME SECONDS SKIP COUNT KERNEL-FILTER BENCHMARK-FILTER
+  local name=$1 limit=$2 skip=$3 count=$4 kernels=$5 cases=$6
+  local filter=()
+  [[ -n $kernels ]] && filter=(--kernel-name-base demangled --kernel-name "$kernels")
   # --clock-control none: ncu otherwise locks the GPU's clocks to base for each kernel, and
   # the card's settings are not ours to change (device METHOD.md); its clocks as found.
-  run_logged 120 "$out/ncu.txt" ncu --clock-control none --set basic --launch-skip 1 --launch-count 200 -o "$out/pipeline" \
-    build-sm90/bench/bench_cuda_backend --benchmark_filter='BM_CudaPipelineDeviceResident/10000/2048/0/' \
-    --benchmark_min_time=0.01
-  tail -n 20 "$out/ncu.txt" 2>/dev/null
-  [[ -f $out/pipeline.ncu-rep ]] && ncu --import "$out/pipeline.ncu-rep" --page details --csv \
-    > "$out/ncu-details.csv" 2>&1
+  run_logged "$limit" "$out/ncu-$name.txt" ncu --clock-control none --set basic "${filter[@]}" \
+    --launch-skip "$skip" --launch-count "$count" -o "$out/$name" \
+    build-sm90/bench/bench_cuda_backend "--benchmark_filter=$cases" --benchmark_min_time=0
+  if [[ -n $kernels && ! -f $out/$name.ncu-rep ]] && grep -q "No kernels were profiled" "$out/ncu-$name.txt"; then
+    note "ncu $name: no kernel matched $kernels; again over the first $count launches"
+    run_logged "$limit" "$out/ncu-$name.txt" ncu --clock-control none --set basic \
+      --launch-skip 1 --launch-count "$count" -o "$out/$name" \
+      build-sm90/bench/bench_cuda_backend "--benchmark_filter=$cases" --benchmark_min_time=0
+  fi
+  tail -n 5 "$out/ncu-$name.txt" 2>/dev/null
+  if [[ -f $out/$name.ncu-rep ]]; then
+    ncu --import "$out/$name.ncu-rep" --page details --csv > "$out/ncu-details-$name.csv" 2>&1
+    note "ncu $name: $(grep -c '"Duration"' "$out/ncu-details-$name.csv") kernels profiled"
+  fi
   pack
+}
+
+phase_profile() {
+  # What bounds each stage, chosen by kernel name and by case rather than by a launch count
+  # over the whole pipeline, which caught the warm-up's first kernels, mostly the
+  # eigensolver's many small ones, and never the later stages.
+  # The accumulation: a float32 add_batch at n = 16,384, D = 2,048, SYRK and GEMM
+  # (BM_CudaProductRoutine): its own kernels (shift and convert, the float64 add, column
+  # sums) and cuBLAS's product, matched by name ('.*(...).*' reads the same whether ncu
+  # searches or matches whole names); the data generator (power_law_features) is left out.
+  profile_one accumulation 60 0 40 \
+    'regex:.*(shift_and_convert|rescale_float32|shift_from_column|add_float32|flag_trace|syrk|gemm|xmma|cutlass).*' \
+    '^BM_CudaProductRoutine/16384/2048/1/[01]/'
+  # The eigensolver: cusolverDnXsyevd at D = 2,048 (BM_CusolverSyevdAlone), its first 60
+  # kernels (cuSOLVER's own names), after the data generator's one launch.
+  profile_one eigensolver 60 1 60 '' '^BM_CusolverSyevdAlone/2048/'
 }
 
 phase_cputests() {
