@@ -232,8 +232,12 @@ python_package() {
   export PYTHONPATH=$python_site${PYTHONPATH:+:$PYTHONPATH}
 }
 
+# OPENBLAS_NUM_THREADS=1 wherever test programs run side by side (ctest -j, eight sanitizer
+# runs): each would otherwise start one OpenBLAS thread per core, 16 times the cores in all
+# at -j 16, and the oversubscribed waits slow every case towards its timeout. Every BLAS
+# call then runs on its caller's thread; the results are the same.
 phase_tests() {
-  run_logged 200 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
+  OPENBLAS_NUM_THREADS="1" run_logged 200 "$out/ctest-gpu.log" ctest --test-dir build-sm90 -L gpu --output-on-failure -j 4 --timeout 120
   note "ctest gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log" 2>/dev/null)"
   grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|Exception|SEGFAULT)" "$out/ctest-gpu.log" 2>/dev/null | head -n 20 | tee -a "$summary"
   # How many GPU cases were skipped: on one GPU, 4 (the two-device merge and the three
@@ -255,7 +259,7 @@ phase_tests() {
 
   # CPU-labelled cases that take the CUDA backend where a device is present. The rest of
   # `ctest -L cpu` is CI's, run on every change: the phase cputests, when time is left.
-  run_logged 40 "$out/ctest-cuda-in-cpu.log" ctest --test-dir build-sm90 -L cpu -j 8 --timeout 35 \
+  OPENBLAS_NUM_THREADS="1" run_logged 40 "$out/ctest-cuda-in-cpu.log" ctest --test-dir build-sm90 -L cpu -j 8 --timeout 35 \
     --output-on-failure -R 'RegressionExperiment.Cuda|CliSynthetic'
   note "ctest cpu-labelled CUDA cases: $(grep -E 'tests passed|tests failed' "$out/ctest-cuda-in-cpu.log" 2>/dev/null)"
   pack
@@ -283,7 +287,7 @@ sanitize_one() {  # sanitize_one LIMIT TOOL BINARY FILTER
   local log
   log=$out/sanitizer-$2-$(basename "$3").log
   # Its own temporary folder: two tools may run the same binary at once.
-  TEST_TMPDIR=$(mktemp -d)/ run_logged "$1" "$log" compute-sanitizer --tool "$2" --error-exitcode 9 \
+  TEST_TMPDIR=$(mktemp -d)/ OPENBLAS_NUM_THREADS=1 run_logged "$1" "$log" compute-sanitizer --tool "$2" --error-exitcode 9 \
     "$3" --gtest_brief=1 "--gtest_filter=$4"
   local status=$?  # before any $(...) below, which would reset $?
   ((status == 125)) && return  # skipped: run_logged said so
@@ -422,7 +426,7 @@ phase_profile() {
 phase_cputests() {
   # The whole CPU suite: CI runs it on every change; here it checks the build against this
   # machine's toolchain and the unpacked OpenBLAS, when a call has time left for it.
-  run_logged 180 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
+  OPENBLAS_NUM_THREADS="1" run_logged 180 "$out/ctest-cpu.log" ctest --test-dir build-sm90 -L cpu -j 16 --timeout 120
   note "ctest cpu: $(grep -E 'tests passed|tests failed' "$out/ctest-cpu.log" 2>/dev/null)"
   pack
 }
