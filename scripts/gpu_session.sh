@@ -211,8 +211,22 @@ run_logged() {  # run_logged SECONDS LOG COMMAND...
     return 125
   fi
   ((limit > left)) && limit=$left
-  timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
-  local status=$?
+  local status
+  if [[ $log == *.md ]]; then
+    # A result document (table1's table, the PyTorch scripts' tables), read as it is by
+    # the summary: the program's stderr (progress, notes, warnings, an error) goes beside
+    # it, to NAME.stderr.log, not into the table; its last line into the summary on failure.
+    local errors=${log%.md}.stderr.log
+    timeout --kill-after=10 "$limit" "$@" > "$log" 2> "$errors"
+    status=$?
+    if ((status != 0 && status != 124 && status != 137)); then
+      note "exit $status: $* ($(basename "$errors"): $(tail -n 1 "$errors" 2>/dev/null))"
+    fi
+  else
+    # Logs: both streams, in the order they came.
+    timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
+    status=$?
+  fi
   [[ $status -eq 124 || $status -eq 137 ]] && note "TIMED OUT after ${limit}s: $*"
   return $status
 }
