@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import shlex
 import statistics
@@ -456,6 +457,18 @@ def parse_arguments(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+def write_json_atomically(path: str, document: Dict[str, Any]) -> None:
+    """Writes `document` to `path` through a temporary file beside it and os.replace: a run
+    killed mid-write (a phase's time limit) leaves the previous complete file, never a
+    half-written one that the summary cannot read."""
+    temporary = f"{path}.partial"
+    with open(temporary, "w", encoding="utf-8") as out:
+        json.dump(document, out, indent=1)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_arguments(argv)
     device = torch.device(args.device)
@@ -475,13 +488,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     timer = "CUDA events" if device.type == "cuda" else "time.perf_counter"
 
     def write_json(records: list) -> None:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump({"benchmark": "torch_pipeline", "environment": info,
-                       "settings": {"sizes": args.sizes, "precisions": [p.name for p in args.precisions],
-                                    "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed,
-                                    "alpha": args.alpha, "first": args.first, "last": args.last,
-                                    "feature_mean": FEATURE_MEAN, "timer": timer},
-                       "results": records}, out, indent=1)
+        write_json_atomically(args.json, {
+            "benchmark": "torch_pipeline", "environment": info,
+            "settings": {"sizes": args.sizes, "precisions": [p.name for p in args.precisions],
+                         "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed,
+                         "alpha": args.alpha, "first": args.first, "last": args.last,
+                         "feature_mean": FEATURE_MEAN, "timer": timer},
+            "results": records})
 
     records = []
     for n, d in args.sizes:

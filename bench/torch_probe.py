@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from torch_pipeline import Clock, environment, markdown_table, resolve_device, summarise
+from torch_pipeline import Clock, environment, markdown_table, resolve_device, summarise, write_json_atomically
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # Where the command-line tool is looked for when --alphareq-cli is not given: the GPU
@@ -393,9 +393,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     info["alphareq_cli"] = cli
     where = info.get("gpu", "CPU")
 
-    records = [benchmark_dataset(shape, args, device, clock, cli) for shape in args.datasets]
-
     timer = "CUDA events" if device.type == "cuda" else "time.perf_counter"
+
+    def write_json(records: List[dict]) -> None:
+        settings = {key: value for key, value in vars(args).items() if key not in ("datasets", "epochs", "json")}
+        settings["datasets"] = [vars(shape) for shape in args.datasets]
+        settings["sgd_momentum"] = SGD_MOMENTUM
+        settings["timer"] = timer
+        write_json_atomically(args.json, {"benchmark": "torch_probe", "environment": info, "settings": settings,
+                                          "results": records})
+
+    records = []
+    for shape in args.datasets:
+        records.append(benchmark_dataset(shape, args, device, clock, cli))
+        if args.json:
+            write_json(records)  # after every dataset: a run cut short keeps what it measured
+
     print(f"## Linear probe: PyTorch loop vs alphareq probe on {where}\n")
     print(f"torch {torch.__version__}, {info['alphareq'] or 'alphareq — (' + note + ')'}; "
           f"{args.optimizer} (lr {args.lr:g}{f', momentum {SGD_MOMENTUM}' if args.optimizer == 'sgd' else ''}, "
@@ -412,13 +425,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if errors:
         print("\nalphareq probe failures:\n\n" + "\n".join(errors))
     if args.json:
-        settings = {key: value for key, value in vars(args).items() if key not in ("datasets", "epochs", "json")}
-        settings["datasets"] = [vars(shape) for shape in args.datasets]
-        settings["sgd_momentum"] = SGD_MOMENTUM
-        settings["timer"] = timer
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump({"benchmark": "torch_probe", "environment": info, "settings": settings,
-                       "results": records}, out, indent=1)
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 
