@@ -34,16 +34,17 @@
 #   1. GPU_SESSION_SECONDS=530 bash scripts/gpu_session.sh tests                 (timeout_s 570)
 #      the build on a fresh machine (about 2 min, estimated), then 390 s of tests
 #   2. GPU_SESSION_SECONDS=520 bash scripts/gpu_session.sh memcheck bench        (timeout_s 560)
-#      the build is seconds on the warm machine (it keeps build-sm90/ and /tmp/deps), then
-#      490 s of memcheck and benchmarks
+#      the build should be seconds on the warm machine (it keeps build-sm90/ and /tmp/deps;
+#      unless the tool's copy of the tree renews file times, which 'build ok in N s' in
+#      this call's summary would show), then 490 s of memcheck and benchmarks
 #   3. GPU_SESSION_SECONDS=450 bash scripts/gpu_session.sh table1 torch sanitize table1cpu profile
 #                                                                                (timeout_s 490)
 #      table1 and torch take 420 s at their limits; sanitize, table1cpu and profile run only
 #      in what those leave (a step is skipped when less than 35 s of the call is left)
 # The order is the order of importance: the GPU test suite and the CUDA pytest run, one
 # memcheck, the benchmarks, Table 1 on the GPU, the PyTorch comparisons, then the rest. At
-# their limits the calls take 1,500 s; with 2 min of start, 2 gaps and the give-back ≈ 28 min;
-# the lengths below were read off the code, never yet run, so expect less. If a reply's
+# their limits the calls take 1,500 s; with 2 min of start, 2 gaps and the give-back ≈ 28 min.
+# The limits are maxima set from lengths read off the code, never yet run. If a reply's
 # lease says the machine went back (warm: false), the next call starts a bare one (1-2 min
 # more) and rebuilds inside its own budget: give it at most budget_left_s - 150 seconds.
 # GoogleTest, Google Benchmark and OpenBLAS are unpacked into /tmp/deps (never into /).
