@@ -61,8 +61,9 @@ struct ProbeResult {
 /// classes, or a class without training sample when the classes are inferred), different
 /// feature widths, non-finite features (or float64 ones beyond float32's range), more than
 /// 2^31 - 1 training rows or bad options; out_of_memory when the features' float32 copies,
-/// the weights and the optimizer's buffers cannot fit; numerical_error when the last epoch's mean loss is NaN/Inf (the training
-/// diverged: the learning rate is too high); backend_unavailable as the accumulator does.
+/// the weights and the optimizer's buffers cannot fit; numerical_error when the last
+/// epoch's mean loss is NaN/Inf (the training diverged: the learning rate is too high);
+/// backend_unavailable as the accumulator does.
 /// The same inputs, options and seed give bit-identical results run to run on one machine
 /// (on the CUDA backend: one GPU model and toolkit).
 ProbeResult train_linear_probe(const LabelledData& train, const LabelledData& test,
