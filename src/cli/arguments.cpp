@@ -288,7 +288,8 @@ constexpr const char* kOptionsUsage = R"(Options:
                          precision of each batch's product (the running sum is float64)
   --deterministic        bit-identical results run to run on the CUDA backend too (same
                          input, options, GPU model, driver and toolkit), even beside other
-                         GPU work; costs a 32 MiB cuBLAS workspace. The CPU backend always is.
+                         GPU work; costs a 32 MiB cuBLAS workspace. The CPU backend is
+                         deterministic for a fixed OpenBLAS thread count.
   --json                 print one JSON object instead of text
   --eigenvalues-out F    write all eigenvalues (descending, float64) to the .npy file F
   --plot F.svg|F.png     draw the spectrum, log-log, with the fitted line (PNG: rsvg-convert;
