@@ -109,7 +109,7 @@ typedef struct alphareq_accumulator_options {
   /** 1: bit-identical results run to run on the CUDA backend too (same input, options, GPU
    *  model, driver and toolkit), even beside other work on the device; costs one 32 MiB
    *  cuBLAS workspace per accumulator (see AccumulatorOptions::deterministic). The CPU
-   *  backend is deterministic always. 0 (default) or 1. */
+   *  backend is deterministic always, for a fixed OpenBLAS thread count. 0 (default) or 1. */
   int32_t deterministic;
 } alphareq_accumulator_options;
 

@@ -81,7 +81,8 @@ class Accumulator:
     ("float64", "float32") that of the eigensolver; ``device`` the CUDA device (default:
     the current one). ``deterministic=True`` makes the CUDA backend bit-identical run to run
     (same input, options, GPU model, driver and toolkit), even beside other work on the
-    device, for one 32 MiB cuBLAS workspace per accumulator; the CPU backend always is.
+    device, for one 32 MiB cuBLAS workspace per accumulator; the CPU backend always is, for
+    a fixed OpenBLAS thread count (OPENBLAS_NUM_THREADS).
 
     Batches are (n, d) arrays — or (n, ...) arrays read as (n, prod(...)) — from NumPy,
     PyTorch, CuPy, JAX or anything with ``__dlpack__`` or an array interface, read in place.

@@ -60,8 +60,9 @@ std::unique_ptr<AccumulatorBackend> make_accumulator_backend(std::int64_t dim,
   require_known_value(options.precision, AccumulationPrecision::tf32, "accumulation precision");
   require_known_value(options.solver, SolverPrecision::float32, "solver precision");
   switch (resolve_backend(options.backend)) {
-    // The CPU backend is bit-reproducible always (a fixed order of float64 operations), so
-    // options.deterministic asks nothing more of it; device and stream do not apply.
+    // The CPU backend is bit-reproducible always for a fixed OpenBLAS thread count (the
+    // blocking of its products follows the threads), so options.deterministic asks nothing
+    // more of it; device and stream do not apply.
     case Backend::cpu: return std::make_unique<cpu::CpuAccumulator>(dim, options.precision);
 #ifdef ALPHAREQ_HAS_CUDA
     case Backend::cuda: return std::make_unique<cuda::CudaAccumulator>(dim, options);
