@@ -71,7 +71,13 @@ alphareq_status fail(alphareq_status status, const char* message) noexcept {
 // Swallowed by catch (...), glibc aborts the process ("FATAL: exception not rethrown");
 // through a noexcept function, std::terminate does. A call blocked at a cancellation point
 // (alphareq_compute_alpha_npy opening a FIFO, say) must be cancellable like any libc call.
+// The forced unwind is a foreign exception, so the reference its handler binds is null and
+// UBSan's null check reports the binding (nothing reads it): that check is off here alone
+// (GCC inlines no function of other sanitizer settings into this one, so `body` keeps it).
 template <class Body>
+#if defined(__GLIBCXX__)
+__attribute__((no_sanitize("null")))
+#endif
 alphareq_status guarded(Body&& body) {
   try {
     body();
