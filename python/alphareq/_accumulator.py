@@ -16,13 +16,15 @@ from ._report import Report
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _integer(value: Any, name: str, meaning: str) -> int:
-    """operator.index with the parameter's name in the error; within int64 (the C++ side's)."""
+def _integer(value: Any, name: str, meaning: str, limits: Tuple[int, int] = (-(2**63), 2**63)) -> int:
+    """operator.index with the parameter's name in the error; within [low, high), by default
+    int64 (the C++ side's)."""
     try:
         number = operator.index(value)
     except TypeError:
         raise TypeError(f"{name}: expected {meaning} (an int), got {type(value).__name__} {value!r}") from None
-    if not -(2**63) <= number < 2**63:
+    low, high = limits
+    if not low <= number < high:
         raise ValueError(f"{name}: {number} is out of range")
     return number
 
@@ -236,7 +238,8 @@ def _bootstrap_arguments(bootstrap: Any, seed: Any, confidence: Any) -> Tuple[in
     resamples = _integer(bootstrap, "bootstrap", "a number of resamples")
     if resamples < 0:
         raise ValueError(f"bootstrap: the number of resamples must be >= 0, got {resamples}")
-    seed = _integer(seed, "seed", "a seed")
+    # A uint64, as the CLI's --bootstrap-seed: the int64 default would refuse [2**63, 2**64).
+    seed = _integer(seed, "seed", "a seed", limits=(-(2**64), 2**64))
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
     return resamples, seed, float(confidence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 import alphareq
 from numpy_reference import reference_report
+from witnesses import steep_spectrum
 
 
 def test_batches_of_mixed_dtypes_equal_one_shot(features):
@@ -175,3 +177,45 @@ def test_deterministic_cuda_is_bit_identical_run_to_run(features):
     for report in reports[1:]:
         assert report.alpha == reports[0].alpha
         assert np.array_equal(report.eigenvalues, reports[0].eigenvalues)
+
+
+# Kills C9 (covariance() ignores its normalization).
+def test_covariance_normalizations_match_numpy(features):
+    x = features(700, 25, seed=5, mean=2.0)
+    accumulator = alphareq.Accumulator(25, backend="cpu").add(x[:300]).add(x[300:])
+    np.testing.assert_allclose(accumulator.covariance("n"), np.cov(x, rowvar=False, bias=True), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(accumulator.covariance("n-1"), np.cov(x, rowvar=False), rtol=1e-10, atol=1e-13)
+
+
+# Kills C6 (__reduce__ drops the options: an unpickled float32/deterministic worker comes
+# back as a float64 one, and its later batches are accumulated differently).
+def test_an_unpickled_accumulator_keeps_its_options(features):
+    x = features(900, 24, seed=6, mean=1.0)
+    original = alphareq.Accumulator(24, backend="cpu", precision="float32", deterministic=True).add(x[:300])
+    restored = pickle.loads(pickle.dumps(original))
+    assert restored._options == {"precision": "float32", "solver": "float64", "deterministic": True}
+    original.add(x[300:])
+    restored.add(x[300:])
+    np.testing.assert_array_equal(restored.covariance(), original.covariance())  # float32 products both
+
+
+# Kills C4b, C12b, C16 (precision part), C21, C22, T17: precision="float32" must reach the
+# accumulation from every entry point (float64 products fit the steep spectrum; float32's
+# noise threshold refuses the window).
+def test_float32_precision_reaches_every_entry_point(tmp_path):
+    x = steep_spectrum()
+    path = tmp_path / "steep.npy"
+    np.save(path, x)
+    expected = reference_report(x)
+    assert expected["rank_limit"] == 256
+    assert alphareq.alpha(x, backend="cpu").alpha == pytest.approx(expected["alpha"], abs=1e-6)  # steep: ~1e-10 of λ_1 at rank 100
+    refused = [
+        lambda: alphareq.Accumulator(256, "cpu", precision="float32").add(x).report(),
+        lambda: alphareq.alpha(x, backend="cpu", precision="float32"),
+        lambda: alphareq.alpha(x, backend="cpu", precision="float32", bootstrap=3),
+        lambda: alphareq.alpha(path, backend="cpu", precision="float32"),
+        lambda: alphareq.alpha_npy(path, backend="cpu", precision="float32"),
+    ]
+    for compute in refused:
+        with pytest.raises(ValueError, match="usable ranks"):
+            compute()

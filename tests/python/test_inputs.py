@@ -12,6 +12,9 @@ import alphareq
 import alphareq._alphareq as extension
 from alphareq._arrays import batch_view
 from numpy_reference import reference_report
+from witnesses import ExtensionSpy
+
+TOLERANCE = 1e-9
 
 
 class DLPackOnly:
@@ -458,3 +461,131 @@ def test_device_arguments_are_read_or_refused_by_name():
     for bad in (True, 1.5, object()):
         with pytest.raises(TypeError, match="device: expected a CUDA ordinal"):
             _device_ordinal(bad)
+
+
+# Kills A5 (byte strides divided by 8 instead of the item size: float32 strided views raise).
+
+def test_float32_strided_views_are_read_in_place_like_float64(features):
+    from alphareq._arrays import batch_view
+
+    base = features(2000, 150, seed=1, dtype=np.float32)
+    for strided, row_stride, cols in ((base[::2], 300, 150), (base[:, :120], 150, 120)):
+        with batch_view(strided) as view:
+            assert (view.row_stride, view.cols, view.dtype) == (row_stride, cols, "float32")
+            assert view.data == base.ctypes.data
+        report = alphareq.alpha(strided, first=2, last=60, backend="cpu")
+        assert report.alpha == pytest.approx(reference_report(strided, 2, 60)["alpha"], abs=TOLERANCE)
+
+
+# Kills A3 (size-1 dimensions no longer skipped in the contiguity check). NumPy's own array
+# interface hides their strides (relaxed strides: strides None), but DLPack exports them as
+# they are: NumPy gives x[:, None, :] stride 0 there, PyTorch's channels-last map of one
+# channel stride 1. Both are C-contiguous features and must be read as such.
+def test_size_one_dimensions_with_any_stride_are_read(features):
+    class DLPackOnly:
+        def __init__(self, array):
+            self.array = array
+
+        def __dlpack_device__(self):
+            return (1, 0)
+
+        def __dlpack__(self, **keywords):
+            return self.array.__dlpack__()
+
+    x = features(800, 40, seed=2)
+    expected = reference_report(x, 2, 30)["alpha"]
+    for view in (x[:, None, :], x[:, :, None], x[:, None, :, None]):
+        report = alphareq.alpha(DLPackOnly(view), first=2, last=30, backend="cpu")
+        assert report.alpha == pytest.approx(expected, abs=TOLERANCE)
+    torch = pytest.importorskip("torch")
+    one_channel = torch.from_numpy(x.reshape(800, 1, 5, 8)).to(memory_format=torch.channels_last)
+    assert one_channel.stride() == (40, 1, 8, 1)
+    assert alphareq.alpha(one_channel, first=2, last=30, backend="cpu").alpha == pytest.approx(expected, abs=TOLERANCE)
+
+
+# Kills A4 (overlapping rows left to the extension, whose message gives no advice).
+def test_overlapping_rows_are_refused_with_advice(features):
+    row = features(1, 30)[0]
+    for overlapping in (np.broadcast_to(row, (50, 30)),
+                        np.lib.stride_tricks.sliding_window_view(features(1, 300)[0], 30)):
+        with pytest.raises(ValueError, match="rows overlap.*contiguous copy"):
+            alphareq.alpha(overlapping, backend="cpu")
+
+
+# Kills C24 (the seed's range no longer checked: a negative seed gave nanobind's
+# "incompatible function arguments" TypeError instead of a ValueError naming the seed).
+def test_a_negative_seed_is_refused_by_name(features):
+    with pytest.raises(ValueError, match="seed: must be in"):
+        alphareq.alpha(features(100, 10), 2, 8, backend="cpu", bootstrap=3, seed=-1)
+
+
+# The seed's message and the extension (uint64) take seeds up to 2**64 - 1, as the CLI's
+# --bootstrap-seed does, but the int64 check refused [2**63, 2**64).
+def test_seeds_up_to_2_64_are_accepted_as_the_cli_accepts_them(features):
+    for seed in (2**63, 2**64 - 1):
+        report = alphareq.alpha(features(100, 10), 2, 8, backend="cpu", bootstrap=3, seed=seed)
+        assert report.diagnostics["bootstrap_resamples"] == 3
+    with pytest.raises(ValueError, match="seed: 18446744073709551616 is out of range"):
+        alphareq.alpha(features(100, 10), 2, 8, backend="cpu", bootstrap=3, seed=2**64)
+
+
+# Kills A16 (pinned host memory, DLPack kDLCUDAHost, taken for device memory).
+def test_pinned_host_memory_through_dlpack_is_host_memory(features):
+    from alphareq._arrays import batch_view
+
+    class PinnedDLPack:  # a producer exporting page-locked host memory (DLPack device type 3)
+        def __init__(self, array):
+            self.array = array
+
+        def __dlpack_device__(self):
+            return (3, 0)
+
+        def __dlpack__(self, *, stream=None, **keywords):
+            assert stream is None  # host memory: no stream to order
+            return self.array.__dlpack__()
+
+    x = features(1000, 60, seed=3)
+    with batch_view(PinnedDLPack(x)) as view:
+        assert not view.on_device and view.device == -1 and view.after_reads is None
+    report = alphareq.Accumulator(60, backend="cpu").add(PinnedDLPack(x)).report(2, 40)
+    assert report.alpha == pytest.approx(reference_report(x, 2, 40)["alpha"], abs=TOLERANCE)
+
+
+# Kills A18 (a "mask" in a foreign __array_interface__ ignored: masked values read as data).
+def test_a_masked_array_interface_is_refused(features):
+    x = features(40, 6)
+
+    class MaskedInterface:
+        __array_interface__ = {**x.__array_interface__, "mask": np.zeros(x.shape, dtype=bool)}
+
+    with pytest.raises(ValueError, match="masked arrays are not supported"):
+        alphareq.alpha(MaskedInterface(), backend="cpu")
+
+
+# Kills C5, C13/C13b, C16 (solver part), C21, C22: options the CPU backend does not act on
+# (solver, deterministic) must still reach the extension, or they are silently lost on CUDA.
+def test_every_entry_point_hands_its_options_to_the_extension(features, tmp_path, monkeypatch):
+    import alphareq._accumulator as accumulators
+
+    x = features(600, 30, seed=4)
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    spies = {name: ExtensionSpy(getattr(accumulators._ext, name))
+             for name in ("Accumulator", "compute_alpha_view", "compute_alpha_npy")}
+    for name, spy in spies.items():
+        monkeypatch.setattr(accumulators._ext, name, spy)
+
+    alphareq.Accumulator(30, "cpu", precision="float32", solver="float32", deterministic=True)
+    alphareq.alpha(x, 2, 20, "ols", "cpu", precision="float32", solver="float32", deterministic=True)
+    assert spies["Accumulator"].calls == [(30, "cpu", "float32", "float32", -1, True)] * 2
+
+    alphareq.alpha(x, 3, 25, "ols", "cpu", normalization="n-1", precision="float32", solver="float32",
+                   deterministic=True, bootstrap=4, seed=7, confidence=0.8)
+    (view_call,) = spies["compute_alpha_view"].calls
+    assert view_call[7:] == ("cpu", "float32", "float32", -1, 3, 25, "ols", "n-1", True, 4, 7, 0.8)
+
+    for entry in (alphareq.alpha, alphareq.alpha_npy):
+        entry(path, 3, 25, "ols", "cpu", normalization="n-1", precision="float32", solver="float32",
+              deterministic=True, bootstrap=4, seed=7, confidence=0.8)
+    assert [call[1:] for call in spies["compute_alpha_npy"].calls] == [
+        ("cpu", "float32", "float32", -1, 3, 25, "ols", "n-1", True, 4, 7, 0.8)] * 2

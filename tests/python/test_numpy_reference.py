@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import numpy as np
 import pytest
 
@@ -100,3 +102,57 @@ def test_package_docstring_example_gives_what_it_shows():
 
     failures, attempted = doctest.testmod(alphareq, verbose=False)
     assert attempted > 0 and failures == 0
+
+
+# Kills C14, C15 (alpha(bootstrap=B) fits 11..100 "weighted"/"n" whatever was asked).
+def test_bootstrap_keeps_the_window_method_and_normalization(features):
+    x = features(1500, 120, alpha=0.8, seed=2)
+    report = alphareq.alpha(x, first=5, last=60, method="ols", backend="cpu", normalization="n-1",
+                            bootstrap=20, seed=3)
+    expected = reference_report(x, first=5, last=60, method="ols", normalization="n-1")
+    assert (report.first_rank, report.last_rank, report.method, report.normalization) == (5, 60, "ols", "n-1")
+    assert report.alpha == pytest.approx(expected["alpha"], abs=TOLERANCE)
+    assert report.r2 == pytest.approx(expected["r2"], abs=TOLERANCE)
+    np.testing.assert_allclose(report.eigenvalues, expected["eigenvalues"], rtol=TOLERANCE,
+                               atol=TOLERANCE * expected["eigenvalues"][0])
+    low, high = report.diagnostics["alpha_interval_low"], report.diagnostics["alpha_interval_high"]
+    assert report.diagnostics["bootstrap_resamples"] == 20 and low < high
+
+
+# Kills C19, C20 (alpha(path) drops first/last/method/normalization, or the bootstrap).
+def test_alpha_of_a_path_forwards_every_option(features, tmp_path):
+    x = features(1500, 120, alpha=0.8, seed=2)
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    report = alphareq.alpha(path, first=5, last=60, method="ols", backend="cpu", normalization="n-1")
+    expected = reference_report(x, first=5, last=60, method="ols", normalization="n-1")
+    assert (report.first_rank, report.last_rank, report.method, report.normalization) == (5, 60, "ols", "n-1")
+    assert report.alpha == pytest.approx(expected["alpha"], abs=TOLERANCE)
+    resampled = alphareq.alpha(path, backend="cpu", bootstrap=15, seed=4, confidence=0.8)
+    assert resampled.diagnostics["bootstrap_resamples"] == 15
+    assert resampled.diagnostics["bootstrap_confidence"] == 0.8
+    assert resampled == alphareq.alpha_npy(path, backend="cpu", bootstrap=15, seed=4, confidence=0.8)
+
+
+# Kills R2, R7 (to_dict drops the dict fields, or the residuals).
+def test_to_dict_carries_every_field_as_plain_json(features):
+    x = features(600, 130, seed=5)
+    report = alphareq.alpha(x, backend="cpu")
+    full = report.to_dict(eigenvalues=True)
+    assert set(full) == {field.name for field in dataclasses.fields(report)}
+    assert full["residuals"] == report.residuals.tolist() and len(full["residuals"]) == 90
+    assert full["eigenvalues"] == report.eigenvalues.tolist()
+    for name in ("metrics", "diagnostics", "timings"):
+        assert full[name] == getattr(report, name) and full[name] is not getattr(report, name)
+    plain = report.to_dict()
+    assert set(full) - set(plain) == {"eigenvalues", "residuals"}
+    assert plain["diagnostics"]["robust_alpha"] == report.diagnostics["robust_alpha"]
+    json.dumps(full)
+
+
+# Kills R3 (== ignores the arrays).
+def test_reports_differing_only_in_an_array_are_unequal(features):
+    report = alphareq.alpha(features(300, 20), 2, 15, backend="cpu")
+    assert report == dataclasses.replace(report)
+    assert report != dataclasses.replace(report, eigenvalues=report.eigenvalues * 2)
+    assert report != dataclasses.replace(report, residuals=report.residuals + 1.0)

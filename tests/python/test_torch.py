@@ -13,6 +13,9 @@ import pytest
 import alphareq
 from alphareq._arrays import batch_view
 from numpy_reference import reference_report
+from witnesses import ExtensionSpy, steep_spectrum
+
+TOLERANCE = 1e-9
 
 torch = pytest.importorskip("torch")
 from alphareq.torch import LayerMonitor  # noqa: E402  (needs torch)
@@ -817,3 +820,103 @@ def test_layer_monitor_under_data_parallel_on_two_gpus(monkeypatch):
     report = monitor.report()["1"]
     assert report.backend == "cuda" and report.n == 384
     assert report.alpha == pytest.approx(reference_report(expected, 2, 40)["alpha"], abs=1e-9)
+
+
+
+
+# Kills T8, T9, T10, T19, T20, T29: the constructor's method/normalization defaults, and
+# report()/alphas() overrides of first/last/method/normalization, reach the fit.
+def test_layer_monitor_report_options_reach_the_fit(features):
+
+    x = features(1200, 80, alpha=0.9, seed=7, mean=1.5)
+    model = torch.nn.Sequential(torch.nn.Identity())
+    with LayerMonitor(model, ["0"], first=3, last=40, method="ols", normalization="n-1") as monitor:
+        model(torch.from_numpy(x))
+        default = monitor.report()["0"]
+        expected = reference_report(x, 3, 40, "ols", "n-1")
+        assert (default.first_rank, default.last_rank, default.method, default.normalization) == (3, 40, "ols", "n-1")
+        assert default.alpha == pytest.approx(expected["alpha"], abs=TOLERANCE)
+        np.testing.assert_allclose(default.eigenvalues, expected["eigenvalues"], rtol=TOLERANCE,
+                                   atol=TOLERANCE * expected["eigenvalues"][0])
+        overridden = monitor.report(first=2, last=25, method="weighted", normalization="n")["0"]
+        expected = reference_report(x, 2, 25, "weighted", "n")
+        assert (overridden.first_rank, overridden.last_rank, overridden.method, overridden.normalization) == (
+            2, 25, "weighted", "n")
+        assert overridden.alpha == pytest.approx(expected["alpha"], abs=TOLERANCE)
+        assert overridden.intercept == pytest.approx(expected["intercept"], abs=TOLERANCE)
+        alphas = monitor.alphas(first=2, last=25, method="weighted", normalization="n")
+        assert alphas == {"0": overridden.alpha}
+        # normalization alone moves the intercept only (by log(n / (n - 1))): the report
+        # must say which it used, and so must alphas() through the intercept-free alpha path.
+        only_norm = monitor.report(normalization="n")["0"]
+        assert only_norm.normalization == "n"
+        assert only_norm.intercept == pytest.approx(reference_report(x, 3, 40, "ols", "n")["intercept"], abs=TOLERANCE)
+
+
+# Kills T29 directly (alphas(normalization=...) dropped): compared with report's.
+def test_layer_monitor_alphas_takes_every_report_option(features):
+
+    x = features(300, 40, seed=8)
+    model = torch.nn.Sequential(torch.nn.Identity())
+    with LayerMonitor(model, ["0"], first=2, last=20, normalization="n-1") as monitor:
+        model(torch.from_numpy(x))
+        spied = []
+        original = alphareq.Accumulator.report
+
+        def report(self, *arguments, **keywords):
+            spied.append(keywords.get("normalization"))
+            return original(self, *arguments, **keywords)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(alphareq.Accumulator, "report", report)
+            monitor.alphas(normalization="n")
+            monitor.alphas()
+        assert spied == ["n", "n-1"]
+
+
+# Kills T5 (float64 activations downcast to float32 on the CPU).
+def test_layer_monitor_reads_float64_activations_in_float64():
+
+    torch.manual_seed(0)
+    x = torch.randn(3000, 64, dtype=torch.float64) * torch.arange(1, 65, dtype=torch.float64) ** -1.0 + 1e3
+    model = torch.nn.Sequential(torch.nn.Identity())
+    with LayerMonitor(model, ["0"], first=2, last=40) as monitor:
+        model(x)
+        report = monitor.report()["0"]
+    expected = reference_report(x.numpy(), 2, 40)
+    assert report.alpha == pytest.approx(expected["alpha"], abs=TOLERANCE)
+    np.testing.assert_allclose(report.eigenvalues, expected["eigenvalues"], rtol=TOLERANCE,
+                               atol=TOLERANCE * expected["eigenvalues"][0])
+
+
+# Kills T6 (CPU float16/bfloat16 outputs no longer converted: the forward pass raises).
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_layer_monitor_converts_half_precision_cpu_outputs(features, dtype):
+
+    x = torch.from_numpy(features(600, 40, seed=9)).to(getattr(torch, dtype))
+    model = torch.nn.Sequential(torch.nn.Identity())
+    with LayerMonitor(model, ["0"], first=2, last=30) as monitor:
+        model(x)
+        report = monitor.report()["0"]
+    assert report.alpha == pytest.approx(reference_report(x.double().numpy(), 2, 30)["alpha"], abs=TOLERANCE)
+
+
+# Kills T17, T18: the monitor's precision/solver/deterministic become its accumulators'.
+def test_layer_monitor_gives_its_accumulators_its_options(features, monkeypatch):
+    import alphareq._accumulator as accumulators
+
+    spy = ExtensionSpy(accumulators._ext.Accumulator)
+    monkeypatch.setattr(accumulators._ext, "Accumulator", spy)
+    model = torch.nn.Sequential(torch.nn.Identity())
+    with LayerMonitor(model, ["0"], backend="cpu", precision="float32", solver="float32",
+                      deterministic=True) as monitor:
+        model(torch.from_numpy(features(100, 16)))
+        assert monitor.accumulators["0"]._options == {"precision": "float32", "solver": "float32",
+                                                      "deterministic": True}
+    assert spy.calls == [(16, "cpu", "float32", "float32", -1, True)]
+    # And the float32 products act: the steep spectrum's default window is refused.
+    steep = torch.from_numpy(steep_spectrum())
+    with LayerMonitor(model, ["0"], backend="cpu", precision="float32") as monitor:
+        model(steep)
+        with pytest.raises(ValueError, match="usable ranks"):
+            monitor.report()
