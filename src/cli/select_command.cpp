@@ -71,6 +71,9 @@ std::vector<Entry> read_candidates(const std::string& path) {
         name = &value;
       } else if (key == "alpha") {
         if (value.kind != JsonValue::Kind::number) fail_at(path, value, "\"alpha\" must be a number");
+        // A fit of descending eigenvalues gives alpha >= 0; a negative one (a sign slip) was
+        // dropped silently by Algorithm 1's starting interval [0, inf), however accurate.
+        if (value.number < 0.0) fail_at(path, value, "\"alpha\" must be >= 0 (an eigenspectrum decay)");
         alpha = &value;
       } else if (key == "features") {
         if (value.kind != JsonValue::Kind::string || value.string.empty()) fail_at(path, value, "\"features\" must be a path (a non-empty string)");

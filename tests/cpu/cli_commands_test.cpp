@@ -220,5 +220,37 @@ TEST(CliSynthetic, BadArgumentsAreUsageOrInputErrors) {
   EXPECT_NE(r.err.find("learning-rate scale must lie in (0, 2)"), std::string::npos) << r.err;
 }
 
+// A negative alpha (a sign slip) was accepted, then dropped silently by the starting
+// interval [0, inf) however accurate the model.
+TEST(CliSelect, ANegativeAlphaIsRefusedWhereItIsWritten) {
+  const std::string path = write_text("negative.json", R"([
+    {"name": "neg", "alpha": -0.5, "accuracy": 99},
+    {"name": "b", "alpha": 1.0, "accuracy": 80}
+  ])");
+  const CliResult r = run_cli("select " + path);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(path + ":2:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"alpha\" must be >= 0"), std::string::npos) << r.err;
+  std::remove(path.c_str());
+}
+
+// `--interval` had no test of its effect (a select that ignored it passed every test).
+TEST(CliSelect, IntervalOptionIsWhereTheRoundStarts) {
+  const std::string path = write_text("interval.json", R"([
+    {"name": "a", "alpha": 0.5, "accuracy": 95},
+    {"name": "b", "alpha": 1.2, "accuracy": 80},
+    {"name": "c", "alpha": 1.5, "accuracy": 85},
+    {"name": "d", "alpha": 1.8, "accuracy": 70}
+  ])");
+  const CliResult r = run_cli("select " + path + " --interval 1,2 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* key : {"\"previous_interval\": {\"min\": 1, \"max\": 2, \"empty\": false}",
+                          "\"interval\": {\"min\": 1.5, \"max\": 1.5, \"empty\": false}",
+                          "\"chosen\": [\"c\", \"b\", \"d\"]"}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
+  }
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace alphareq

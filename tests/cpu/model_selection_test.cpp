@@ -9,8 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -325,6 +328,120 @@ TEST(JsonReader, RefusesDeepNestingInsteadOfOverflowingTheStack) {
 
 TEST(JsonReader, MissingFileIsAFileError) {
   EXPECT_THROW(detail::read_json_file("/nonexistent/alphareq/candidates.json"), file_error);
+}
+
+// Kills: select_models starting the round from initial_alpha_interval() instead of
+// options.interval (`--interval` had no test that its value changes anything).
+// With [1, 2]: a (0.5) is filtered out; S = {b 1.2/80, c 1.5/85, d 1.8/70}:
+// L = {c} (85 >= 80; d: 70 < 85), U = {c} (85 >= 70; b: 80 < 85) -> [1.5, 1.5].
+// From [0, inf) instead a (95) would dominate: L empty, U = {a} -> [0, 0.5], chosen a, c, b.
+TEST(SelectModels, IntervalOptionFiltersTheCandidatesAndStartsTheUpdate) {
+  SelectionOptions options;
+  options.interval = {1.0, 2.0};
+  const auto result = select_models({measured("a", 0.5, 95), measured("b", 1.2, 80), measured("c", 1.5, 85),
+                                     measured("d", 1.8, 70), unmeasured("u", 5.0)},
+                                    options);
+  EXPECT_EQ(result.state.interval.min, 1.5);
+  EXPECT_EQ(result.state.interval.max, 1.5);
+  EXPECT_EQ(names(result.chosen), (std::vector<std::string>{"c", "b", "d"}));
+  EXPECT_EQ(names(result.ranking), (std::vector<std::string>{"c", "b", "d", "a", "u"}));
+}
+
+// The interval ends are closed: a measured model at exactly the given α_min or α_max is
+// admitted (Algorithm 1's `alpha ∈ [α_min, α_max]`). S = {lo 1.0/70, mid 1.5/90, hi 2.0/80}
+// -> [1.5, 1.5]; with an open end lo or hi would be dropped and the update would change.
+TEST(SelectModels, IntervalOptionEndsAreClosed) {
+  SelectionOptions options;
+  options.interval = {1.0, 2.0};
+  const auto result =
+      select_models({measured("lo", 1.0, 70), measured("mid", 1.5, 90), measured("hi", 2.0, 80)}, options);
+  EXPECT_EQ(result.state.interval.min, 1.5);
+  EXPECT_EQ(result.state.interval.max, 1.5);
+  EXPECT_EQ(names(result.chosen), (std::vector<std::string>{"mid", "hi", "lo"}));
+}
+
+// Kills: `chosen` left in input order (the unit tests only had inputs already sorted by
+// accuracy within the kept set; only a CLI test noticed).
+TEST(SelectModels, ChosenIsMostAccurateFirstWhateverTheInputOrder) {
+  SelectionOptions options;
+  options.top_k = 3;
+  const auto result = select_models(
+      {measured("w", 0.4, 50), measured("x", 0.6, 60), measured("y", 1.0, 90), measured("z", 1.4, 75)}, options);
+  // Top 3 by accuracy: y 90, z 75, x 60 (input order x, y, z).
+  EXPECT_EQ(names(result.chosen), (std::vector<std::string>{"y", "z", "x"}));
+}
+
+// Kills: std::sort in place of std::stable_sort (below 17 elements libstdc++'s sort is an
+// insertion sort, hence stable, so the 7-candidate test cannot see it). 40 candidates at the
+// same α tie on distance and on |α − 1|: the ranking must be the input order.
+TEST(GoldilocksRanking, TiesKeepInputOrderForLongLists) {
+  std::vector<ModelCandidate> same;
+  std::vector<std::string> in_order;
+  for (int i = 0; i < 40; ++i) {
+    same.push_back(unmeasured("s" + std::to_string(i), 1.0));
+    in_order.push_back("s" + std::to_string(i));
+  }
+  EXPECT_EQ(names(rank_by_goldilocks(same, {0.8, 1.2})), in_order);
+}
+
+// Kills: std::sort in place of std::stable_sort for `chosen`. 40 measured models with equal
+// accuracy all tie at the K-th accuracy, so all are kept; equal accuracies keep input order.
+TEST(SelectModels, ChosenTiesKeepInputOrderForLongLists) {
+  std::vector<ModelCandidate> models;
+  std::vector<std::string> in_order;
+  for (int i = 0; i < 40; ++i) {
+    models.push_back(measured("t" + std::to_string(i), 0.5 + 0.01 * i, 70));
+    in_order.push_back("t" + std::to_string(i));
+  }
+  const auto result = select_models(models);  // K = 3
+  EXPECT_EQ(names(result.chosen), in_order);
+}
+
+// An independent formulation of the sets in selection.hpp: sort by α, group equal α, and
+// compare each model with the running maximum accuracy strictly below (for L) or strictly
+// above (for U). O(n log n); also the shape a fix for the quadratic update would take.
+AlphaInterval reference_update(const std::vector<ModelCandidate>& models, const AlphaInterval& previous) {
+  std::map<double, double> best_at;  // α -> max accuracy at that α
+  for (const auto& m : models) {
+    if (!m.accuracy) continue;
+    auto [it, fresh] = best_at.emplace(m.alpha, *m.accuracy);
+    if (!fresh) it->second = std::max(it->second, *m.accuracy);
+  }
+  AlphaInterval next = previous;
+  double below = -kInf;
+  bool any_below = false;
+  for (const auto& [alpha, acc] : best_at) {  // ascending α
+    if (any_below && acc >= below) next.min = alpha;  // the last such α is the largest
+    below = std::max(below, acc);
+    any_below = true;
+  }
+  double above = -kInf;
+  bool any_above = false;
+  for (auto it = best_at.rbegin(); it != best_at.rend(); ++it) {  // descending α
+    if (any_above && it->second >= above) next.max = it->first;
+    above = std::max(above, it->second);
+    any_above = true;
+  }
+  return next;
+}
+
+TEST(AlgorithmOneInterval, AgreesWithAnIndependentFormulationOnRandomInputs) {
+  std::mt19937_64 rng(20221128);
+  std::uniform_int_distribution<int> small(0, 6), size(0, 9);
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::vector<ModelCandidate> models;
+    const int n = size(rng);
+    for (int i = 0; i < n; ++i) {
+      const double alpha = 0.25 * small(rng);  // few values: equal α and tied accuracies are common
+      if (small(rng) == 0) models.push_back(unmeasured("u" + std::to_string(i), alpha));
+      else models.push_back(measured("m" + std::to_string(i), alpha, 10.0 * small(rng)));
+    }
+    const AlphaInterval previous{0.1 * small(rng), small(rng) == 0 ? kInf : 2.0 + small(rng)};
+    const AlphaInterval got = update_alpha_interval(models, previous);
+    const AlphaInterval want = reference_update(models, previous);
+    ASSERT_EQ(got.min, want.min) << "trial " << trial;
+    ASSERT_EQ(got.max, want.max) << "trial " << trial;
+  }
 }
 
 }  // namespace
