@@ -338,10 +338,20 @@ JsonValue read_json_file(const std::string& path) {
   // the string stream, and the file then read as empty ("unexpected end of file").
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) throw file_error(path + ": cannot open the file: " + std::strerror(errno));
+  // A bound on what is read: `select /dev/zero` (or an endless pipe) otherwise grew until
+  // memory ran out. 256 MiB of JSON is millions of candidates.
+  constexpr std::size_t kMaxBytes = std::size_t{256} << 20;
   std::string text;
   char block[65536];
   std::size_t got;
-  while ((got = std::fread(block, 1, sizeof block, file)) > 0) text.append(block, got);
+  while ((got = std::fread(block, 1, sizeof block, file)) > 0) {
+    text.append(block, got);
+    if (text.size() > kMaxBytes) {
+      std::fclose(file);
+      throw file_error(path + ": more than 256 MiB: too large for a JSON file of candidates (a device, "
+                       "or an endless stream?)");
+    }
+  }
   const bool failed = std::ferror(file) != 0;
   const int error = errno;
   std::fclose(file);

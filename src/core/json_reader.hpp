@@ -37,7 +37,8 @@ const char* json_kind_name(JsonValue::Kind kind);
 /// than 256 levels is refused (an error, not a stack overflow).
 JsonValue parse_json(const std::string& text, const std::string& source);
 
-/// Reads and parses a whole file; throws file_error when it cannot be read.
+/// Reads and parses a whole file; throws file_error when it cannot be read or holds more
+/// than 256 MiB (a device or an endless stream would otherwise fill the memory).
 JsonValue read_json_file(const std::string& path);
 
 }  // namespace alphareq::detail

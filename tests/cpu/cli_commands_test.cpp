@@ -220,6 +220,15 @@ TEST(CliSynthetic, BadArgumentsAreUsageOrInputErrors) {
   EXPECT_NE(r.err.find("learning-rate scale must lie in (0, 2)"), std::string::npos) << r.err;
 }
 
+// `select /dev/zero` read until memory ran out: what is read is bounded.
+TEST(CliSelect, AnEndlessFileIsRefusedOnceItPassesTheBound) {
+  if (!std::filesystem::exists("/dev/zero")) GTEST_SKIP() << "no /dev/zero on this system";
+  const CliResult r = run_cli("select /dev/zero");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("/dev/zero: more than 256 MiB: too large for a JSON file of candidates"), std::string::npos)
+      << r.err;
+}
+
 // A negative alpha (a sign slip) was accepted, then dropped silently by the starting
 // interval [0, inf) however accurate the model.
 TEST(CliSelect, ANegativeAlphaIsRefusedWhereItIsWritten) {
