@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <set>
 
 namespace alphareq {
@@ -30,25 +32,43 @@ std::vector<const ModelCandidate*> measured(const std::vector<ModelCandidate>& m
   return out;
 }
 
-// max (or min, by `better`) α over the models m that have at least one model on the
-// `beyond` side of them and are at least as accurate as every model on that side.
-std::optional<double> extreme_dominating_alpha(const std::vector<const ModelCandidate*>& models,
-                                               const std::function<bool(double, double)>& beyond,
-                                               const std::function<bool(double, double)>& better) {
-  std::optional<double> result;
-  for (const ModelCandidate* m : models) {
-    bool has_partner = false, dominates = true;
-    for (const ModelCandidate* j : models) {
-      if (!beyond(j->alpha, m->alpha)) continue;  // only j on the given side of m
-      has_partner = true;
-      if (!(*m->accuracy >= *j->accuracy)) {
-        dominates = false;
-        break;
+// The two bounds Algorithm 1 moves to, in one sort: over the models in order of α, a model
+// is "at least as accurate as every model of smaller α" when its accuracy reaches the best
+// accuracy strictly below its α (and some model lies below); α_min is the largest such α.
+// Likewise downwards for α_max, the smallest α at least as accurate as every larger one.
+// (The pairwise definition took O(n^2): 100,000 candidates took 34 s.)
+struct DominatingAlphas {
+  std::optional<double> largest_over_smaller;  // α_min's candidate
+  std::optional<double> smallest_over_larger;  // α_max's candidate
+};
+
+DominatingAlphas dominating_alphas(std::vector<const ModelCandidate*> models) {
+  std::sort(models.begin(), models.end(),
+            [](const ModelCandidate* a, const ModelCandidate* b) { return a->alpha < b->alpha; });
+  DominatingAlphas out;
+  const std::size_t n = models.size();
+  // `sweep(order)` visits groups of equal α in `order`; `record` gets each α whose group
+  // holds a model at least as accurate as all models already passed (none: no partner).
+  const auto sweep = [&](auto&& index_of, std::optional<double>& record) {
+    double best_passed = -std::numeric_limits<double>::infinity();
+    bool any_passed = false;
+    for (std::size_t i = 0; i < n;) {
+      const double alpha = models[index_of(i)]->alpha;
+      double group_best = -std::numeric_limits<double>::infinity();
+      std::size_t j = i;
+      for (; j < n && models[index_of(j)]->alpha == alpha; ++j) {
+        const double accuracy = *models[index_of(j)]->accuracy;
+        if (any_passed && accuracy >= best_passed) record = alpha;  // the last one recorded wins
+        group_best = std::max(group_best, accuracy);
       }
+      best_passed = std::max(best_passed, group_best);
+      any_passed = true;
+      i = j;
     }
-    if (has_partner && dominates && (!result || better(m->alpha, *result))) result = m->alpha;
-  }
-  return result;
+  };
+  sweep([](std::size_t i) { return i; }, out.largest_over_smaller);           // ascending α
+  sweep([n](std::size_t i) { return n - 1 - i; }, out.smallest_over_larger);  // descending α
+  return out;
 }
 
 }  // namespace
@@ -80,16 +100,12 @@ std::vector<RankedCandidate> rank_by_goldilocks(const std::vector<ModelCandidate
 
 AlphaInterval update_alpha_interval(const std::vector<ModelCandidate>& models_stat,
                                     const AlphaInterval& previous) {
-  const std::vector<const ModelCandidate*> models = measured(models_stat);
+  const DominatingAlphas bounds = dominating_alphas(measured(models_stat));
   AlphaInterval next = previous;
   // α_min: the largest α among models at least as accurate as every model of smaller α.
-  if (const auto low = extreme_dominating_alpha(models, std::less<double>(), std::greater<double>())) {
-    next.min = *low;
-  }
+  if (bounds.largest_over_smaller) next.min = *bounds.largest_over_smaller;
   // α_max: the smallest α among models at least as accurate as every model of larger α.
-  if (const auto high = extreme_dominating_alpha(models, std::greater<double>(), std::less<double>())) {
-    next.max = *high;
-  }
+  if (bounds.smallest_over_larger) next.max = *bounds.smallest_over_larger;
   return next;
 }
 
