@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 
@@ -45,6 +46,13 @@ inline CliResult run_cli(const std::string& cli, const std::string& arguments) {
   std::remove(out.c_str());
   std::remove(err.c_str());
   return result;
+}
+
+/// Expects each of `pieces` in `text`; a failure names the missing piece and shows the text.
+inline void expect_contains_all(const std::string& text, std::initializer_list<const char*> pieces) {
+  for (const char* piece : pieces) {
+    EXPECT_NE(text.find(piece), std::string::npos) << piece << " missing in " << text;
+  }
 }
 
 inline std::size_t line_count(const std::string& text) {

@@ -69,13 +69,11 @@ TEST(CliSelect, RunsAlgorithmOneWithAccuraciesAndPrintsJson) {
   const CliResult json = run_cli("select " + path + " --json --top-k 1");
   ASSERT_EQ(json.status, 0) << json.err;
   EXPECT_EQ(line_count(json.out), 1u);
-  for (const char* key : {"\"interval\": {\"min\": 1, \"max\": 1, \"empty\": false}",
-                          "\"previous_interval\": {\"min\": 0, \"max\": null, \"empty\": false}",
-                          "\"zone_from_accuracies\": true", "\"chosen\": [\"b\"]",
-                          "{\"rank\": 2, \"name\": \"d \\\"quoted\\\"\", \"alpha\": 1.1000000000000001, "
-                          "\"accuracy\": null"}) {
-    EXPECT_NE(json.out.find(key), std::string::npos) << key << " missing in " << json.out;
-  }
+  test::expect_contains_all(json.out, {"\"interval\": {\"min\": 1, \"max\": 1, \"empty\": false}",
+                                       "\"previous_interval\": {\"min\": 0, \"max\": null, \"empty\": false}",
+                                       "\"zone_from_accuracies\": true", "\"chosen\": [\"b\"]",
+                                       "{\"rank\": 2, \"name\": \"d \\\"quoted\\\"\", \"alpha\": 1.1000000000000001, "
+                                       "\"accuracy\": null"});
   std::remove(path.c_str());
 }
 
@@ -198,11 +196,9 @@ TEST(CliSynthetic, JsonAndSvgPlot) {
                               "--quiet --plot " + svg);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(line_count(r.out), 1u);
-  for (const char* key : {"\"features\": 200", "\"train_samples\": 40", "\"teacher\": \"fixed-task\"",
-                          "\"rows\": [{\"alpha\": 0.5, ", "\"steps_to_threshold\": ", "\"curve\": [{\"step\": 0, ",
-                          "\"best_alpha\": "}) {
-    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
-  }
+  test::expect_contains_all(r.out, {"\"features\": 200", "\"train_samples\": 40", "\"teacher\": \"fixed-task\"",
+                                    "\"rows\": [{\"alpha\": 0.5, ", "\"steps_to_threshold\": ", "\"curve\": [{\"step\": 0, ",
+                                    "\"best_alpha\": "});
   const std::string picture = slurp(svg);
   EXPECT_EQ(picture.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << picture.substr(0, 80);
   EXPECT_NE(picture.find("<polyline"), std::string::npos);
@@ -253,11 +249,9 @@ TEST(CliSelect, IntervalOptionIsWhereTheRoundStarts) {
   ])");
   const CliResult r = run_cli("select " + path + " --interval 1,2 --json");
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* key : {"\"previous_interval\": {\"min\": 1, \"max\": 2, \"empty\": false}",
-                          "\"interval\": {\"min\": 1.5, \"max\": 1.5, \"empty\": false}",
-                          "\"chosen\": [\"c\", \"b\", \"d\"]"}) {
-    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
-  }
+  test::expect_contains_all(r.out, {"\"previous_interval\": {\"min\": 1, \"max\": 2, \"empty\": false}",
+                                    "\"interval\": {\"min\": 1.5, \"max\": 1.5, \"empty\": false}",
+                                    "\"chosen\": [\"c\", \"b\", \"d\"]"});
   std::remove(path.c_str());
 }
 

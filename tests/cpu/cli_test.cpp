@@ -62,11 +62,9 @@ TEST(Cli, JsonHasTheDocumentedKeys) {
   const CliResult r = run_cli(path + " --json --quiet --first 5 --last 40 --method ols --backend cpu");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(line_count(r.out), 1u) << r.out;
-  for (const char* key : {"\"alpha\": ", "\"intercept\": ", "\"r2\": ", "\"first_rank\": 5",
-                          "\"last_rank\": 40", "\"n\": 400", "\"d\": 60", "\"backend\": \"cpu\"",
-                          "\"timings_ms\": {", "\"method\": \"ols\"", "\"window_clipped\": false"}) {
-    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
-  }
+  test::expect_contains_all(r.out, {"\"alpha\": ", "\"intercept\": ", "\"r2\": ", "\"first_rank\": 5",
+                                    "\"last_rank\": 40", "\"n\": 400", "\"d\": 60", "\"backend\": \"cpu\"",
+                                    "\"timings_ms\": {", "\"method\": \"ols\"", "\"window_clipped\": false"});
   std::remove(path.c_str());
 }
 
@@ -422,11 +420,9 @@ TEST(CliProbe, TrainsAndReportsJson) {
   const ProbeFiles files = write_probe_files("probe_ok", 1000);
   const CliResult r = run_cli(probe_arguments(files) + " --epochs 5 --optimizer adam --lr 0.05 --json");
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* key : {"\"test_accuracy\": ", "\"train_ms\": ", "\"epochs\": 5",
-                          "\"optimizer\": \"adam\"", "\"classes\": 3", "\"backend\": \"cpu\"",
-                          "\"first_epoch_ms\": ", "\"later_epoch_ms\": "}) {
-    EXPECT_NE(r.out.find(key), std::string::npos) << key << " missing in " << r.out;
-  }
+  test::expect_contains_all(r.out, {"\"test_accuracy\": ", "\"train_ms\": ", "\"epochs\": 5",
+                                    "\"optimizer\": \"adam\"", "\"classes\": 3", "\"backend\": \"cpu\"",
+                                    "\"first_epoch_ms\": ", "\"later_epoch_ms\": "});
   const auto at = r.out.find("\"test_accuracy\": ");
   EXPECT_GT(std::stod(r.out.substr(at + 17)), 0.9) << r.out;
 }
@@ -541,9 +537,7 @@ TEST(CliProbe, MissingFileOptionIsAUsageError) {
 TEST(CliTable1, QuickRunPrintsEveryRowBesideThePaper) {
   const CliResult r = run_cli("table1 --quick --quiet --repeats 1 --backend cpu");
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* row : {"| CIFAR10 (s) |", "| STL10 (s) |", "| ImageNet (mins) |", "48 ± 7", "~15x"}) {
-    EXPECT_NE(r.out.find(row), std::string::npos) << row << " missing in " << r.out;
-  }
+  test::expect_contains_all(r.out, {"| CIFAR10 (s) |", "| STL10 (s) |", "| ImageNet (mins) |", "48 ± 7", "~15x"});
   // The quick rows keep their own shapes: their probes see other data, so their test
   // accuracies (the 6th cell) differ; shrunk to one shape they were identical.
   const auto accuracy_of = [&](const std::string& name) {
